@@ -1,0 +1,108 @@
+#include <interlock/actors/aggregate_actor.hpp>
+
+#include <interlock/actors/messages.hpp>
+
+namespace interlock {
+namespace {
+
+struct aggregate_state {
+  std::shared_ptr<const detail::aggregate_kind> kind;
+  std::string id;
+  aggregate_context ctx;
+  std::unique_ptr<detail::aggregate_instance> instance;
+  caf::error failure;  // recovery failed: every command gets this error
+  static inline const char* name = "interlock.aggregate";
+};
+
+using self_ptr = caf::stateful_actor<aggregate_state>*;
+
+// Reads the stream from the instance's version on, in batches. The await keeps
+// commands queued until the state is current.
+void recover(self_ptr self) {
+  auto& st = self->state;
+  auto from = st.instance->version() + 1;
+  auto batch = st.ctx.read_batch;
+  self->request(st.ctx.reader, st.ctx.journal_timeout, read_stream_atom::value, st.kind->type_name, st.id, from,
+                static_cast<std::uint64_t>(batch))
+      .await(
+          [=](std::vector<stored_event>& events) {
+            auto& st = self->state;
+            for (auto& e : events)
+              if (auto err = st.instance->replay(e)) {
+                st.failure = std::move(err);
+                return;
+              }
+            if (events.size() == batch) recover(self);
+          },
+          [=](caf::error& err) {
+            self->state.failure = detail::explain_transport_error(
+                std::move(err), "recovering " + self->state.kind->type_name + "/" + self->state.id,
+                self->state.ctx.journal_timeout);
+          });
+}
+
+// After a failed append the journal may hold more than the state knows
+// (a timeout can hide a commit; a conflict means another writer).
+void resync(self_ptr self, bool from_scratch) {
+  if (from_scratch) self->state.instance = self->state.kind->make(self->state.id);
+  recover(self);
+}
+
+caf::result<detail::erased_reply> persist(self_ptr self, detail::erased_command& cmd,
+                                          detail::command_outcome outcome) {
+  auto& st = self->state;
+  auto count = outcome.events.size();
+  append_request req{st.kind->type_name, st.id,           st.instance->version(), std::move(outcome.events),
+                     cmd.command_id,     cmd.correlation_id, cmd.causation_id};
+  auto rp = self->make_response_promise<detail::erased_reply>();
+  auto result = std::move(outcome.result);
+  self->request(st.ctx.writer, st.ctx.journal_timeout, append_atom::value, std::move(req))
+      .await(
+          [=](append_result& r) mutable {
+            auto& st = self->state;
+            if (auto err = st.instance->commit()) {
+              rp.deliver(err);  // the events are stored, but this code cannot apply them
+              resync(self, true);
+              return;
+            }
+            rp.deliver(detail::erased_reply{st.id, r.last_position, r.last_version, count, result});
+          },
+          [=](caf::error& err) mutable {
+            auto& st = self->state;
+            st.instance->rollback();
+            rp.deliver(detail::explain_transport_error(std::move(err), "appending to " + st.kind->type_name + "/" + st.id,
+                                                       st.ctx.journal_timeout));
+            resync(self, false);
+          });
+  return rp;
+}
+
+caf::behavior aggregate_actor(self_ptr self, std::shared_ptr<const detail::aggregate_kind> kind, std::string id,
+                              aggregate_context ctx) {
+  auto& st = self->state;
+  st.kind = std::move(kind);
+  st.id = std::move(id);
+  st.ctx = std::move(ctx);
+  st.instance = st.kind->make(st.id);
+  recover(self);
+  return {
+      [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
+        auto& st = self->state;
+        if (st.failure) return st.failure;
+        auto outcome = st.instance->execute(cmd);
+        if (outcome.error) return std::move(outcome.error);
+        if (outcome.events.empty())
+          return detail::erased_reply{st.id, 0, st.instance->version(), 0, std::move(outcome.result)};
+        return persist(self, cmd, std::move(outcome));
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_aggregate_actor(caf::local_actor* parent, std::shared_ptr<const detail::aggregate_kind> kind,
+                                 std::string id, aggregate_context ctx) {
+  return parent->spawn(aggregate_actor, std::move(kind), std::move(id), std::move(ctx));
+}
+
+}  // namespace interlock

@@ -1,0 +1,21 @@
+// The aggregate router: finds or spawns the actor of (aggregate type, id) and
+// hands it the command; the reply goes straight back to the sender. It keeps
+// one live actor per aggregate and forgets actors that stop.
+//
+// Messages: (erased_command) -> delegated to the aggregate actor
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include <interlock/actors/aggregate_actor.hpp>
+
+namespace interlock {
+
+caf::actor spawn_aggregate_router(caf::actor_system& sys,
+                                  std::vector<std::shared_ptr<const detail::aggregate_kind>> kinds,
+                                  aggregate_context ctx);
+
+}  // namespace interlock

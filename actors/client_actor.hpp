@@ -1,0 +1,19 @@
+// The application's client actor: carries commands and queries submitted from
+// ordinary threads (dispatch, dispatch_async, query) to the router or a
+// projection, and completes their callbacks. It keeps at most `window`
+// requests in flight (CAF's pending-response table degrades quadratically with
+// more) and queues the rest in arrival order, so commands one thread submits
+// to one aggregate arrive in that order.
+//
+// Messages: (command_job), (query_job)
+#pragma once
+
+#include <cstddef>
+
+#include <caf/fwd.hpp>
+
+namespace interlock {
+
+caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router, std::size_t window);
+
+}  // namespace interlock

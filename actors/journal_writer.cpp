@@ -1,0 +1,109 @@
+#include <interlock/actors/journal_writer.hpp>
+
+#include <interlock/actors/messages.hpp>
+
+namespace interlock {
+namespace {
+
+struct pending_append {
+  append_request request;
+  caf::response_promise promise;
+};
+
+class writer_loop {
+ public:
+  writer_loop(caf::blocking_actor* self, std::unique_ptr<journal> j, std::size_t max_batch)
+      : self_(self), journal_(std::move(j)), max_batch_(std::max<std::size_t>(1, max_batch)) {}
+
+  void run() {
+    while (running_) {
+      receive_one(false);
+      drain();
+      commit();
+    }
+    journal_.reset();  // close the database before the actor reports down
+  }
+
+ private:
+  // Takes one message; with `poll`, returns false at once if none is queued.
+  bool receive_one(bool poll) {
+    bool got = true;
+    auto on_append = [&](append_atom, append_request& r) {
+      batch_.push_back({std::move(r), self_->make_response_promise()});
+    };
+    auto on_subscribe = [&](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
+      auto last = journal_->last_position();
+      if (!last) return last.error();
+      self_->monitor(subscriber);
+      subscribers_.push_back(std::move(subscriber));
+      return *last;
+    };
+    auto on_down = [&](caf::down_msg& dm) {
+      std::erase_if(subscribers_, [&](const caf::actor& a) { return a.address() == dm.source; });
+    };
+    auto on_exit = [&](caf::exit_msg&) { running_ = false; };
+    if (poll)
+      self_->receive(on_append, on_subscribe, on_down, on_exit,
+                     caf::after(std::chrono::seconds(0)) >> [&] { got = false; });
+    else
+      self_->receive(on_append, on_subscribe, on_down, on_exit);
+    return got;
+  }
+
+  // Group commit: everything already queued joins the transaction.
+  void drain() {
+    while (running_ && !batch_.empty() && batch_.size() < max_batch_)
+      if (!receive_one(true)) break;
+  }
+
+  void commit() {
+    if (batch_.empty()) return;
+    std::vector<append_request> requests;
+    requests.reserve(batch_.size());
+    for (auto& p : batch_) requests.push_back(std::move(p.request));
+    auto results = journal_->append(requests);
+    publish(requests, results);
+    for (std::size_t i = 0; i < batch_.size(); ++i) {
+      if (results[i]) batch_[i].promise.deliver(*results[i]);
+      else batch_[i].promise.deliver(results[i].error());
+    }
+    batch_.clear();
+  }
+
+  // Subscribers get the events before appenders get their replies, so a client
+  // that queries after its command was acknowledged finds them queued ahead.
+  void publish(const std::vector<append_request>& requests,
+               const std::vector<caf::expected<append_result>>& results) {
+    if (subscribers_.empty()) return;
+    std::vector<stored_event> committed;
+    for (std::size_t i = 0; i < requests.size(); ++i)
+      if (results[i]) {
+        auto events = committed_events(requests[i], *results[i]);
+        std::move(events.begin(), events.end(), std::back_inserter(committed));
+      }
+    if (committed.empty()) return;
+    std::sort(committed.begin(), committed.end(),
+              [](const stored_event& a, const stored_event& b) { return a.position < b.position; });
+    auto msg = caf::make_message(events_atom::value, std::move(committed));
+    for (auto& s : subscribers_) self_->send(s, msg);
+  }
+
+  caf::blocking_actor* self_;
+  std::unique_ptr<journal> journal_;
+  std::size_t max_batch_;
+  bool running_ = true;
+  std::vector<pending_append> batch_;
+  std::vector<caf::actor> subscribers_;
+};
+
+}  // namespace
+
+caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch) {
+  auto holder = std::make_shared<std::unique_ptr<journal>>(std::move(j));
+  return sys.spawn<caf::detached>([holder, max_batch](caf::blocking_actor* self) {
+    writer_loop loop{self, std::move(*holder), max_batch};
+    loop.run();
+  });
+}
+
+}  // namespace interlock

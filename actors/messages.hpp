@@ -1,0 +1,78 @@
+// The messages the runtime's actors exchange. Internal: include only from .cpp
+// files (it pulls in CAF).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include <interlock/persistence/journal.hpp>
+#include <interlock/runtime/application.hpp>
+#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/runtime/errors.hpp>
+
+namespace interlock {
+
+using append_atom = caf::atom_constant<caf::atom("append")>;        // (append_request) -> append_result
+using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id, from_version, max) -> vector<stored_event>
+using read_all_atom = caf::atom_constant<caf::atom("rdall")>;       // (from_position, max) -> vector<stored_event>
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -> last committed position
+using events_atom = caf::atom_constant<caf::atom("events")>;        // (vector<stored_event>) committed, in order
+using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;      // () -> unit, once rebuilt
+using expire_atom = caf::atom_constant<caf::atom("expire")>;        // (query ticket) a parked query timed out
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_record& x) {
+  return f(caf::meta::type_name("interlock.event_record"), x.type, x.schema_version, x.payload);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_request& x) {
+  return f(caf::meta::type_name("interlock.append_request"), x.aggregate_type, x.aggregate_id, x.expected_version,
+           x.events, x.command_id, x.correlation_id, x.causation_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_result& x) {
+  return f(caf::meta::type_name("interlock.append_result"), x.first_position, x.last_position, x.last_version,
+           x.recorded_at_us);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_event& x) {
+  return f(caf::meta::type_name("interlock.stored_event"), x.position, x.aggregate_type, x.aggregate_id, x.version,
+           x.event_type, x.schema_version, x.recorded_at_us, x.command_id, x.correlation_id, x.causation_id,
+           x.payload);
+}
+
+namespace detail {
+
+/// A command submitted through the application's client actor.
+struct command_job {
+  erased_command cmd;
+  std::chrono::milliseconds timeout;
+  application::command_callback done;
+};
+
+/// A query submitted through the application's client actor.
+struct query_job {
+  erased_query q;
+  caf::actor target;
+  application::query_callback done;
+};
+
+/// Turns CAF's transport errors into interlock errors that say what was asked.
+caf::error explain_transport_error(caf::error err, const std::string& what, std::chrono::milliseconds timeout);
+
+}  // namespace detail
+}  // namespace interlock
+
+// Local-only: they carry typed bodies and callbacks, not serialisable values.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_command)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_answer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)

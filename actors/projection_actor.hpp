@@ -1,0 +1,25 @@
+// One actor per registered projection. On start it subscribes to the journal
+// writer, then catches up by reading the journal from its position; live events
+// queue behind the catch-up, so each committed event is applied exactly once,
+// in global order. Queries wait until catch-up is done, and a query with
+// `after = p` waits until position p is applied (read-your-writes).
+// An event that cannot be decoded or applied puts the projection in a failed
+// state: every query then gets that error (nothing is skipped silently).
+//
+// Messages: (erased_query) -> erased_answer | error
+//           (rebuild_atom) -> unit: discard the read model and catch up from 0
+#pragma once
+
+#include <memory>
+
+#include <caf/fwd.hpp>
+
+#include <interlock/actors/aggregate_actor.hpp>
+#include <interlock/runtime/detail/projection_model.hpp>
+
+namespace interlock {
+
+caf::actor spawn_projection_actor(caf::actor_system& sys, std::shared_ptr<const detail::projection_kind> kind,
+                                  aggregate_context ctx);
+
+}  // namespace interlock

@@ -1,0 +1,69 @@
+#include <interlock/persistence/journal.hpp>
+
+#include <chrono>
+
+#include <interlock/persistence/journal_detail.hpp>
+#include <interlock/runtime/errors.hpp>
+
+namespace interlock {
+
+std::vector<stored_event> committed_events(const append_request& req, const append_result& res) {
+  std::vector<stored_event> out;
+  out.reserve(req.events.size());
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    const auto& rec = req.events[i];
+    stored_event ev;
+    ev.position = res.first_position + i;
+    ev.aggregate_type = req.aggregate_type;
+    ev.aggregate_id = req.aggregate_id;
+    ev.version = req.expected_version + 1 + i;
+    ev.event_type = rec.type;
+    ev.schema_version = rec.schema_version;
+    ev.recorded_at_us = res.recorded_at_us;
+    ev.command_id = req.command_id;
+    ev.correlation_id = req.correlation_id;
+    ev.causation_id = req.causation_id;
+    ev.payload = rec.payload;
+    out.push_back(std::move(ev));
+  }
+  return out;
+}
+
+namespace detail {
+
+std::string stream_name(const std::string& aggregate_type, const std::string& aggregate_id) {
+  return aggregate_type + "/" + aggregate_id;
+}
+
+caf::error validate_stream_name(const std::string& aggregate_type, const std::string& aggregate_id) {
+  if (aggregate_type.empty()) return make_error(errc::invalid_argument, "aggregate_type is empty");
+  if (aggregate_id.empty())
+    return make_error(errc::invalid_argument, "aggregate_id is empty (aggregate_type '" + aggregate_type + "')");
+  return {};
+}
+
+caf::error validate(const append_request& req) {
+  if (auto err = validate_stream_name(req.aggregate_type, req.aggregate_id)) return err;
+  const auto name = stream_name(req.aggregate_type, req.aggregate_id);
+  if (req.events.empty())
+    return make_error(errc::invalid_argument, "append to '" + name + "' has no events");
+  for (std::size_t i = 0; i < req.events.size(); ++i)
+    if (req.events[i].type.empty())
+      return make_error(errc::invalid_argument,
+                        "event " + std::to_string(i) + " of the append to '" + name + "' has an empty type");
+  return {};
+}
+
+caf::error conflict(const append_request& req, std::uint64_t actual_version) {
+  return make_error(errc::conflict, "stream '" + stream_name(req.aggregate_type, req.aggregate_id) +
+                                        "' is at version " + std::to_string(actual_version) +
+                                        ", expected version " + std::to_string(req.expected_version));
+}
+
+std::int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace detail
+}  // namespace interlock

@@ -1,0 +1,92 @@
+// The journal: an append-only event log with one stream per aggregate.
+//
+// Contract shared by every implementation (and checked by
+// tests/journal_conformance_test.cpp against each of them):
+//  - append() commits a batch of requests in one transaction. Each request is
+//    all-or-nothing: it commits iff its stream is at `expected_version` when it
+//    is reached in the batch; a failed request does not fail the others.
+//  - Stream versions are 1-based and gapless; (aggregate_type, aggregate_id,
+//    version) is unique. Global positions are 1-based and gapless, assigned in
+//    commit order inside the transaction.
+//  - Reads see only committed events, in version (stream) or position (all) order.
+// A journal object is used by one thread at a time; open several for
+// concurrent readers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include <interlock/runtime/event_envelope.hpp>
+
+namespace interlock {
+
+/// An event as emitted by an aggregate, already encoded.
+struct event_record {
+  std::string type;
+  std::uint32_t schema_version = 1;
+  std::string payload;  // JSON text
+};
+
+/// Append `events` to one stream if it is at `expected_version` (0: new stream).
+struct append_request {
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::uint64_t expected_version = 0;
+  std::vector<event_record> events;
+  std::string command_id;
+  std::string correlation_id;
+  std::string causation_id;
+};
+
+/// Where a committed request landed.
+struct append_result {
+  std::uint64_t first_position = 0;
+  std::uint64_t last_position = 0;
+  std::uint64_t last_version = 0;
+  std::int64_t recorded_at_us = 0;
+};
+
+/// A committed event: its envelope plus the JSON payload as stored.
+struct stored_event : event_envelope {
+  std::string payload;
+};
+
+/// The events `req` became once committed as `res` (for publishing).
+std::vector<stored_event> committed_events(const append_request& req, const append_result& res);
+
+class journal {
+ public:
+  virtual ~journal() = default;
+
+  /// Commits `batch` in one transaction; one result per request, in order.
+  /// A storage failure fails every request of the batch.
+  virtual std::vector<caf::expected<append_result>> append(const std::vector<append_request>& batch) = 0;
+
+  /// Up to `max_count` events of one stream with version >= from_version.
+  virtual caf::expected<std::vector<stored_event>> read_stream(const std::string& aggregate_type,
+                                                               const std::string& aggregate_id,
+                                                               std::uint64_t from_version,
+                                                               std::size_t max_count) = 0;
+
+  /// Up to `max_count` events with position >= from_position, in position order.
+  virtual caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position,
+                                                            std::size_t max_count) = 0;
+
+  /// The highest committed global position (0 when empty).
+  virtual caf::expected<std::uint64_t> last_position() = 0;
+
+  /// The current version of a stream (0 when it does not exist).
+  virtual caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
+                                                      const std::string& aggregate_id) = 0;
+};
+
+/// Opens a journal connection; called once for the writer and once per reader.
+using journal_factory = std::function<caf::expected<std::unique_ptr<journal>>()>;
+
+}  // namespace interlock

@@ -1,0 +1,31 @@
+// Internal helpers shared by the journal implementations, so that every
+// journal rejects the same requests with the same errc and message text.
+// Not part of the public API.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/error.hpp>
+
+#include <interlock/persistence/journal.hpp>
+
+namespace interlock::detail {
+
+/// An errc::invalid_argument naming the empty field, or no error.
+caf::error validate_stream_name(const std::string& aggregate_type, const std::string& aggregate_id);
+
+/// An errc::invalid_argument if `req` could never be appended (empty stream
+/// name, no events, an event without a type), or no error.
+caf::error validate(const append_request& req);
+
+/// The errc::conflict for `req` when its stream is at `actual_version`.
+caf::error conflict(const append_request& req, std::uint64_t actual_version);
+
+/// "Type/id", as errors name a stream.
+std::string stream_name(const std::string& aggregate_type, const std::string& aggregate_id);
+
+/// Wall-clock time in microseconds since the Unix epoch (UTC).
+std::int64_t now_us();
+
+}  // namespace interlock::detail

@@ -1,0 +1,505 @@
+#include <interlock/persistence/sqlite_journal.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <utility>
+
+#include <sqlite3.h>
+
+#include <interlock/persistence/journal_detail.hpp>
+#include <interlock/persistence/sqlite_db.hpp>
+#include <interlock/runtime/errors.hpp>
+
+namespace interlock {
+namespace {
+
+using sqlite::connection;
+using sqlite::reset_on_exit;
+using sqlite::statement;
+
+// The schema of format version 1. Created in the same transaction that writes
+// journal_meta, so a file is either a complete journal or untouched.
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE streams (
+  stream_key INTEGER PRIMARY KEY,
+  aggregate_type TEXT NOT NULL,
+  aggregate_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  UNIQUE (aggregate_type, aggregate_id));
+CREATE TABLE events (
+  global_position INTEGER PRIMARY KEY,
+  stream_key INTEGER NOT NULL REFERENCES streams,
+  version INTEGER NOT NULL,
+  event_type TEXT NOT NULL,
+  schema_version INTEGER NOT NULL,
+  payload TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL, -- microseconds since the Unix epoch, UTC
+  command_id TEXT,
+  correlation_id TEXT,
+  causation_id TEXT,
+  UNIQUE (stream_key, version));
+-- For people using the sqlite3 shell: one row per event, stream named
+-- "Type/id", time as ISO-8601 UTC with microseconds.
+CREATE VIEW events_view AS
+SELECT e.global_position,
+       s.aggregate_type || '/' || s.aggregate_id AS stream_id,
+       s.aggregate_type,
+       s.aggregate_id,
+       e.version,
+       e.event_type,
+       e.schema_version,
+       e.payload,
+       strftime('%Y-%m-%dT%H:%M:%S', e.recorded_at / 1000000, 'unixepoch')
+         || printf('.%06dZ', e.recorded_at % 1000000) AS recorded_at,
+       e.command_id,
+       e.correlation_id,
+       e.causation_id
+FROM events e JOIN streams s ON s.stream_key = e.stream_key
+ORDER BY e.global_position;
+)sql";
+
+// Columns shared by both reads, in the order row_to_event() expects.
+#define INTERLOCK_EVENT_COLUMNS                                                           \
+  "e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, " \
+  "e.command_id, e.correlation_id, e.causation_id"
+
+constexpr const char* read_stream_sql =
+    "SELECT " INTERLOCK_EVENT_COLUMNS
+    " FROM streams s JOIN events e ON e.stream_key = s.stream_key"
+    " WHERE s.aggregate_type = ?1 AND s.aggregate_id = ?2 AND e.version >= ?3"
+    " ORDER BY e.version LIMIT ?4";
+
+constexpr const char* read_all_sql =
+    "SELECT " INTERLOCK_EVENT_COLUMNS
+    ", s.aggregate_type, s.aggregate_id"
+    " FROM events e JOIN streams s ON s.stream_key = e.stream_key"
+    " WHERE e.global_position >= ?1 ORDER BY e.global_position LIMIT ?2";
+
+#undef INTERLOCK_EVENT_COLUMNS
+
+constexpr auto int64_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
+// SQLite stores signed 64-bit integers; larger values mean "beyond anything stored".
+std::int64_t clamp_to_int64(std::uint64_t value) {
+  return static_cast<std::int64_t>(std::min(value, int64_max));
+}
+
+// Errors that concern one request's data rather than the database: that
+// request is rolled back to its savepoint and the batch goes on.
+bool request_local(int rc) {
+  const int primary = rc & 0xff;
+  return primary == SQLITE_CONSTRAINT || primary == SQLITE_TOOBIG || primary == SQLITE_MISMATCH;
+}
+
+bool failed(int rc) { return rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE; }
+
+// Reads the columns of read_stream_sql / read_all_sql (aggregate names are
+// filled in by the caller).
+stored_event row_to_event(const statement& q) {
+  stored_event ev;
+  ev.position = static_cast<std::uint64_t>(q.column_int64(0));
+  ev.version = static_cast<std::uint64_t>(q.column_int64(1));
+  ev.event_type = q.column_text(2);
+  ev.schema_version = static_cast<std::uint32_t>(q.column_int64(3));
+  ev.payload = q.column_text(4);
+  ev.recorded_at_us = q.column_int64(5);
+  ev.command_id = q.column_text(6);
+  ev.correlation_id = q.column_text(7);
+  ev.causation_id = q.column_text(8);
+  return ev;
+}
+
+struct stream_row {
+  std::int64_t key = 0;  // 0: the stream does not exist yet
+  std::uint64_t version = 0;
+};
+
+class sqlite_journal final : public journal {
+ public:
+  static caf::expected<std::unique_ptr<journal>> open(const sqlite_options& options);
+
+  std::vector<caf::expected<append_result>> append(const std::vector<append_request>& batch) override;
+  caf::expected<std::vector<stored_event>> read_stream(const std::string& aggregate_type,
+                                                       const std::string& aggregate_id,
+                                                       std::uint64_t from_version,
+                                                       std::size_t max_count) override;
+  caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position,
+                                                    std::size_t max_count) override;
+  caf::expected<std::uint64_t> last_position() override;
+  caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
+                                              const std::string& aggregate_id) override;
+
+  caf::expected<sqlite_settings> settings();
+
+ private:
+  explicit sqlite_journal(std::string path) : path_(std::move(path)) {}
+
+  // -- opening --
+  caf::error open_error() const;
+  caf::error connect(const sqlite_options& options);
+  caf::error ensure_schema();
+  caf::error check_or_create_schema();
+  caf::error prepare_statements();
+
+  // -- appending --
+  std::optional<std::string> write_batch(const std::vector<append_request>& batch,
+                                         std::vector<caf::expected<append_result>>& results);
+  std::optional<std::string> append_one(const append_request& req, std::uint64_t& next_position,
+                                        std::int64_t now, caf::expected<append_result>& result);
+  int write_request(const append_request& req, const stream_row& stream, std::uint64_t first_position,
+                    std::int64_t now);
+  int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out);
+  int read_last_position(std::uint64_t& out);
+  int run(statement& stmt);
+  void rollback();
+
+  // -- reading --
+  caf::error read_error(const std::string& what) const;
+
+  std::string path_;
+  connection db_;  // declared before the statements: they are finalized first
+  statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  statement last_position_, find_stream_, insert_stream_, update_stream_, insert_event_;
+  statement read_stream_, read_all_;
+};
+
+// -- opening ------------------------------------------------------------------
+
+caf::expected<std::unique_ptr<journal>> sqlite_journal::open(const sqlite_options& options) {
+  if (options.path.empty()) return make_error(errc::invalid_argument, "sqlite_options.path is empty");
+  if (options.busy_timeout_ms < 0)
+    return make_error(errc::invalid_argument,
+                      "sqlite_options.busy_timeout_ms is negative: " + std::to_string(options.busy_timeout_ms));
+  std::unique_ptr<sqlite_journal> j{new sqlite_journal(options.path)};
+  if (auto err = j->connect(options)) return err;
+  if (auto err = j->ensure_schema()) return err;
+  if (auto err = j->prepare_statements()) return err;
+  return std::unique_ptr<journal>{std::move(j)};
+}
+
+caf::error sqlite_journal::open_error() const {
+  return make_error(errc::storage, "cannot open journal '" + path_ + "': " + db_.last_error());
+}
+
+caf::error sqlite_journal::connect(const sqlite_options& options) {
+  if (db_.open(path_) != SQLITE_OK) return open_error();
+  sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
+  // sqlite3_open_v2 opens files lazily: this first statement is what fails
+  // for a file that is not a database or cannot be read.
+  statement mode;
+  if (mode.prepare(db_.get(), "PRAGMA journal_mode = WAL") != SQLITE_OK || mode.step() != SQLITE_ROW)
+    return open_error();
+  if (auto actual = mode.column_text(0); actual != "wal")
+    return make_error(errc::storage, "cannot open journal '" + path_ + "': journal_mode is '" + actual +
+                                         "', WAL is required");
+  mode.reset();
+  const auto sync = "PRAGMA synchronous = " + std::to_string(static_cast<int>(options.synchronous));
+  if (db_.exec(sync.c_str()) != SQLITE_OK || db_.exec("PRAGMA foreign_keys = ON") != SQLITE_OK)
+    return open_error();
+  return {};
+}
+
+caf::error sqlite_journal::ensure_schema() {
+  // IMMEDIATE: two processes opening a fresh file must not both create it.
+  if (db_.exec("BEGIN IMMEDIATE") != SQLITE_OK) return open_error();
+  auto err = check_or_create_schema();
+  if (!err && db_.exec("COMMIT") != SQLITE_OK) err = open_error();
+  if (err && db_.in_transaction()) db_.exec("ROLLBACK");
+  return err;
+}
+
+caf::error sqlite_journal::check_or_create_schema() {
+  statement q;
+  if (q.prepare(db_.get(), "SELECT count(*), count(*) FILTER (WHERE name = 'journal_meta') FROM sqlite_master") !=
+          SQLITE_OK ||
+      q.step() != SQLITE_ROW)
+    return open_error();
+  const auto objects = q.column_int64(0);
+  const bool has_meta = q.column_int64(1) > 0;
+  q.reset();
+  if (objects == 0) {  // a new file: create format version 1
+    const auto sql = std::string{"CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
+                                 "INSERT INTO journal_meta VALUES ('format_version', "} +
+                     std::to_string(sqlite_journal_format_version) + ");" + schema_sql;
+    return db_.exec(sql.c_str()) == SQLITE_OK ? caf::error{} : open_error();
+  }
+  if (!has_meta)
+    return make_error(errc::storage, "cannot open journal '" + path_ +
+                                         "': it is a SQLite database but not an interlock journal "
+                                         "(no journal_meta table)");
+  if (q.prepare(db_.get(), "SELECT value FROM journal_meta WHERE key = 'format_version'") != SQLITE_OK)
+    return open_error();
+  const int rc = q.step();
+  if (failed(rc)) return open_error();
+  const auto version = rc == SQLITE_ROW ? q.column_text(0) : std::string{"(none)"};
+  if (version != std::to_string(sqlite_journal_format_version))
+    return make_error(errc::storage, "cannot open journal '" + path_ + "': it has format version " + version +
+                                         ", this build reads format version " +
+                                         std::to_string(sqlite_journal_format_version));
+  return {};
+}
+
+caf::error sqlite_journal::prepare_statements() {
+  const std::pair<statement*, const char*> all[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&savepoint_, "SAVEPOINT request"},
+      {&release_, "RELEASE request"},
+      {&rollback_to_, "ROLLBACK TO request"},
+      {&last_position_, "SELECT global_position FROM events ORDER BY global_position DESC LIMIT 1"},
+      {&find_stream_, "SELECT stream_key, version FROM streams WHERE aggregate_type = ?1 AND aggregate_id = ?2"},
+      {&insert_stream_, "INSERT INTO streams (aggregate_type, aggregate_id, version) VALUES (?1, ?2, ?3)"},
+      {&update_stream_, "UPDATE streams SET version = ?2 WHERE stream_key = ?1"},
+      {&insert_event_,
+       "INSERT INTO events (global_position, stream_key, version, event_type, schema_version, payload,"
+       " recorded_at, command_id, correlation_id, causation_id)"
+       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
+      {&read_stream_, read_stream_sql},
+      {&read_all_, read_all_sql},
+  };
+  for (const auto& [stmt, sql] : all)
+    if (stmt->prepare(db_.get(), sql) != SQLITE_OK) return open_error();
+  return {};
+}
+
+// -- appending ----------------------------------------------------------------
+
+std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vector<append_request>& batch) {
+  std::vector<caf::expected<append_result>> results;
+  results.reserve(batch.size());
+  bool any_valid = false;
+  for (const auto& req : batch) {
+    if (auto err = detail::validate(req)) {
+      results.emplace_back(std::move(err));
+    } else {
+      results.emplace_back(append_result{});
+      any_valid = true;
+    }
+  }
+  if (!any_valid) return results;
+  if (auto failure = write_batch(batch, results)) {
+    rollback();
+    // The transaction is gone: no request committed, and conflicts seen inside
+    // it are moot. Invalid requests keep their (deterministic) error.
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (results[i] || !is(results[i].error(), errc::invalid_argument))
+        results[i] = make_error(errc::storage, "cannot append to '" +
+                                                   detail::stream_name(batch[i].aggregate_type,
+                                                                       batch[i].aggregate_id) +
+                                                   "' in journal '" + path_ + "': " + *failure);
+  }
+  return results;
+}
+
+// Runs the batch's transaction up to COMMIT. Returns what failed (with
+// SQLite's message) if the whole batch must fail.
+std::optional<std::string> sqlite_journal::write_batch(const std::vector<append_request>& batch,
+                                                       std::vector<caf::expected<append_result>>& results) {
+  if (run(begin_) != SQLITE_OK) return "cannot begin a transaction: " + db_.last_error();
+  // Read inside the write transaction: another connection may have appended
+  // since this one last looked, so nothing is cached across transactions.
+  std::uint64_t last = 0;
+  if (read_last_position(last) != SQLITE_OK) return "cannot read the last position: " + db_.last_error();
+  std::uint64_t next_position = last + 1;
+  const auto now = detail::now_us();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!results[i]) continue;  // invalid argument
+    if (auto failure = append_one(batch[i], next_position, now, results[i])) return failure;
+  }
+  if (run(commit_) != SQLITE_OK) return "commit failed: " + db_.last_error();
+  return std::nullopt;
+}
+
+// Appends one request under its own savepoint. Sets `result` and advances
+// `next_position` past its events if it committed; returns a failure that must
+// fail the whole batch.
+std::optional<std::string> sqlite_journal::append_one(const append_request& req, std::uint64_t& next_position,
+                                                      std::int64_t now, caf::expected<append_result>& result) {
+  const auto name = detail::stream_name(req.aggregate_type, req.aggregate_id);
+  stream_row stream;
+  if (find_stream(req.aggregate_type, req.aggregate_id, stream) != SQLITE_OK)
+    return "cannot read stream '" + name + "': " + db_.last_error();
+  if (stream.version != req.expected_version) {
+    result = detail::conflict(req, stream.version);
+    return std::nullopt;
+  }
+  if (run(savepoint_) != SQLITE_OK) return "cannot create a savepoint: " + db_.last_error();
+  const int rc = write_request(req, stream, next_position, now);
+  if (rc == SQLITE_OK) {
+    if (run(release_) != SQLITE_OK) return "cannot release a savepoint: " + db_.last_error();
+    const auto n = req.events.size();
+    result = append_result{next_position, next_position + n - 1, req.expected_version + n, now};
+    next_position += n;
+    return std::nullopt;
+  }
+  const auto message = db_.last_error();
+  if (!request_local(rc)) return "cannot write to stream '" + name + "': " + message;
+  // Undo just this request; next_position is not advanced, so the positions
+  // of the requests after it stay gapless.
+  if (run(rollback_to_) != SQLITE_OK || run(release_) != SQLITE_OK)
+    return "cannot roll back to a savepoint: " + db_.last_error();
+  result = make_error(errc::storage, "cannot append to '" + name + "' in journal '" + path_ + "': " + message);
+  return std::nullopt;
+}
+
+// Writes the stream row and the events of `req`; the SQLite result code.
+int sqlite_journal::write_request(const append_request& req, const stream_row& stream,
+                                  std::uint64_t first_position, std::int64_t now) {
+  const auto n = req.events.size();
+  const auto new_version = clamp_to_int64(req.expected_version + n);
+  auto key = stream.key;
+  statement& upsert = key == 0 ? insert_stream_ : update_stream_;
+  if (key == 0) {
+    upsert.bind(1, req.aggregate_type);
+    upsert.bind(2, req.aggregate_id);
+    upsert.bind(3, new_version);
+  } else {
+    upsert.bind(1, key);
+    upsert.bind(2, new_version);
+  }
+  if (int rc = run(upsert); rc != SQLITE_OK) return rc;
+  if (key == 0) key = sqlite3_last_insert_rowid(db_.get());
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& ev = req.events[i];
+    auto& q = insert_event_;
+    q.bind(1, clamp_to_int64(first_position + i));
+    q.bind(2, key);
+    q.bind(3, clamp_to_int64(req.expected_version + 1 + i));
+    q.bind(4, ev.type);
+    q.bind(5, static_cast<std::int64_t>(ev.schema_version));
+    q.bind(6, ev.payload);
+    q.bind(7, now);
+    q.bind_or_null(8, req.command_id);
+    q.bind_or_null(9, req.correlation_id);
+    q.bind_or_null(10, req.causation_id);
+    if (int rc = run(q); rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+int sqlite_journal::find_stream(const std::string& aggregate_type, const std::string& aggregate_id,
+                                stream_row& out) {
+  reset_on_exit guard{find_stream_};
+  find_stream_.bind(1, aggregate_type);
+  find_stream_.bind(2, aggregate_id);
+  const int rc = find_stream_.step();
+  if (rc == SQLITE_ROW) {
+    out.key = find_stream_.column_int64(0);
+    out.version = static_cast<std::uint64_t>(find_stream_.column_int64(1));
+    return SQLITE_OK;
+  }
+  out = stream_row{};
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+int sqlite_journal::read_last_position(std::uint64_t& out) {
+  reset_on_exit guard{last_position_};
+  const int rc = last_position_.step();
+  out = rc == SQLITE_ROW ? static_cast<std::uint64_t>(last_position_.column_int64(0)) : 0;
+  return failed(rc) ? rc : SQLITE_OK;
+}
+
+// Steps a statement that returns no rows to completion; SQLITE_OK or the error.
+int sqlite_journal::run(statement& stmt) {
+  reset_on_exit guard{stmt};
+  const int rc = stmt.step();
+  return failed(rc) ? rc : SQLITE_OK;
+}
+
+void sqlite_journal::rollback() {
+  // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL).
+  if (db_.in_transaction()) run(rollback_);
+}
+
+// -- reading ------------------------------------------------------------------
+
+caf::error sqlite_journal::read_error(const std::string& what) const {
+  return make_error(errc::storage, "cannot read " + what + " from journal '" + path_ + "': " + db_.last_error());
+}
+
+caf::expected<std::vector<stored_event>> sqlite_journal::read_stream(const std::string& aggregate_type,
+                                                                     const std::string& aggregate_id,
+                                                                     std::uint64_t from_version,
+                                                                     std::size_t max_count) {
+  if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
+  std::vector<stored_event> out;
+  reset_on_exit guard{read_stream_};
+  read_stream_.bind(1, aggregate_type);
+  read_stream_.bind(2, aggregate_id);
+  read_stream_.bind(3, clamp_to_int64(from_version));
+  read_stream_.bind(4, clamp_to_int64(max_count));
+  int rc;
+  while ((rc = read_stream_.step()) == SQLITE_ROW) {
+    out.push_back(row_to_event(read_stream_));
+    out.back().aggregate_type = aggregate_type;
+    out.back().aggregate_id = aggregate_id;
+  }
+  if (rc != SQLITE_DONE) return read_error("stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
+  return out;
+}
+
+caf::expected<std::vector<stored_event>> sqlite_journal::read_all(std::uint64_t from_position,
+                                                                  std::size_t max_count) {
+  std::vector<stored_event> out;
+  reset_on_exit guard{read_all_};
+  read_all_.bind(1, clamp_to_int64(from_position));
+  read_all_.bind(2, clamp_to_int64(max_count));
+  int rc;
+  while ((rc = read_all_.step()) == SQLITE_ROW) {
+    out.push_back(row_to_event(read_all_));
+    out.back().aggregate_type = read_all_.column_text(9);
+    out.back().aggregate_id = read_all_.column_text(10);
+  }
+  if (rc != SQLITE_DONE) return read_error("events from position " + std::to_string(from_position));
+  return out;
+}
+
+caf::expected<std::uint64_t> sqlite_journal::last_position() {
+  std::uint64_t last = 0;
+  if (read_last_position(last) != SQLITE_OK) return read_error("the last position");
+  return last;
+}
+
+caf::expected<std::uint64_t> sqlite_journal::stream_version(const std::string& aggregate_type,
+                                                            const std::string& aggregate_id) {
+  if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
+  stream_row stream;
+  if (find_stream(aggregate_type, aggregate_id, stream) != SQLITE_OK)
+    return read_error("the version of stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
+  return stream.version;
+}
+
+caf::expected<sqlite_settings> sqlite_journal::settings() {
+  sqlite_settings out;
+  statement q;
+  const auto pragma = [&](const char* sql) -> bool {
+    return q.prepare(db_.get(), sql) == SQLITE_OK && q.step() == SQLITE_ROW;
+  };
+  if (!pragma("PRAGMA journal_mode")) return read_error("journal_mode");
+  out.journal_mode = q.column_text(0);
+  if (!pragma("PRAGMA synchronous")) return read_error("synchronous");
+  out.synchronous = static_cast<int>(q.column_int64(0));
+  if (!pragma("PRAGMA busy_timeout")) return read_error("busy_timeout");
+  out.busy_timeout_ms = static_cast<int>(q.column_int64(0));
+  return out;
+}
+
+}  // namespace
+
+caf::expected<std::unique_ptr<journal>> open_sqlite_journal(const sqlite_options& options) {
+  return sqlite_journal::open(options);
+}
+
+journal_factory sqlite_journal_factory(sqlite_options options) {
+  return [options = std::move(options)] { return open_sqlite_journal(options); };
+}
+
+caf::expected<sqlite_settings> settings_of(journal& j) {
+  if (auto* sj = dynamic_cast<sqlite_journal*>(&j)) return sj->settings();
+  return make_error(errc::invalid_argument, "settings_of: not a SQLite journal");
+}
+
+}  // namespace interlock

@@ -1,0 +1,61 @@
+// The aggregate base class.
+//
+//   struct BankAccount : interlock::aggregate<BankAccount> {
+//     using commands = interlock::types<OpenAccount, DepositMoney>;
+//     using events   = interlock::types<AccountOpened, MoneyDeposited>;
+//     std::int64_t balance = 0;
+//     void handle(const DepositMoney& c) { ...; emit(MoneyDeposited{c.amount}); }
+//     void apply(const MoneyDeposited& e) { balance += e.amount; }
+//   };
+//
+// Command handlers decide (validate, emit); event appliers change state. A
+// handler runs against the committed state: emitted events are applied only
+// after the journal has committed them, so a handler that throws, or a failed
+// append, leaves the aggregate exactly as it was. Every listed command needs a
+// `handle(const C&)` and every listed event an `apply(const E&)`; a missing one
+// is a compile error naming the type. The type must be default-constructible.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <interlock/runtime/detail/codec.hpp>
+#include <interlock/runtime/types.hpp>
+
+namespace interlock {
+namespace detail {
+struct aggregate_access;
+}
+
+template <class Derived>
+class aggregate {
+ public:
+  /// The aggregate id (the stream id within its type).
+  const std::string& id() const noexcept { return id_; }
+  /// The stream version of the state: how many events have been applied.
+  std::uint64_t version() const noexcept { return version_; }
+
+ protected:
+  /// Records `event` as an outcome of the running command.
+  template <class E>
+  void emit(E event) {
+    static_assert(contains_v<E, typename Derived::events>,
+                  "emit(): the event type is not listed in the aggregate's `events`");
+    auto record = detail::encode_event(event);
+    pending_.push_back({std::move(record), [e = std::move(event)](Derived& self) { self.apply(e); }});
+  }
+
+ private:
+  friend struct detail::aggregate_access;
+  struct pending_event {
+    event_record record;
+    std::function<void(Derived&)> apply;
+  };
+  std::string id_;
+  std::uint64_t version_ = 0;
+  std::vector<pending_event> pending_;
+};
+
+}  // namespace interlock

@@ -1,0 +1,85 @@
+#include <interlock/runtime/application.hpp>
+
+#include <interlock/actors/messages.hpp>
+#include <interlock/runtime/detail/app_core.hpp>
+
+namespace interlock {
+
+application::application(std::shared_ptr<detail::app_core> core) : core_(std::move(core)) {}
+application::application(application&&) noexcept = default;
+application& application::operator=(application&&) noexcept = default;
+application::~application() = default;
+
+detail::erased_command application::make_command(std::string command_type, std::string aggregate_id,
+                                                 std::shared_ptr<const void> body, dispatch_options opts) const {
+  detail::erased_command cmd;
+  if (auto it = core_->command_routes.find(command_type); it != core_->command_routes.end())
+    cmd.aggregate_type = it->second;
+  cmd.command_type = std::move(command_type);
+  cmd.aggregate_id = std::move(aggregate_id);
+  cmd.body = std::move(body);
+  cmd.command_id = opts.command_id.empty() ? new_id() : std::move(opts.command_id);
+  cmd.correlation_id = opts.correlation_id.empty() ? cmd.command_id : std::move(opts.correlation_id);
+  cmd.causation_id = std::move(opts.causation_id);
+  return cmd;
+}
+
+void application::submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const {
+  if (cmd.aggregate_type.empty())
+    return done(make_error(errc::unknown_command, "no registered aggregate handles command " + cmd.command_type));
+  caf::anon_send(core_->client, detail::command_job{std::move(cmd), timeout, std::move(done)});
+}
+
+void application::ask(detail::erased_query q, query_callback done) const {
+  auto it = core_->query_routes.find(q.query_type);
+  if (it == core_->query_routes.end())
+    return done(make_error(errc::unknown_query, "no registered projection answers query " + q.query_type));
+  caf::anon_send(core_->client, detail::query_job{std::move(q), it->second, std::move(done)});
+}
+
+caf::error application::rebuild(const std::string& projection_type) {
+  auto it = core_->projections.find(projection_type);
+  if (it == core_->projections.end())
+    return make_error(errc::invalid_argument, "no projection " + projection_type + " is registered");
+  caf::scoped_actor self{*core_->sys};
+  caf::error result;
+  self->request(it->second, core_->settings.journal_timeout, rebuild_atom::value)
+      .receive([](caf::unit_t) {}, [&](caf::error& err) {
+        result = detail::explain_transport_error(std::move(err), "rebuilding " + projection_type,
+                                                 core_->settings.journal_timeout);
+      });
+  return result;
+}
+
+void application::stop() {
+  if (core_) core_->stop();
+}
+
+caf::actor_system& application::system() const { return *core_->sys; }
+
+namespace detail {
+
+void app_core::stop() {
+  std::call_once(stopped_, [this] {
+    if (!sys) return;
+    caf::scoped_actor self{*sys};
+    auto stop_and_wait = [&](std::vector<caf::actor> actors) {
+      for (auto& a : actors) {
+        if (!a) continue;
+        self->monitor(a);
+        self->send_exit(a, caf::exit_reason::user_shutdown);
+      }
+      for (auto& a : actors) {
+        if (!a) continue;
+        self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
+      }
+    };
+    std::vector<caf::actor> front{client, router};
+    for (auto& [name, p] : projections) front.push_back(p);
+    stop_and_wait(std::move(front));
+    stop_and_wait({reader, writer});
+  });
+}
+
+}  // namespace detail
+}  // namespace interlock

@@ -1,0 +1,121 @@
+// A running Interlock application inside the user's actor system.
+//
+//   auto app = interlock::application_builder{sys}.aggregate<BankAccount>()
+//                  .projection<Balances>().build();
+//   auto r = app->dispatch(id, DepositMoney{100});     // caf::expected<receipt<void>>
+//   auto b = app->query(GetBalance{id}, {.after = r->position});
+//
+// dispatch() and query() block the calling thread: use them from main() and
+// tests, never from inside an actor. The *_async forms return a std::future;
+// from inside an actor use interlock::dispatch(self, app, ...) in
+// <interlock/runtime/actor_api.hpp>, which does not block a scheduler thread.
+// All methods are thread-safe. Destroying (or stop()ping) the application stops
+// its actors and closes the journal; events already acknowledged are durable.
+#pragma once
+
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include <interlock/runtime/command.hpp>
+#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/runtime/detail/reply_conversion.hpp>
+#include <interlock/runtime/options.hpp>
+#include <interlock/runtime/receipt.hpp>
+#include <interlock/runtime/type_name.hpp>
+#include <interlock/runtime/ulid.hpp>
+
+namespace interlock {
+namespace detail {
+class app_core;
+}
+
+class application {
+ public:
+  using command_callback = std::function<void(caf::expected<detail::erased_reply>)>;
+  using query_callback = std::function<void(caf::expected<detail::erased_answer>)>;
+
+  application(application&&) noexcept;
+  application& operator=(application&&) noexcept;
+  ~application();
+
+  /// Sends `cmd` to aggregate `aggregate_id` and waits for the outcome: the
+  /// handler's result and where its events landed, or the error (rejected,
+  /// conflict, timeout, ...).
+  template <class C>
+  caf::expected<receipt<result_of_t<C>>> dispatch(std::string aggregate_id, C cmd, dispatch_options opts = {}) {
+    return dispatch_async(std::move(aggregate_id), std::move(cmd), std::move(opts)).get();
+  }
+
+  /// Dispatches to a new aggregate with a fresh ULID id (receipt.aggregate_id).
+  template <class C>
+  caf::expected<receipt<result_of_t<C>>> create(C cmd, dispatch_options opts = {}) {
+    return dispatch(new_id(), std::move(cmd), std::move(opts));
+  }
+
+  template <class C>
+  std::future<caf::expected<receipt<result_of_t<C>>>> dispatch_async(std::string aggregate_id, C cmd,
+                                                                     dispatch_options opts = {}) {
+    using R = result_of_t<C>;
+    auto done = std::make_shared<std::promise<caf::expected<receipt<R>>>>();
+    auto future = done->get_future();
+    auto timeout = opts.timeout;
+    submit(make_command<C>(std::move(aggregate_id), std::move(cmd), std::move(opts)), timeout,
+           [done](caf::expected<detail::erased_reply> r) { done->set_value(detail::to_receipt<R>(std::move(r))); });
+    return future;
+  }
+
+  /// Asks the projection that answers Q.
+  template <class Q>
+  caf::expected<result_of_t<Q>> query(Q q, query_options opts = {}) {
+    return query_async(std::move(q), opts).get();
+  }
+
+  template <class Q>
+  std::future<caf::expected<result_of_t<Q>>> query_async(Q q, query_options opts = {}) {
+    using R = result_of_t<Q>;
+    auto done = std::make_shared<std::promise<caf::expected<R>>>();
+    auto future = done->get_future();
+    ask(make_query<Q>(std::move(q), opts),
+        [done](caf::expected<detail::erased_answer> a) { done->set_value(detail::to_result<R>(std::move(a))); });
+    return future;
+  }
+
+  /// Discards projection P's read model and rebuilds it from the whole journal.
+  /// Queries wait until the rebuild has caught up.
+  template <class P>
+  caf::error rebuild() { return rebuild(std::string{type_name_of<P>()}); }
+  caf::error rebuild(const std::string& projection_type);
+
+  /// Stops the actors and closes the journal (idempotent; the destructor calls it).
+  void stop();
+
+  caf::actor_system& system() const;
+
+  // -- building blocks for the asynchronous and actor-facing forms -----------
+  template <class C>
+  detail::erased_command make_command(std::string aggregate_id, C cmd, dispatch_options opts) const {
+    return make_command(std::string{type_name_of<C>()}, std::move(aggregate_id),
+                        std::make_shared<const C>(std::move(cmd)), std::move(opts));
+  }
+  detail::erased_command make_command(std::string command_type, std::string aggregate_id,
+                                      std::shared_ptr<const void> body, dispatch_options opts) const;
+  template <class Q>
+  detail::erased_query make_query(Q q, query_options opts) const {
+    return {std::string{type_name_of<Q>()}, std::make_shared<const Q>(std::move(q)), opts.after, opts.timeout};
+  }
+  void submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const;
+  void ask(detail::erased_query q, query_callback done) const;
+  detail::app_core& core() const { return *core_; }
+
+ private:
+  friend class application_builder;
+  explicit application(std::shared_ptr<detail::app_core> core);
+  std::shared_ptr<detail::app_core> core_;
+};
+
+}  // namespace interlock

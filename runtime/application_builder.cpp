@@ -1,0 +1,105 @@
+#include <interlock/runtime/application_builder.hpp>
+
+#include <filesystem>
+
+#include <interlock/actors/aggregate_router.hpp>
+#include <interlock/actors/client_actor.hpp>
+#include <interlock/actors/journal_reader.hpp>
+#include <interlock/actors/journal_writer.hpp>
+#include <interlock/actors/projection_actor.hpp>
+#include <interlock/persistence/memory_journal.hpp>
+#include <interlock/runtime/detail/app_core.hpp>
+
+namespace interlock {
+
+application_builder::application_builder(caf::actor_system& sys) : sys_(sys) {}
+
+application_builder& application_builder::sqlite(std::string path, sync_mode synchronous) {
+  settings_.database_path = std::move(path);
+  settings_.synchronous = synchronous;
+  settings_.in_memory = false;
+  factory_ = nullptr;
+  return *this;
+}
+
+application_builder& application_builder::in_memory() {
+  settings_.in_memory = true;
+  factory_ = nullptr;
+  return *this;
+}
+
+application_builder& application_builder::journal(journal_factory factory) {
+  factory_ = std::move(factory);
+  return *this;
+}
+
+application_builder& application_builder::settings(runtime_settings s) {
+  settings_ = std::move(s);
+  return *this;
+}
+
+namespace {
+
+journal_factory default_factory(const runtime_settings& s) {
+  if (s.in_memory) return memory_journal_factory();
+  return sqlite_journal_factory(sqlite_options{s.database_path, s.synchronous});
+}
+
+// The default database lives under ./data/: create the folder, as users expect.
+void ensure_parent_directory(const runtime_settings& s) {
+  if (s.in_memory) return;
+  auto parent = std::filesystem::path{s.database_path}.parent_path();
+  std::error_code ignored;  // an impossible path is reported by the journal's open
+  if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
+}
+
+template <class Kinds, class Names>
+caf::error add_routes(const Kinds& kinds, Names names_of, std::unordered_map<std::string, std::string>& routes,
+                      const char* what) {
+  for (auto& kind : kinds)
+    for (auto& name : names_of(*kind)) {
+      auto [it, fresh] = routes.emplace(name, kind->type_name);
+      if (!fresh)
+        return make_error(errc::invalid_argument, std::string{what} + " " + name + " is handled by both " +
+                                                      it->second + " and " + kind->type_name);
+    }
+  return {};
+}
+
+}  // namespace
+
+caf::expected<application> application_builder::build() {
+  auto core = std::make_shared<detail::app_core>();
+  std::unordered_map<std::string, std::string> query_owner;
+  if (auto err = add_routes(aggregates_, [](auto& k) { return k.command_types; }, core->command_routes, "command"))
+    return err;
+  if (auto err = add_routes(projections_, [](auto& k) { return k.query_types; }, query_owner, "query")) return err;
+  std::unordered_map<std::string, std::string> names;
+  for (auto& a : aggregates_)
+    if (!names.emplace(a->type_name, "aggregate").second)
+      return make_error(errc::invalid_argument, "aggregate " + a->type_name + " is registered twice");
+  auto factory = factory_ ? factory_ : default_factory(settings_);
+  ensure_parent_directory(settings_);
+  auto writer_journal = factory();
+  if (!writer_journal) return std::move(writer_journal.error());
+  auto reader_journal = factory();
+  if (!reader_journal) return std::move(reader_journal.error());
+
+  core->sys = &sys_;
+  core->settings = settings_;
+  core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch);
+  core->reader = spawn_journal_reader(sys_, std::move(*reader_journal));
+  aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch};
+  core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
+  core->client = spawn_client_actor(sys_, core->router, settings_.client_window);
+  for (auto& p : projections_) {
+    if (core->projections.count(p->type_name))
+      return make_error(errc::invalid_argument, "projection " + p->type_name + " is registered twice");
+    auto actor = spawn_projection_actor(sys_, p, ctx);
+    core->projections.emplace(p->type_name, actor);
+    for (auto& q : p->query_types) core->query_routes.emplace(q, actor);
+  }
+  return application{std::move(core)};
+}
+
+}  // namespace interlock

@@ -1,0 +1,80 @@
+// Registers aggregates and projections and starts an application inside the
+// user's actor system (the builder installs actors; it owns no actor_system).
+//
+//   caf::expected<interlock::application> app =
+//       interlock::application_builder{sys}
+//           .aggregate<BankAccount>()
+//           .projection<Balances>()
+//           .sqlite("data/bank.db")          // the default is data/interlock.db
+//           .build();
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include <interlock/persistence/journal.hpp>
+#include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/runtime/application.hpp>
+#include <interlock/runtime/detail/aggregate_model.hpp>
+#include <interlock/runtime/detail/projection_model.hpp>
+
+namespace interlock {
+
+/// Runtime settings with their defaults.
+struct runtime_settings {
+  std::string database_path = "data/interlock.db";
+  sync_mode synchronous = sync_mode::full;
+  bool in_memory = false;
+  std::size_t max_batch = 1024;                           // appends committed in one transaction, at most
+  std::size_t read_batch = 4096;                          // events per read during recovery / catch-up
+  std::chrono::milliseconds journal_timeout{30'000};      // aggregate -> journal requests
+  std::size_t client_window = 1024;                       // commands in flight from the application's client actor
+};
+
+class application_builder {
+ public:
+  explicit application_builder(caf::actor_system& sys);
+
+  /// Registers aggregate type T (its `commands` and `events` lists).
+  template <class T>
+  application_builder& aggregate() {
+    aggregates_.push_back(detail::make_aggregate_kind<T>());
+    return *this;
+  }
+
+  /// Registers projection type P, built as P{args...} at start and on rebuild.
+  template <class P, class... Args>
+  application_builder& projection(Args... args) {
+    projections_.push_back(detail::make_projection_kind<P>([args...] { return P{args...}; }));
+    return *this;
+  }
+
+  /// Journal in a SQLite file (the default: data/interlock.db, FULL sync).
+  application_builder& sqlite(std::string path, sync_mode synchronous = sync_mode::full);
+  /// Journal in memory: nothing survives the process (tests, --memory runs).
+  application_builder& in_memory();
+  /// Any journal implementation.
+  application_builder& journal(journal_factory factory);
+  application_builder& settings(runtime_settings s);
+  const runtime_settings& settings() const { return settings_; }
+
+  /// Opens the journal and starts the actors. Fails with a clear error for an
+  /// unusable database or a registration mistake (e.g. two aggregates that
+  /// handle the same command type).
+  caf::expected<application> build();
+
+ private:
+  caf::actor_system& sys_;
+  runtime_settings settings_;
+  journal_factory factory_;
+  std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;
+  std::vector<std::shared_ptr<const detail::projection_kind>> projections_;
+};
+
+}  // namespace interlock

@@ -1,0 +1,226 @@
+// How the runtime drives a user's aggregate type without knowing it: the
+// type-erased aggregate_instance, and aggregate_model<T> which implements it
+// from T's `commands` / `events` lists.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include <interlock/runtime/aggregate.hpp>
+#include <interlock/runtime/command.hpp>
+#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/runtime/rejected.hpp>
+
+namespace interlock::detail {
+
+/// What running a command produced: an error, or events to persist and a result.
+struct command_outcome {
+  caf::error error;
+  std::vector<event_record> events;
+  std::shared_ptr<const void> result;
+};
+
+class aggregate_instance {
+ public:
+  virtual ~aggregate_instance() = default;
+  /// Applies one stored event during recovery. Errors name stream, version and type.
+  virtual caf::error replay(const stored_event& e) = 0;
+  /// Runs the command handler. On success the events stay pending until commit().
+  virtual command_outcome execute(const erased_command& cmd) = 0;
+  /// Applies the pending events once the journal has committed them.
+  virtual caf::error commit() = 0;
+  /// Drops the pending events (the append failed).
+  virtual void rollback() = 0;
+  virtual std::uint64_t version() const = 0;
+};
+
+/// One registered aggregate type.
+struct aggregate_kind {
+  std::string type_name;
+  std::vector<std::string> command_types;
+  std::function<std::unique_ptr<aggregate_instance>(const std::string& id)> make;
+};
+
+struct aggregate_access {
+  template <class T>
+  static std::string& id(T& a) { return a.id_; }
+  template <class T>
+  static std::uint64_t& version(T& a) { return a.version_; }
+  template <class T>
+  static auto& pending(T& a) { return a.pending_; }
+};
+
+template <class T, class C>
+concept handles_command = requires(T& t, const C& c) { t.handle(c); };
+template <class T, class E>
+concept applies_event = requires(T& t, const E& e) { t.apply(e); };
+
+template <class T>
+struct is_expected : std::false_type {};
+template <class T>
+struct is_expected<caf::expected<T>> : std::true_type {};
+
+/// Turns a handler's return value into (error, result) for command<R> / query<R>.
+template <class R, class H, class Call>
+std::pair<caf::error, std::shared_ptr<const void>> invoke_handler(Call&& call) {
+  if constexpr (std::is_void_v<H>) {
+    static_assert(std::is_void_v<R>, "handler returns void but the command/query declares a result type");
+    call();
+    return {};
+  } else if constexpr (std::is_same_v<H, caf::error>) {
+    static_assert(std::is_void_v<R>, "a handler returning caf::error is for result_type void");
+    return {call(), nullptr};
+  } else if constexpr (is_expected<H>::value) {
+    auto res = call();
+    if (!res) return {res.error(), nullptr};
+    if constexpr (std::is_void_v<R>) return {};
+    else return {caf::error{}, std::make_shared<R>(std::move(*res))};
+  } else {
+    static_assert(std::is_convertible_v<H, R>, "handler's return type does not convert to the declared result_type");
+    return {caf::error{}, std::make_shared<R>(call())};
+  }
+}
+
+template <class T, class C>
+constexpr bool check_command() {
+  static_assert(handles_command<T, C>, "aggregate lists a command in `commands` but has no handle(const C&) for it");
+  static_assert(has_result_type<C>, "a command must declare `using result_type = R;` (or derive from interlock::command<R>)");
+  static_assert(json_serialisable<C>, "a command must be JSON-serialisable (to_json/from_json)");
+  return true;
+}
+
+template <class T, class E>
+constexpr bool check_event() {
+  static_assert(applies_event<T, E>, "aggregate lists an event in `events` but has no apply(const E&) for it");
+  static_assert(json_serialisable<E>, "an event must be JSON-serialisable (to_json/from_json)");
+  return true;
+}
+
+template <class T>
+class aggregate_model final : public aggregate_instance {
+ public:
+  using command_fn = std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)>;
+  using replay_fn = std::function<caf::error(T&, const stored_event&)>;
+
+  explicit aggregate_model(const std::string& id) { aggregate_access::id(state_) = id; }
+
+  const T& state() const { return state_; }
+
+  caf::error replay(const stored_event& e) override {
+    auto& version = aggregate_access::version(state_);
+    if (e.version != version + 1)
+      return make_error(errc::corrupt_event, describe_event(e) + ": expected version " + std::to_string(version + 1));
+    auto it = appliers().find(e.event_type);
+    if (it == appliers().end())
+      return make_error(errc::unknown_event_type,
+                        describe_event(e) + ": aggregate " + std::string{type_name_of<T>()} +
+                            " has no event of this type in its `events` list");
+    if (auto err = it->second(state_, e)) return err;
+    version = e.version;
+    return {};
+  }
+
+  command_outcome execute(const erased_command& cmd) override {
+    auto it = handlers().find(cmd.command_type);
+    if (it == handlers().end())
+      return {make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
+                                                    " does not handle command " + cmd.command_type)};
+    command_outcome out;
+    try {
+      std::tie(out.error, out.result) = it->second(state_, cmd.body.get());
+    } catch (const std::exception& ex) {
+      out.error = make_error(errc::rejected, ex.what());
+    } catch (...) {
+      out.error = make_error(errc::rejected, "command handler threw a non-standard exception");
+    }
+    if (out.error) {
+      rollback();
+      return out;
+    }
+    for (auto& p : aggregate_access::pending(state_)) out.events.push_back(p.record);
+    return out;
+  }
+
+  caf::error commit() override {
+    auto& pending = aggregate_access::pending(state_);
+    auto batch = std::move(pending);
+    pending.clear();
+    for (auto& p : batch) {
+      try {
+        p.apply(state_);
+      } catch (const std::exception& ex) {
+        return make_error(errc::corrupt_event, "apply(" + p.record.type + ") threw after commit: " + ex.what());
+      }
+      ++aggregate_access::version(state_);
+    }
+    return {};
+  }
+
+  void rollback() override { aggregate_access::pending(state_).clear(); }
+
+  std::uint64_t version() const override { return state_.version(); }
+
+  static const std::unordered_map<std::string, command_fn>& handlers() {
+    static const auto table = make_handlers(static_cast<typename T::commands*>(nullptr));
+    return table;
+  }
+
+  static const std::unordered_map<std::string, replay_fn>& appliers() {
+    static const auto table = make_appliers(static_cast<typename T::events*>(nullptr));
+    return table;
+  }
+
+ private:
+  template <class... Cs>
+  static std::unordered_map<std::string, command_fn> make_handlers(types<Cs...>*) {
+    static_assert((check_command<T, Cs>() && ...));
+    std::unordered_map<std::string, command_fn> table;
+    (table.emplace(std::string{type_name_of<Cs>()}, [](T& self, const void* body) {
+       const auto& cmd = *static_cast<const Cs*>(body);
+       using H = decltype(self.handle(cmd));
+       return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
+     }),
+     ...);
+    return table;
+  }
+
+  template <class... Es>
+  static std::unordered_map<std::string, replay_fn> make_appliers(types<Es...>*) {
+    static_assert((check_event<T, Es>() && ...));
+    std::unordered_map<std::string, replay_fn> table;
+    (table.emplace(std::string{type_name_of<Es>()}, [](T& self, const stored_event& e) -> caf::error {
+       auto ev = decode_event<Es>(e);
+       if (!ev) return ev.error();
+       try {
+         self.apply(*ev);
+       } catch (const std::exception& ex) {
+         return make_error(errc::corrupt_event, describe_event(e) + ": apply() threw: " + ex.what());
+       }
+       return {};
+     }),
+     ...);
+    return table;
+  }
+
+  T state_;
+};
+
+template <class T>
+std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
+  static_assert(std::is_base_of_v<aggregate<T>, T>, "an aggregate derives from interlock::aggregate<Self>");
+  static_assert(std::is_default_constructible_v<T>, "an aggregate must be default-constructible");
+  aggregate_model<T>::handlers();  // instantiates the compile-time checks
+  aggregate_model<T>::appliers();
+  auto kind = std::make_shared<aggregate_kind>();
+  kind->type_name = std::string{type_name_of<T>()};
+  for (auto& [name, fn] : aggregate_model<T>::handlers()) kind->command_types.push_back(name);
+  kind->make = [](const std::string& id) { return std::make_unique<aggregate_model<T>>(id); };
+  return kind;
+}
+
+}  // namespace interlock::detail

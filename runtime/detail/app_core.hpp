@@ -1,0 +1,37 @@
+// The state behind an application handle. Internal.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+
+#include <interlock/runtime/application_builder.hpp>
+
+namespace interlock::detail {
+
+class app_core {
+ public:
+  caf::actor_system* sys = nullptr;
+  runtime_settings settings;
+  caf::actor writer;
+  caf::actor reader;
+  caf::actor router;
+  caf::actor client;
+  std::unordered_map<std::string, caf::actor> projections;          // by projection type name
+  std::unordered_map<std::string, caf::actor> query_routes;         // query type -> projection actor
+  std::unordered_map<std::string, std::string> command_routes;      // command type -> aggregate type
+
+  /// Stops the actors, the writer last so queued appends still commit; waits
+  /// until the journal is closed.
+  void stop();
+  ~app_core() { stop(); }
+
+ private:
+  std::once_flag stopped_;
+};
+
+}  // namespace interlock::detail

@@ -1,0 +1,44 @@
+// Commands, queries and their replies with the concrete type erased, as they
+// travel between the application, the router and the actors. The body points
+// to the typed value (local fast path: no encoding between actors).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace interlock::detail {
+
+struct erased_command {
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::string command_type;
+  std::shared_ptr<const void> body;
+  std::string command_id;
+  std::string correlation_id;
+  std::string causation_id;
+};
+
+struct erased_reply {
+  std::string aggregate_id;
+  std::uint64_t position = 0;
+  std::uint64_t version = 0;
+  std::size_t events = 0;
+  std::shared_ptr<const void> result;  // R for command<R>, null for void
+};
+
+struct erased_query {
+  std::string query_type;
+  std::shared_ptr<const void> body;
+  std::uint64_t after = 0;  // answer only once the projection has applied this position
+  std::chrono::milliseconds timeout{0};
+};
+
+struct erased_answer {
+  std::shared_ptr<const void> result;
+  std::uint64_t position = 0;  // the projection's position when it answered
+};
+
+}  // namespace interlock::detail

@@ -1,0 +1,146 @@
+// How the runtime drives a user's projection type: projection_instance (type
+// erased) and projection_model<P>, built from P's `events` / `queries` lists.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <interlock/runtime/command.hpp>
+#include <interlock/runtime/detail/aggregate_model.hpp>
+
+namespace interlock::detail {
+
+struct query_outcome {
+  caf::error error;
+  std::shared_ptr<const void> result;
+};
+
+class projection_instance {
+ public:
+  virtual ~projection_instance() = default;
+  /// Applies a committed event if the projection consumes its type; other
+  /// types are skipped. Errors name stream, version and type.
+  virtual caf::error apply(const stored_event& e) = 0;
+  virtual query_outcome answer(const erased_query& q) = 0;
+};
+
+/// One registered projection type. `make` builds a fresh, empty read model
+/// (used at start and for rebuilds).
+struct projection_kind {
+  std::string type_name;
+  std::vector<std::string> query_types;
+  std::function<std::unique_ptr<projection_instance>()> make;
+};
+
+template <class P, class E>
+concept consumes_with_envelope = requires(P& p, const E& e, const event_envelope& env) { p.on(e, env); };
+template <class P, class E>
+concept consumes = requires(P& p, const E& e) { p.on(e); };
+template <class P, class Q>
+concept answers = requires(P& p, const Q& q) { p.handle(q); };
+
+template <class P, class E>
+constexpr bool check_projected_event() {
+  static_assert(consumes_with_envelope<P, E> || consumes<P, E>,
+                "projection lists an event in `events` but has no on(const E&[, const event_envelope&])");
+  static_assert(json_serialisable<E>, "an event must be JSON-serialisable (to_json/from_json)");
+  return true;
+}
+
+template <class P, class Q>
+constexpr bool check_query() {
+  static_assert(answers<P, Q>, "projection lists a query in `queries` but has no handle(const Q&)");
+  static_assert(has_result_type<Q>, "a query must declare `using result_type = R;` (or derive from interlock::query<R>)");
+  return true;
+}
+
+template <class P>
+class projection_model final : public projection_instance {
+ public:
+  using event_fn = std::function<caf::error(P&, const stored_event&)>;
+  using query_fn = std::function<std::pair<caf::error, std::shared_ptr<const void>>(P&, const void*)>;
+
+  explicit projection_model(P initial) : state_(std::move(initial)) {}
+
+  caf::error apply(const stored_event& e) override {
+    auto it = consumers().find(e.event_type);
+    return it == consumers().end() ? caf::error{} : it->second(state_, e);
+  }
+
+  query_outcome answer(const erased_query& q) override {
+    auto it = queries().find(q.query_type);
+    if (it == queries().end())
+      return {make_error(errc::unknown_query, "projection " + std::string{type_name_of<P>()} +
+                                                  " does not answer query " + q.query_type)};
+    try {
+      auto [err, result] = it->second(state_, q.body.get());
+      return {std::move(err), std::move(result)};
+    } catch (const std::exception& ex) {
+      return {make_error(errc::rejected, "query " + q.query_type + " failed: " + ex.what())};
+    }
+  }
+
+  static const std::unordered_map<std::string, event_fn>& consumers() {
+    static const auto table = make_consumers(static_cast<typename P::events*>(nullptr));
+    return table;
+  }
+
+  static const std::unordered_map<std::string, query_fn>& queries() {
+    static const auto table = make_queries(static_cast<typename P::queries*>(nullptr));
+    return table;
+  }
+
+ private:
+  template <class E>
+  static caf::error consume(P& self, const stored_event& e) {
+    auto ev = decode_event<E>(e);
+    if (!ev) return ev.error();
+    try {
+      if constexpr (consumes_with_envelope<P, E>) self.on(*ev, static_cast<const event_envelope&>(e));
+      else self.on(*ev);
+    } catch (const std::exception& ex) {
+      return make_error(errc::corrupt_event, describe_event(e) + ": projection " + std::string{type_name_of<P>()} +
+                                                 " on() threw: " + ex.what());
+    }
+    return {};
+  }
+
+  template <class... Es>
+  static std::unordered_map<std::string, event_fn> make_consumers(types<Es...>*) {
+    static_assert((check_projected_event<P, Es>() && ...));
+    return {{std::string{type_name_of<Es>()}, &consume<Es>}...};
+  }
+
+  template <class... Qs>
+  static std::unordered_map<std::string, query_fn> make_queries(types<Qs...>*) {
+    static_assert((check_query<P, Qs>() && ...));
+    std::unordered_map<std::string, query_fn> table;
+    (table.emplace(std::string{type_name_of<Qs>()}, [](P& self, const void* body) {
+       const auto& q = *static_cast<const Qs*>(body);
+       using H = decltype(self.handle(q));
+       return invoke_handler<result_of_t<Qs>, H>([&]() -> H { return self.handle(q); });
+     }),
+     ...);
+    return table;
+  }
+
+  P state_;
+};
+
+template <class P, class Factory>
+std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
+  projection_model<P>::consumers();  // instantiates the compile-time checks
+  projection_model<P>::queries();
+  auto kind = std::make_shared<projection_kind>();
+  kind->type_name = std::string{type_name_of<P>()};
+  for (auto& [name, fn] : projection_model<P>::queries()) kind->query_types.push_back(name);
+  kind->make = [factory]() -> std::unique_ptr<projection_instance> {
+    return std::make_unique<projection_model<P>>(factory());
+  };
+  return kind;
+}
+
+}  // namespace interlock::detail

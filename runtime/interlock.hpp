@@ -1,0 +1,15 @@
+// Everything a user of Interlock needs: aggregates, commands and queries,
+// projections, the application builder, errors and ids.
+#pragma once
+
+#include <interlock/runtime/aggregate.hpp>
+#include <interlock/runtime/application.hpp>
+#include <interlock/runtime/application_builder.hpp>
+#include <interlock/runtime/command.hpp>
+#include <interlock/runtime/errors.hpp>
+#include <interlock/runtime/event_envelope.hpp>
+#include <interlock/runtime/receipt.hpp>
+#include <interlock/runtime/rejected.hpp>
+#include <interlock/runtime/system_config.hpp>
+#include <interlock/runtime/types.hpp>
+#include <interlock/runtime/ulid.hpp>

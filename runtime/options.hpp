@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace interlock {
+
+/// Per-command settings. Empty ids are filled in: command_id with a fresh ULID,
+/// correlation_id with the command id (a command that starts a conversation).
+struct dispatch_options {
+  std::string command_id;
+  std::string correlation_id;
+  std::string causation_id;
+  std::chrono::milliseconds timeout{30'000};
+};
+
+/// Per-query settings. `after` gives read-your-writes: the projection answers
+/// once it has applied that global position (pass receipt.position).
+struct query_options {
+  std::uint64_t after = 0;
+  std::chrono::milliseconds timeout{30'000};
+};
+
+}  // namespace interlock

@@ -1,0 +1,682 @@
+// Checks journal.hpp's contract against every journal implementation, plus
+// what only the SQLite journal promises (files, pragmas, the events view).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sqlite3.h>
+
+#include <interlock/persistence/journal.hpp>
+#include <interlock/persistence/memory_journal.hpp>
+#include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/runtime/errors.hpp>
+
+using namespace interlock;
+using Catch::Matchers::Contains;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp dir, removed with its contents.
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    auto pattern = (fs::temp_directory_path() / "interlock-journal-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+};
+
+// The backends the conformance tests run against: each gives a factory whose
+// journals share one fresh, empty store.
+struct memory_backend {
+  journal_factory factory = memory_journal_factory();
+};
+
+struct sqlite_backend {
+  temp_dir dir;
+  std::string path = (dir.path / "journal.db").string();
+  journal_factory factory = sqlite_journal_factory(sqlite_options{path});
+};
+
+template <class T>
+T value_of(caf::expected<T> x) {
+  if (!x) FAIL("unexpected error: " << interlock::describe(x.error()));
+  return std::move(*x);
+}
+
+std::unique_ptr<journal> open_journal(const journal_factory& factory) { return value_of(factory()); }
+
+std::int64_t now_us() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// `n` events for stream type/id expected at `expected`; payloads name their version.
+append_request request(const std::string& type, const std::string& id, std::uint64_t expected, std::size_t n) {
+  append_request req;
+  req.aggregate_type = type;
+  req.aggregate_id = id;
+  req.expected_version = expected;
+  for (std::size_t i = 0; i < n; ++i)
+    req.events.push_back({"Happened", 1, R"({"v":)" + std::to_string(expected + 1 + i) + "}"});
+  req.command_id = "cmd-" + id + "-" + std::to_string(expected);
+  req.correlation_id = "corr-" + id;
+  req.causation_id = "cause-" + id;
+  return req;
+}
+
+append_result append_ok(journal& j, const append_request& req) {
+  auto results = j.append({req});
+  REQUIRE(results.size() == 1);
+  return value_of(std::move(results[0]));
+}
+
+caf::error append_error(journal& j, const append_request& req) {
+  auto results = j.append({req});
+  REQUIRE(results.size() == 1);
+  REQUIRE_FALSE(results[0]);
+  return results[0].error();
+}
+
+void check_error(const caf::error& err, errc code, const std::vector<std::string>& words) {
+  INFO(interlock::describe(err));
+  CHECK(interlock::is(err, code));
+  for (const auto& w : words) CHECK_THAT(message_of(err), Contains(w));
+}
+
+void check_same(const stored_event& a, const stored_event& b) {
+  CHECK(a.position == b.position);
+  CHECK(a.aggregate_type == b.aggregate_type);
+  CHECK(a.aggregate_id == b.aggregate_id);
+  CHECK(a.version == b.version);
+  CHECK(a.event_type == b.event_type);
+  CHECK(a.schema_version == b.schema_version);
+  CHECK(a.recorded_at_us == b.recorded_at_us);
+  CHECK(a.command_id == b.command_id);
+  CHECK(a.correlation_id == b.correlation_id);
+  CHECK(a.causation_id == b.causation_id);
+  CHECK(a.payload == b.payload);
+}
+
+void check_same(const std::vector<stored_event>& a, const std::vector<stored_event>& b) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) check_same(a[i], b[i]);
+}
+
+std::vector<std::uint64_t> positions_of(const std::vector<stored_event>& events) {
+  std::vector<std::uint64_t> out;
+  for (const auto& ev : events) out.push_back(ev.position);
+  return out;
+}
+
+std::vector<std::uint64_t> versions_of(const std::vector<stored_event>& events) {
+  std::vector<std::uint64_t> out;
+  for (const auto& ev : events) out.push_back(ev.version);
+  return out;
+}
+
+std::vector<std::uint64_t> iota(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::uint64_t> out;
+  for (auto i = first; i <= last; ++i) out.push_back(i);
+  return out;
+}
+
+std::vector<stored_event> read_everything(journal& j) { return value_of(j.read_all(1, 1'000'000)); }
+
+}  // namespace
+
+// -- conformance: every journal -----------------------------------------------
+
+TEMPLATE_TEST_CASE("journal: append then read_stream returns every envelope field", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_request req;
+  req.aggregate_type = "BankAccount";
+  req.aggregate_id = "acc-1";
+  req.events = {{"AccountOpened", 1, R"({"owner":"Ann \"Zoë\" O'Brien"})"}, {"MoneyDeposited", 3, R"({"amount":5})"}};
+  req.command_id = "cmd-1";
+  req.correlation_id = "corr-1";
+  req.causation_id = "cause-1";
+  const auto before = now_us();
+  const auto res = append_ok(*j, req);
+  const auto after = now_us();
+  CHECK(res.first_position == 1);
+  CHECK(res.last_position == 2);
+  CHECK(res.last_version == 2);
+  CHECK(res.recorded_at_us >= before);
+  CHECK(res.recorded_at_us <= after);
+
+  const auto events = value_of(j->read_stream("BankAccount", "acc-1", 1, 100));
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].position == 1);
+  CHECK(events[0].aggregate_type == "BankAccount");
+  CHECK(events[0].aggregate_id == "acc-1");
+  CHECK(events[0].version == 1);
+  CHECK(events[0].event_type == "AccountOpened");
+  CHECK(events[0].schema_version == 1);
+  CHECK(events[0].payload == R"({"owner":"Ann \"Zoë\" O'Brien"})");
+  CHECK(events[0].recorded_at_us == res.recorded_at_us);
+  CHECK(events[0].command_id == "cmd-1");
+  CHECK(events[0].correlation_id == "corr-1");
+  CHECK(events[0].causation_id == "cause-1");
+  CHECK(events[0].stream_name() == "BankAccount/acc-1");
+  CHECK(events[1].position == 2);
+  CHECK(events[1].version == 2);
+  CHECK(events[1].event_type == "MoneyDeposited");
+  CHECK(events[1].schema_version == 3);
+  CHECK(events[1].payload == R"({"amount":5})");
+  // committed_events() predicts exactly what the journal stores, and
+  // read_all() returns the same events as read_stream().
+  check_same(events, committed_events(req, res));
+  check_same(events, read_everything(*j));
+}
+
+TEMPLATE_TEST_CASE("journal: empty command, correlation and causation ids round-trip as empty", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  auto req = request("Order", "o-1", 0, 1);
+  req.command_id.clear();
+  req.correlation_id.clear();
+  req.causation_id.clear();
+  append_ok(*j, req);
+  const auto events = value_of(j->read_stream("Order", "o-1", 1, 10));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].command_id.empty());
+  CHECK(events[0].correlation_id.empty());
+  CHECK(events[0].causation_id.empty());
+}
+
+TEMPLATE_TEST_CASE("journal: stream versions are 1-based and gapless", "[journal]", memory_backend,
+                   sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  CHECK(append_ok(*j, request("Account", "a", 0, 2)).last_version == 2);
+  CHECK(append_ok(*j, request("Account", "a", 2, 1)).last_version == 3);
+  CHECK(append_ok(*j, request("Account", "a", 3, 3)).last_version == 6);
+  const auto events = value_of(j->read_stream("Account", "a", 1, 100));
+  CHECK(versions_of(events) == iota(1, 6));
+  for (const auto& ev : events) CHECK(ev.payload == R"({"v":)" + std::to_string(ev.version) + "}");
+  CHECK(value_of(j->stream_version("Account", "a")) == 6);
+}
+
+TEMPLATE_TEST_CASE("journal: global positions are gapless across streams and batches", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  const auto r1 = append_ok(*j, request("Account", "a", 0, 2));
+  const auto r2 = append_ok(*j, request("Order", "o", 0, 1));
+  auto batch = j->append({request("Account", "a", 2, 2), request("Order", "o", 1, 3), request("Account", "b", 0, 1)});
+  REQUIRE(batch.size() == 3);
+  const auto r3 = value_of(std::move(batch[0]));
+  const auto r4 = value_of(std::move(batch[1]));
+  const auto r5 = value_of(std::move(batch[2]));
+  CHECK((r1.first_position == 1 && r1.last_position == 2));
+  CHECK((r2.first_position == 3 && r2.last_position == 3));
+  CHECK((r3.first_position == 4 && r3.last_position == 5));
+  CHECK((r4.first_position == 6 && r4.last_position == 8));
+  CHECK((r5.first_position == 9 && r5.last_position == 9));
+  // One batch, one commit time.
+  CHECK(r3.recorded_at_us == r4.recorded_at_us);
+  const auto all = read_everything(*j);
+  CHECK(positions_of(all) == iota(1, 9));
+  CHECK(all[5].aggregate_id == "o");
+  CHECK(all[5].version == 2);
+}
+
+TEMPLATE_TEST_CASE("journal: a version conflict writes nothing and names the stream and versions", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("Account", "a-1", 0, 2));
+  SECTION("expected behind the stream") {
+    check_error(append_error(*j, request("Account", "a-1", 0, 1)), errc::conflict,
+                {"'Account/a-1'", "at version 2", "expected version 0"});
+  }
+  SECTION("expected ahead of the stream") {
+    check_error(append_error(*j, request("Account", "a-1", 5, 1)), errc::conflict,
+                {"'Account/a-1'", "at version 2", "expected version 5"});
+  }
+  SECTION("a new stream expected to exist") {
+    check_error(append_error(*j, request("Account", "new", 1, 1)), errc::conflict,
+                {"'Account/new'", "at version 0", "expected version 1"});
+    CHECK(value_of(j->stream_version("Account", "new")) == 0);
+  }
+  CHECK(value_of(j->last_position()) == 2);
+  CHECK(value_of(j->stream_version("Account", "a-1")) == 2);
+  CHECK(read_everything(*j).size() == 2);
+}
+
+TEMPLATE_TEST_CASE("journal: a conflicting request in a batch does not fail the others", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  auto results = j->append({request("A", "1", 0, 2), request("B", "1", 7, 1), request("C", "1", 0, 1)});
+  REQUIRE(results.size() == 3);
+  const auto first = value_of(std::move(results[0]));
+  REQUIRE_FALSE(results[1]);
+  check_error(results[1].error(), errc::conflict, {"'B/1'"});
+  const auto third = value_of(std::move(results[2]));
+  CHECK((first.first_position == 1 && first.last_position == 2));
+  CHECK((third.first_position == 3 && third.last_position == 3));
+  CHECK(positions_of(read_everything(*j)) == iota(1, 3));
+  CHECK(value_of(j->stream_version("B", "1")) == 0);
+}
+
+TEMPLATE_TEST_CASE("journal: requests of one batch on one stream see each other", "[journal]", memory_backend,
+                   sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  auto results = j->append({request("A", "x", 0, 1), request("A", "x", 1, 2), request("A", "x", 1, 1)});
+  REQUIRE(results.size() == 3);
+  CHECK(value_of(std::move(results[0])).last_version == 1);
+  CHECK(value_of(std::move(results[1])).last_version == 3);
+  REQUIRE_FALSE(results[2]);
+  check_error(results[2].error(), errc::conflict, {"'A/x'", "at version 3", "expected version 1"});
+  CHECK(versions_of(value_of(j->read_stream("A", "x", 1, 10))) == iota(1, 3));
+}
+
+TEMPLATE_TEST_CASE("journal: read_stream starts at a version and stops at max_count", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 2));
+  append_ok(*j, request("B", "y", 0, 1));  // interleaved: stream order is not position order
+  append_ok(*j, request("A", "x", 2, 3));
+  CHECK(versions_of(value_of(j->read_stream("A", "x", 3, 100))) == iota(3, 5));
+  CHECK(versions_of(value_of(j->read_stream("A", "x", 2, 2))) == iota(2, 3));
+  CHECK(versions_of(value_of(j->read_stream("A", "x", 0, 100))) == iota(1, 5));
+  CHECK(positions_of(value_of(j->read_stream("A", "x", 2, 2))) == std::vector<std::uint64_t>{2, 4});
+  CHECK(value_of(j->read_stream("A", "x", 6, 100)).empty());
+  CHECK(value_of(j->read_stream("A", "x", 1, 0)).empty());
+  CHECK(value_of(j->read_stream("A", "nope", 1, 100)).empty());
+}
+
+TEMPLATE_TEST_CASE("journal: read_all starts at a position and stops at max_count", "[journal]", memory_backend,
+                   sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 3));
+  append_ok(*j, request("B", "y", 0, 3));
+  const auto page = value_of(j->read_all(3, 2));
+  CHECK(positions_of(page) == iota(3, 4));
+  REQUIRE(page.size() == 2);
+  CHECK((page[0].aggregate_type == "A" && page[0].aggregate_id == "x" && page[0].version == 3));
+  CHECK((page[1].aggregate_type == "B" && page[1].aggregate_id == "y" && page[1].version == 1));
+  CHECK(positions_of(value_of(j->read_all(0, 100))) == iota(1, 6));
+  CHECK(positions_of(value_of(j->read_all(5, 100))) == iota(5, 6));
+  CHECK(value_of(j->read_all(7, 100)).empty());
+  CHECK(value_of(j->read_all(1, 0)).empty());
+}
+
+TEMPLATE_TEST_CASE("journal: stream_version and last_position", "[journal]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  CHECK(value_of(j->last_position()) == 0);
+  CHECK(value_of(j->stream_version("A", "x")) == 0);
+  append_ok(*j, request("A", "x", 0, 3));
+  append_ok(*j, request("B", "y", 0, 2));
+  CHECK(value_of(j->last_position()) == 5);
+  CHECK(value_of(j->stream_version("A", "x")) == 3);
+  CHECK(value_of(j->stream_version("B", "y")) == 2);
+  CHECK(value_of(j->stream_version("B", "x")) == 0);
+}
+
+TEMPLATE_TEST_CASE("journal: the same id under two aggregate types is two streams", "[journal]", memory_backend,
+                   sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("Account", "42", 0, 2));
+  append_ok(*j, request("Customer", "42", 0, 1));
+  CHECK(value_of(j->stream_version("Account", "42")) == 2);
+  CHECK(value_of(j->stream_version("Customer", "42")) == 1);
+  const auto customer = value_of(j->read_stream("Customer", "42", 1, 10));
+  REQUIRE(customer.size() == 1);
+  CHECK(customer[0].aggregate_type == "Customer");
+  CHECK(customer[0].position == 3);
+  CHECK(customer[0].version == 1);
+}
+
+TEMPLATE_TEST_CASE("journal: a second connection sees commits and appends after them", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto first = open_journal(backend.factory);
+  auto second = open_journal(backend.factory);
+  // Both connections look before anyone writes, so a connection that cached
+  // what it saw would now be wrong.
+  CHECK(value_of(first->last_position()) == 0);
+  CHECK(value_of(second->stream_version("A", "x")) == 0);
+  append_ok(*first, request("A", "x", 0, 2));
+  CHECK(value_of(second->last_position()) == 2);
+  CHECK(value_of(second->stream_version("A", "x")) == 2);
+  CHECK(versions_of(value_of(second->read_stream("A", "x", 1, 10))) == iota(1, 2));
+
+  const auto r2 = append_ok(*second, request("A", "x", 2, 1));
+  CHECK((r2.first_position == 3 && r2.last_version == 3));
+  const auto r3 = append_ok(*first, request("B", "y", 0, 2));
+  CHECK((r3.first_position == 4 && r3.last_position == 5));
+  check_error(append_error(*first, request("A", "x", 2, 1)), errc::conflict, {"'A/x'", "at version 3"});
+  const auto r4 = append_ok(*first, request("A", "x", 3, 1));
+  CHECK((r4.first_position == 6 && r4.last_version == 4));
+  CHECK(positions_of(read_everything(*second)) == iota(1, 6));
+  CHECK(versions_of(value_of(second->read_stream("A", "x", 1, 10))) == iota(1, 4));
+}
+
+TEMPLATE_TEST_CASE("journal: invalid arguments give invalid_argument", "[journal]", memory_backend,
+                   sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  auto no_type = request("", "x", 0, 1);
+  auto no_id = request("A", "", 0, 1);
+  auto no_events = request("A", "x", 0, 0);
+  auto untyped_event = request("A", "x", 0, 2);
+  untyped_event.events[1].type.clear();
+  auto results = j->append({no_type, no_id, request("A", "ok", 0, 1), no_events, untyped_event});
+  REQUIRE(results.size() == 5);
+  REQUIRE_FALSE(results[0]);
+  check_error(results[0].error(), errc::invalid_argument, {"aggregate_type"});
+  REQUIRE_FALSE(results[1]);
+  check_error(results[1].error(), errc::invalid_argument, {"aggregate_id"});
+  // Invalid requests take no positions.
+  CHECK(value_of(std::move(results[2])).first_position == 1);
+  REQUIRE_FALSE(results[3]);
+  check_error(results[3].error(), errc::invalid_argument, {"'A/x'", "no events"});
+  REQUIRE_FALSE(results[4]);
+  check_error(results[4].error(), errc::invalid_argument, {"'A/x'", "empty type"});
+  CHECK(value_of(j->last_position()) == 1);
+  CHECK(value_of(j->stream_version("A", "x")) == 0);
+
+  auto read = j->read_stream("", "x", 1, 10);
+  REQUIRE_FALSE(read);
+  check_error(read.error(), errc::invalid_argument, {"aggregate_type"});
+  auto version = j->stream_version("A", "");
+  REQUIRE_FALSE(version);
+  check_error(version.error(), errc::invalid_argument, {"aggregate_id"});
+}
+
+TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gapless", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  constexpr int writers = 2;
+  constexpr int rounds = 40;
+  // Each writer appends to its own stream and races the others on a shared
+  // one (read the version, append, retry on conflict). Catch2 assertions are
+  // not thread-safe, so threads only record what happened.
+  struct outcome {
+    int own_ok = 0, shared_ok = 0, conflicts = 0;
+    std::vector<std::string> errors;
+  };
+  std::vector<outcome> outcomes(writers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      auto& out = outcomes[w];
+      auto opened = backend.factory();
+      if (!opened) return out.errors.push_back(interlock::describe(opened.error()));
+      auto& j = **opened;
+      const auto id = "w" + std::to_string(w);
+      for (int i = 0; i < rounds; ++i) {
+        auto own = j.append({request("Own", id, static_cast<std::uint64_t>(i), 1)});
+        own[0] ? ++out.own_ok : (out.errors.push_back(interlock::describe(own[0].error())), 0);
+        for (;;) {
+          auto version = j.stream_version("Shared", "s");
+          if (!version) return out.errors.push_back(interlock::describe(version.error()));
+          auto shared = j.append({request("Shared", "s", *version, 1)});
+          if (shared[0]) { ++out.shared_ok; break; }
+          if (!interlock::is(shared[0].error(), errc::conflict))
+            return out.errors.push_back(interlock::describe(shared[0].error()));
+          ++out.conflicts;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& out : outcomes) {
+    CHECK(out.errors == std::vector<std::string>{});
+    CHECK(out.own_ok == rounds);
+    CHECK(out.shared_ok == rounds);
+  }
+  auto j = open_journal(backend.factory);
+  const std::uint64_t total = 2 * writers * rounds;
+  CHECK(positions_of(read_everything(*j)) == iota(1, total));
+  CHECK(versions_of(value_of(j->read_stream("Shared", "s", 1, total))) == iota(1, writers * rounds));
+  for (int w = 0; w < writers; ++w)
+    CHECK(versions_of(value_of(j->read_stream("Own", "w" + std::to_string(w), 1, total))) == iota(1, rounds));
+}
+
+// -- SQLite only --------------------------------------------------------------
+
+namespace {
+
+// A plain sqlite3 connection, as a person with the shell would have.
+struct raw_db {
+  sqlite3* db = nullptr;
+  explicit raw_db(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
+  ~raw_db() { sqlite3_close(db); }
+  void exec(const std::string& sql) {
+    char* msg = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
+    std::string text = msg != nullptr ? msg : "";
+    sqlite3_free(msg);
+    INFO(sql << ": " << text);
+    REQUIRE(rc == SQLITE_OK);
+  }
+  // Every row of `sql`, columns joined with '|' like the shell prints them.
+  std::vector<std::string> rows(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    INFO(sql);
+    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
+    std::vector<std::string> out;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+      std::string row;
+      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+        row += (c > 0 ? "|" : "") + std::string{text != nullptr ? text : ""};
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(stmt);
+    return out;
+  }
+};
+
+// `us` since the epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ".
+std::string iso8601(std::int64_t us) {
+  const std::time_t secs = us / 1'000'000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+  char frac[16];
+  std::snprintf(frac, sizeof frac, ".%06lldZ", static_cast<long long>(us % 1'000'000));
+  return std::string{date} + frac;
+}
+
+caf::error open_error(const sqlite_options& options) {
+  auto j = open_sqlite_journal(options);
+  REQUIRE_FALSE(j);
+  return j.error();
+}
+
+}  // namespace
+
+TEST_CASE("sqlite journal: a reopened file reads everything back", "[journal][sqlite]") {
+  sqlite_backend backend;
+  std::vector<stored_event> before;
+  {
+    auto j = open_journal(backend.factory);
+    append_ok(*j, request("A", "x", 0, 2));
+    append_ok(*j, request("B", "y", 0, 1));
+    append_ok(*j, request("A", "x", 2, 1));
+    before = read_everything(*j);
+  }
+  auto j = value_of(open_sqlite_journal({backend.path}));
+  check_same(read_everything(*j), before);
+  CHECK(value_of(j->last_position()) == 4);
+  CHECK(value_of(j->stream_version("A", "x")) == 3);
+  const auto res = append_ok(*j, request("B", "y", 1, 1));
+  CHECK((res.first_position == 5 && res.last_version == 2));
+}
+
+TEST_CASE("sqlite journal: events_view is readable with plain sqlite3", "[journal][sqlite]") {
+  sqlite_backend backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("Account", "a", 0, 1));
+  const auto res = append_ok(*j, request("BankAccount", "acc-1", 0, 1));
+  raw_db db{backend.path};
+  const auto rows = db.rows(
+      "SELECT global_position, stream_id, aggregate_type, aggregate_id, version, event_type, schema_version,"
+      " payload, recorded_at, command_id, correlation_id, causation_id FROM events_view");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1] == "2|BankAccount/acc-1|BankAccount|acc-1|1|Happened|1|{\"v\":1}|" + iso8601(res.recorded_at_us) +
+                       "|cmd-acc-1-0|corr-acc-1|cause-acc-1");
+}
+
+TEST_CASE("sqlite journal: the view's time keeps leading zeros of microseconds", "[journal][sqlite]") {
+  sqlite_backend backend;
+  { open_journal(backend.factory); }
+  raw_db db{backend.path};
+  // 2021-01-02T03:04:05.000042Z, written by hand to pin the fraction.
+  db.exec("INSERT INTO streams VALUES (1, 'T', 'i', 1);"
+          "INSERT INTO events VALUES (1, 1, 1, 'E', 1, '{}', 1609556645000042, NULL, NULL, NULL);");
+  CHECK(db.rows("SELECT recorded_at FROM events_view") == std::vector<std::string>{"2021-01-02T03:04:05.000042Z"});
+  CHECK(iso8601(1609556645000042) == "2021-01-02T03:04:05.000042Z");
+}
+
+TEST_CASE("sqlite journal: a nonexistent directory is a storage error naming the path", "[journal][sqlite]") {
+  check_error(open_error({"/nonexistent-dir/x.db"}), errc::storage,
+              {"'/nonexistent-dir/x.db'", "unable to open database file"});
+}
+
+TEST_CASE("sqlite journal: a file that is not a database is a storage error", "[journal][sqlite]") {
+  temp_dir dir;
+  const auto path = (dir.path / "garbage.db").string();
+  std::string garbage;
+  for (int i = 0; i < 100; ++i) garbage += "this is not a database, just text\n";
+  std::ofstream{path} << garbage;
+  check_error(open_error({path}), errc::storage, {"'" + path + "'", "file is not a database"});
+  std::ifstream in{path};
+  std::stringstream content;
+  content << in.rdbuf();
+  CHECK(content.str() == garbage);  // untouched
+}
+
+TEST_CASE("sqlite journal: a SQLite file that is not a journal is refused", "[journal][sqlite]") {
+  temp_dir dir;
+  const auto path = (dir.path / "other.db").string();
+  { raw_db{path}.exec("CREATE TABLE customers (name TEXT)"); }
+  check_error(open_error({path}), errc::storage, {"'" + path + "'", "not an interlock journal"});
+}
+
+TEST_CASE("sqlite journal: an unknown format version is refused", "[journal][sqlite]") {
+  sqlite_backend backend;
+  { open_journal(backend.factory); }
+  { raw_db{backend.path}.exec("UPDATE journal_meta SET value = 7 WHERE key = 'format_version'"); }
+  check_error(open_error({backend.path}), errc::storage, {"'" + backend.path + "'", "format version 7"});
+}
+
+TEST_CASE("sqlite journal: WAL mode, synchronous FULL by default, options applied", "[journal][sqlite]") {
+  temp_dir dir;
+  const auto path = (dir.path / "j.db").string();
+  auto j = value_of(open_sqlite_journal({path}));
+  auto settings = value_of(settings_of(*j));
+  CHECK(settings.journal_mode == "wal");
+  CHECK(settings.synchronous == 2);
+  CHECK(settings.busy_timeout_ms == 5000);
+  CHECK(raw_db{path}.rows("PRAGMA journal_mode") == std::vector<std::string>{"wal"});
+
+  auto relaxed = value_of(open_sqlite_journal({path, sync_mode::normal, 1234}));
+  settings = value_of(settings_of(*relaxed));
+  CHECK(settings.synchronous == 1);
+  CHECK(settings.busy_timeout_ms == 1234);
+  CHECK(value_of(open_sqlite_journal({path, sync_mode::extra})) != nullptr);
+
+  auto memory = open_journal(memory_journal_factory());
+  auto not_sqlite = settings_of(*memory);
+  REQUIRE_FALSE(not_sqlite);
+  check_error(not_sqlite.error(), errc::invalid_argument, {});
+}
+
+TEST_CASE("sqlite journal: a constraint failure rolls back only its request", "[journal][sqlite]") {
+  sqlite_backend backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 1));
+  // A trigger a person might add: it fails the second event of a request, so
+  // the request's first event must be rolled back with it.
+  raw_db{backend.path}.exec(
+      "CREATE TRIGGER no_poison BEFORE INSERT ON events WHEN NEW.event_type = 'Poison'"
+      " BEGIN SELECT RAISE(ABORT, 'poison refused'); END");
+  auto poisoned = request("P", "p", 0, 2);
+  poisoned.events[1].type = "Poison";
+  auto results = j->append({request("A", "x", 1, 1), poisoned, request("B", "y", 0, 2)});
+  REQUIRE(results.size() == 3);
+  CHECK(value_of(std::move(results[0])).first_position == 2);
+  REQUIRE_FALSE(results[1]);
+  check_error(results[1].error(), errc::storage, {"'P/p'", "poison refused", backend.path});
+  const auto last = value_of(std::move(results[2]));
+  CHECK((last.first_position == 3 && last.last_position == 4));
+  CHECK(positions_of(read_everything(*j)) == iota(1, 4));
+  CHECK(value_of(j->stream_version("P", "p")) == 0);
+  CHECK(append_ok(*j, request("P", "p", 0, 1)).first_position == 5);
+}
+
+TEST_CASE("sqlite journal: a storage failure fails the whole batch and changes nothing", "[journal][sqlite]") {
+  sqlite_backend backend;
+  auto j = value_of(open_sqlite_journal({backend.path, sync_mode::full, 50}));
+  append_ok(*j, request("A", "x", 0, 1));
+  raw_db other{backend.path};
+  other.exec("BEGIN IMMEDIATE");  // holds the write lock longer than j waits
+  auto results = j->append({request("A", "x", 1, 1), request("B", "y", 5, 1), request("", "z", 0, 1)});
+  REQUIRE(results.size() == 3);
+  REQUIRE_FALSE(results[0]);
+  check_error(results[0].error(), errc::storage, {"'A/x'", backend.path, "database is locked"});
+  REQUIRE_FALSE(results[1]);
+  check_error(results[1].error(), errc::storage, {"'B/y'"});
+  REQUIRE_FALSE(results[2]);
+  check_error(results[2].error(), errc::invalid_argument, {"aggregate_type"});
+  other.exec("ROLLBACK");
+  CHECK(value_of(j->last_position()) == 1);
+  const auto res = append_ok(*j, request("A", "x", 1, 1));
+  CHECK((res.first_position == 2 && res.last_version == 2));
+}
+
+TEST_CASE("sqlite journal: a non-constraint error while writing fails the whole batch", "[journal][sqlite]") {
+  sqlite_backend backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 1));
+  // json() of malformed text is a plain SQLITE_ERROR at run time, not a
+  // constraint failure: the batch cannot go on, earlier requests included.
+  raw_db{backend.path}.exec(
+      "CREATE TRIGGER broken BEFORE INSERT ON events WHEN NEW.event_type = 'Broken'"
+      " BEGIN SELECT json('not json'); END");
+  auto broken = request("B", "y", 0, 2);
+  broken.events[1].type = "Broken";
+  auto results = j->append({request("A", "x", 1, 1), broken, request("C", "z", 0, 1)});
+  REQUIRE(results.size() == 3);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    REQUIRE_FALSE(results[i]);
+    check_error(results[i].error(), errc::storage, {"'B/y'", "malformed JSON", backend.path});
+  }
+  CHECK(value_of(j->last_position()) == 1);
+  CHECK(value_of(j->stream_version("A", "x")) == 1);
+  CHECK(value_of(j->stream_version("B", "y")) == 0);
+  raw_db{backend.path}.exec("DROP TRIGGER broken");
+  CHECK(append_ok(*j, request("A", "x", 1, 1)).first_position == 2);
+}
