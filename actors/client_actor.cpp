@@ -41,7 +41,7 @@ void launch(self_ptr self, detail::command_job& j) {
 void launch(self_ptr self, detail::query_job& j) {
   auto what = "query " + j.q.query_type;
   auto timeout = j.q.timeout;
-  self->request(j.target, timeout, std::move(j.q))
+  self->request(j.target, detail::transport_timeout(timeout), std::move(j.q))
       .then([=, done = j.done](detail::erased_answer& a) mutable { complete(self, done, caf::expected<detail::erased_answer>{std::move(a)}); },
             [=, done = j.done](caf::error& err) mutable {
               complete(self, done, caf::expected<detail::erased_answer>{detail::explain_transport_error(std::move(err), what, timeout)});

@@ -11,6 +11,7 @@
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/erased.hpp>
+#include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/errors.hpp>
 
 namespace interlock {
@@ -63,16 +64,9 @@ struct query_job {
   application::query_callback done;
 };
 
-/// Turns CAF's transport errors into interlock errors that say what was asked.
-caf::error explain_transport_error(caf::error err, const std::string& what, std::chrono::milliseconds timeout);
-
 }  // namespace detail
 }  // namespace interlock
 
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_command)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_answer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)

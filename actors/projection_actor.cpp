@@ -135,10 +135,7 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         return answer(self, q);
       },
       [=](expire_atom, std::uint64_t ticket) { expire(self, ticket); },
-      [=](rebuild_atom) {
-        start(self);
-        return caf::unit;
-      },
+      [=](rebuild_atom) { start(self); },
   };
 }
 

@@ -45,6 +45,9 @@ struct sqlite_options {
 /// errc::storage naming the path if the file cannot be opened or created, is
 /// not a database, or has a format version this build does not read;
 /// errc::invalid_argument for an empty path or a negative busy timeout.
+/// ":memory:" is refused (it cannot be in WAL mode); use memory_journal.hpp.
+/// Opening takes the write lock briefly (to create the schema if missing), so
+/// it may wait for another connection's append, up to busy_timeout_ms.
 caf::expected<std::unique_ptr<journal>> open_sqlite_journal(const sqlite_options& options);
 
 /// A factory whose every call opens a new connection to the same file.

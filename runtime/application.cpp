@@ -31,10 +31,9 @@ void application::submit(detail::erased_command cmd, std::chrono::milliseconds t
 }
 
 void application::ask(detail::erased_query q, query_callback done) const {
-  auto it = core_->query_routes.find(q.query_type);
-  if (it == core_->query_routes.end())
-    return done(make_error(errc::unknown_query, "no registered projection answers query " + q.query_type));
-  caf::anon_send(core_->client, detail::query_job{std::move(q), it->second, std::move(done)});
+  auto target = projection_for(q.query_type);
+  if (!target) return done(std::move(target.error()));
+  caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(done)});
 }
 
 caf::error application::rebuild(const std::string& projection_type) {
@@ -44,7 +43,7 @@ caf::error application::rebuild(const std::string& projection_type) {
   caf::scoped_actor self{*core_->sys};
   caf::error result;
   self->request(it->second, core_->settings.journal_timeout, rebuild_atom::value)
-      .receive([](caf::unit_t) {}, [&](caf::error& err) {
+      .receive([] {}, [&](caf::error& err) {
         result = detail::explain_transport_error(std::move(err), "rebuilding " + projection_type,
                                                  core_->settings.journal_timeout);
       });
@@ -56,6 +55,17 @@ void application::stop() {
 }
 
 caf::actor_system& application::system() const { return *core_->sys; }
+
+caf::actor application::router() const { return core_->router; }
+
+caf::expected<caf::actor> application::projection_for(const std::string& query_type) const {
+  auto it = core_->query_routes.find(query_type);
+  if (it == core_->query_routes.end())
+    return make_error(errc::unknown_query, "no registered projection answers query " + query_type);
+  return it->second;
+}
+
+std::chrono::milliseconds application::journal_timeout() const { return core_->settings.journal_timeout; }
 
 namespace detail {
 

@@ -7,7 +7,7 @@
 //
 // dispatch() and query() block the calling thread: use them from main() and
 // tests, never from inside an actor. The *_async forms return a std::future;
-// from inside an actor use interlock::dispatch(self, app, ...) in
+// from inside an actor use interlock::async_dispatch(self, app, ...) in
 // <interlock/runtime/actor_api.hpp>, which does not block a scheduler thread.
 // All methods are thread-safe. Destroying (or stop()ping) the application stops
 // its actors and closes the journal; events already acknowledged are durable.
@@ -110,7 +110,10 @@ class application {
   }
   void submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const;
   void ask(detail::erased_query q, query_callback done) const;
-  detail::app_core& core() const { return *core_; }
+  /// The router that takes every command; the projection answering a query type.
+  caf::actor router() const;
+  caf::expected<caf::actor> projection_for(const std::string& query_type) const;
+  std::chrono::milliseconds journal_timeout() const;
 
  private:
   friend class application_builder;

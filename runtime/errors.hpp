@@ -3,6 +3,7 @@
 // names what went wrong (stream, version, type, field).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,5 +46,11 @@ std::string message_of(const caf::error& err);
 std::string describe(const caf::error& err);
 
 const char* to_string(errc code);
+
+namespace detail {
+/// Turns CAF's transport errors (request_timeout, request_receiver_down, ...)
+/// into interlock errors that say what was asked; interlock errors pass as they are.
+caf::error explain_transport_error(caf::error err, const std::string& what, std::chrono::milliseconds timeout);
+}  // namespace detail
 
 }  // namespace interlock

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <interlock/runtime/aggregate.hpp>
+#include <interlock/runtime/aggregate_test.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/application_builder.hpp>
 #include <interlock/runtime/command.hpp>

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -21,5 +22,14 @@ struct query_options {
   std::uint64_t after = 0;
   std::chrono::milliseconds timeout{30'000};
 };
+
+namespace detail {
+/// How long the transport waits for a query's reply: a little longer than the
+/// query's own timeout, so a projection that parks the query reports its own,
+/// more precise, timeout first.
+inline std::chrono::milliseconds transport_timeout(std::chrono::milliseconds t) {
+  return t + std::max(std::chrono::milliseconds{100}, t / 10);
+}
+}  // namespace detail
 
 }  // namespace interlock

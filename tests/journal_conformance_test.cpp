@@ -434,7 +434,10 @@ TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gap
       const auto id = "w" + std::to_string(w);
       for (int i = 0; i < rounds; ++i) {
         auto own = j.append({request("Own", id, static_cast<std::uint64_t>(i), 1)});
-        own[0] ? ++out.own_ok : (out.errors.push_back(interlock::describe(own[0].error())), 0);
+        if (own[0])
+          ++out.own_ok;
+        else
+          out.errors.push_back(interlock::describe(own[0].error()));
         for (;;) {
           auto version = j.stream_version("Shared", "s");
           if (!version) return out.errors.push_back(interlock::describe(version.error()));

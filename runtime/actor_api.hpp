@@ -1,0 +1,57 @@
+// Dispatching commands and asking queries from inside an actor, without
+// blocking its scheduler thread: the reply arrives as a callback on the actor.
+//
+//   interlock::async_dispatch(self, app, account_id, DepositMoney{100},
+//                             [=](caf::expected<interlock::receipt<void>> r) { ... });
+//   interlock::async_query(self, app, GetBalance{account_id},
+//                          [=](caf::expected<std::int64_t> balance) { ... });
+//
+// `self` is any event-based actor (caf::event_based_actor*, a stateful_actor
+// pointer, ...). The application must outlive the request.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <interlock/runtime/application.hpp>
+#include <interlock/runtime/detail/erased_messages.hpp>
+#include <interlock/runtime/errors.hpp>
+
+namespace interlock {
+
+template <class C, class Self, class F>
+void async_dispatch(Self* self, const application& app, std::string aggregate_id, C cmd, F on_reply,
+              dispatch_options opts = {}) {
+  using R = result_of_t<C>;
+  auto timeout = opts.timeout;
+  auto erased = app.make_command(std::move(aggregate_id), std::move(cmd), std::move(opts));
+  if (erased.aggregate_type.empty()) {
+    on_reply(caf::expected<receipt<R>>{
+        make_error(errc::unknown_command, "no registered aggregate handles command " + erased.command_type)});
+    return;
+  }
+  auto what = "command " + erased.command_type + " to " + erased.aggregate_type + "/" + erased.aggregate_id;
+  self->request(app.router(), timeout, std::move(erased))
+      .then([on_reply](detail::erased_reply& r) mutable { on_reply(detail::to_receipt<R>(std::move(r))); },
+            [on_reply, what, timeout](caf::error& err) mutable {
+              on_reply(caf::expected<receipt<R>>{detail::explain_transport_error(std::move(err), what, timeout)});
+            });
+}
+
+template <class Q, class Self, class F>
+void async_query(Self* self, const application& app, Q q, F on_reply, query_options opts = {}) {
+  using R = result_of_t<Q>;
+  auto erased = app.make_query(std::move(q), opts);
+  auto target = app.projection_for(erased.query_type);
+  if (!target) {
+    on_reply(caf::expected<R>{std::move(target.error())});
+    return;
+  }
+  auto what = "query " + erased.query_type;
+  self->request(*target, detail::transport_timeout(opts.timeout), std::move(erased))
+      .then([on_reply](detail::erased_answer& a) mutable { on_reply(detail::to_result<R>(std::move(a))); },
+            [on_reply, what, timeout = opts.timeout](caf::error& err) mutable {
+              on_reply(caf::expected<R>{detail::explain_transport_error(std::move(err), what, timeout)});
+            });
+}
+
+}  // namespace interlock

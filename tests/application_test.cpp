@@ -1,0 +1,236 @@
+#include <catch2/catch.hpp>
+
+#include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/runtime/actor_api.hpp>
+
+#include "bank_app.hpp"
+
+using namespace testbank;
+using namespace testing_support;
+using interlock::errc;
+
+namespace {
+
+std::vector<interlock::stored_event> stream_of(const std::string& db, const std::string& id) {
+  auto j = interlock::open_sqlite_journal({db});
+  REQUIRE(j);
+  auto events = (*j)->read_stream("Account", id, 1, 1000);
+  REQUIRE(events);
+  return *events;
+}
+
+}  // namespace
+
+TEST_CASE("app: dispatch returns typed results and where the events landed", "[app]") {
+  temp_dir dir;
+  actor_env env;
+  auto app = start_bank(env.sys, dir.file("bank.db"));
+  REQUIRE(app);
+  auto opened = app->dispatch("acc-1", Open{"Alice"});
+  REQUIRE(opened);
+  CHECK(opened->aggregate_id == "acc-1");
+  CHECK(opened->version == 1);
+  CHECK(opened->position == 1);
+  CHECK(opened->events == 1);
+  Deposit d;
+  d.amount = 40;
+  auto first = app->dispatch("acc-1", d);
+  auto second = app->dispatch("acc-1", d);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->value == 40);
+  CHECK(second->value == 80);
+  CHECK(second->version == 3);
+  CHECK(second->position == 3);
+  auto balance = app->query(GetBalance{"acc-1"}, {.after = second->position});
+  REQUIRE(balance);
+  CHECK(*balance == 80);
+}
+
+TEST_CASE("app: create() dispatches to a fresh ULID", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto r = app->create(Open{"Carol"});
+  REQUIRE(r);
+  CHECK(interlock::ulid::parse(r->aggregate_id));
+}
+
+TEST_CASE("app: a rejected command leaves journal and state untouched", "[app]") {
+  temp_dir dir;
+  auto db = dir.file("bank.db");
+  actor_env env;
+  auto app = start_bank(env.sys, db);
+  REQUIRE(app);
+  REQUIRE(app->dispatch("acc-1", Open{"Alice"}));
+  REQUIRE(app->dispatch("acc-1", Deposit{{}, 100, "a"}));
+  auto before = stream_of(db, "acc-1");
+
+  auto overdraft = app->dispatch("acc-1", Withdraw{500});
+  REQUIRE_FALSE(overdraft);
+  CHECK(interlock::is(overdraft.error(), errc::rejected));
+  CHECK(interlock::message_of(overdraft.error()) == "Insufficient funds: balance 100, requested 500");
+  auto negative = app->dispatch("acc-1", Deposit{{}, -5, "neg"});
+  REQUIRE_FALSE(negative);
+  CHECK(interlock::describe(negative.error()) == "rejected: Amount must be positive");
+
+  CHECK(stream_of(db, "acc-1").size() == before.size());
+  auto ping = app->dispatch("acc-1", Ping{1});  // the actor kept serving, at the same version
+  REQUIRE(ping);
+  CHECK(ping->value == "acc-1:1@2");
+  auto ok = app->dispatch("acc-1", Withdraw{60});
+  REQUIRE(ok);
+  CHECK(ok->version == 3);
+  CHECK(*app->query(GetBalance{"acc-1"}, {.after = ok->position}) == 40);
+}
+
+TEST_CASE("app: a command that emits nothing writes nothing", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto r = app->dispatch("acc-9", Ping{7});
+  REQUIRE(r);
+  CHECK(r->value == "acc-9:7@0");
+  CHECK(r->events == 0);
+  CHECK(r->position == 0);
+}
+
+TEST_CASE("app: unknown commands, queries and bad ids are clear errors", "[app]") {
+  struct Stray {
+    using result_type = void;
+    int x = 0;
+  };
+  struct StrayQuery {
+    using result_type = int;
+  };
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto cmd = app->dispatch("a", Stray{});
+  REQUIRE_FALSE(cmd);
+  CHECK(interlock::describe(cmd.error()) == "unknown_command: no registered aggregate handles command Stray");
+  auto q = app->query(StrayQuery{});
+  REQUIRE_FALSE(q);
+  CHECK(interlock::describe(q.error()) == "unknown_query: no registered projection answers query StrayQuery");
+  auto empty = app->dispatch("", Open{"x"});
+  REQUIRE_FALSE(empty);
+  CHECK(interlock::describe(empty.error()) == "invalid_argument: command Open has an empty aggregate id");
+}
+
+TEST_CASE("app: read-your-writes waits for the projection, and times out clearly", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  REQUIRE(app->dispatch("a", Open{"A"}));
+  auto r = app->dispatch("a", Deposit{{}, 5, "x"});
+  REQUIRE(r);
+  auto late = app->query_async(GetBalance{"a"}, {.after = r->position + 1, .timeout = std::chrono::seconds(10)});
+  auto r2 = app->dispatch("a", Deposit{{}, 6, "y"});
+  REQUIRE(r2);
+  CHECK(late.get() == 11);  // answered only once position r->position + 1 was applied
+  auto never = app->query(GetBalance{"a"}, {.after = 1000, .timeout = std::chrono::milliseconds(200)});
+  REQUIRE_FALSE(never);
+  CHECK(interlock::is(never.error(), errc::timeout));
+  CHECK(interlock::message_of(never.error()) == "projection Balances did not reach position 1000 within 200 ms (it is at 3)");
+}
+
+TEST_CASE("app: the envelope records command, correlation and causation ids", "[app]") {
+  temp_dir dir;
+  auto db = dir.file("bank.db");
+  actor_env env;
+  auto app = start_bank(env.sys, db);
+  REQUIRE(app);
+  REQUIRE(app->dispatch("acc", Open{"A"}, {.command_id = "cmd-1", .correlation_id = "conv-9", .causation_id = "evt-3"}));
+  auto implicit = app->dispatch("acc", Deposit{{}, 1, "t"});
+  REQUIRE(implicit);
+  auto events = stream_of(db, "acc");
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].command_id == "cmd-1");
+  CHECK(events[0].correlation_id == "conv-9");
+  CHECK(events[0].causation_id == "evt-3");
+  CHECK(events[0].aggregate_type == "Account");
+  CHECK(events[0].event_type == "Opened");
+  CHECK(events[0].payload == R"({"owner":"A"})");
+  CHECK(interlock::ulid::parse(events[1].command_id));           // generated
+  CHECK(events[1].correlation_id == events[1].command_id);       // a new conversation
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(std::abs(now_us - events[1].recorded_at_us) < 60'000'000);
+}
+
+TEST_CASE("app: actors dispatch and query without blocking", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto& a = *app;
+  caf::scoped_actor self{env.sys};
+  auto user = env.sys.spawn([&a](caf::event_based_actor* me) -> caf::behavior {
+    return {[=, &a](std::string id) {
+      auto rp = me->make_response_promise<std::int64_t>();
+      interlock::async_dispatch(me, a, id, Open{"Actor"}, [=, &a](caf::expected<interlock::receipt<void>> opened) mutable {
+        if (!opened) {
+          rp.deliver(opened.error());
+          return;
+        }
+        interlock::async_dispatch(me, a, id, Deposit{{}, 42, "x"}, [=, &a](caf::expected<interlock::receipt<std::int64_t>> r) mutable {
+          if (!r) {
+            rp.deliver(r.error());
+            return;
+          }
+          interlock::async_query(me, a, GetBalance{id}, [=](caf::expected<std::int64_t> b) mutable {
+            if (b) rp.deliver(*b); else rp.deliver(b.error());
+          }, {.after = r->position});
+        });
+      });
+      return rp;
+    }};
+  });
+  self->request(user, std::chrono::seconds(10), std::string{"from-actor"})
+      .receive([](std::int64_t balance) { CHECK(balance == 42); },
+               [](caf::error& err) { FAIL(interlock::describe(err)); });
+  self->send_exit(user, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("app: an unusable database path is a clear error at start", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "/proc/interlock-cannot-write-here/x.db");
+  REQUIRE_FALSE(app);
+  CHECK(interlock::is(app.error(), errc::storage));
+  CHECK_THAT(interlock::message_of(app.error()), Catch::Contains("/proc/interlock-cannot-write-here/x.db"));
+}
+
+TEST_CASE("app: two aggregates handling one command type is a start-up error", "[app]") {
+  struct Twin : interlock::aggregate<Twin> {
+    using commands = interlock::types<Open>;
+    using events = interlock::types<Opened>;
+    void handle(const Open& c) { emit(Opened{c.owner}); }
+    void apply(const Opened&) {}
+  };
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<Account>().aggregate<Twin>().in_memory().build();
+  REQUIRE_FALSE(app);
+  CHECK(interlock::describe(app.error()) == "invalid_argument: command Open is handled by both Account and Twin");
+}
+
+TEST_CASE("app: a rebuilt projection answers as before", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  std::uint64_t last = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto id = "acc-" + std::to_string(i);
+    REQUIRE(app->dispatch(id, Open{"o"}));
+    auto r = app->dispatch(id, Deposit{{}, 10 * (i + 1), "t"});
+    REQUIRE(r);
+    last = r->position;
+  }
+  auto before = app->query(GetTotals{}, {.after = last});
+  auto seen_before = app->query(GetSeen{}, {.after = last});
+  REQUIRE(before);
+  REQUIRE(!app->rebuild<Balances>());
+  REQUIRE(!app->rebuild<Audit>());
+  CHECK(app->query(GetTotals{}) == *before);
+  CHECK(app->query(GetSeen{}) == *seen_before);
+  CHECK(interlock::is(app->rebuild("Nope"), errc::invalid_argument));
+}

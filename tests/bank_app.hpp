@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+
+#include "bank_domain.hpp"
+#include "test_support.hpp"
+
+namespace testing_support {
+
+/// The test bank on a SQLite file (or in memory for an empty path).
+inline caf::expected<interlock::application> start_bank(caf::actor_system& sys, const std::string& db) {
+  interlock::application_builder b{sys};
+  testbank::register_bank(b);
+  if (db.empty()) b.in_memory();
+  else b.sqlite(db);
+  return b.build();
+}
+
+}  // namespace testing_support
