@@ -66,18 +66,48 @@ caf::error add_routes(const Kinds& kinds, Names names_of, std::unordered_map<std
   return {};
 }
 
+// One event type name must mean one C++ type across the application: the
+// journal stores the name only, and projections route by it.
+caf::error check_event_names(const std::vector<std::shared_ptr<const detail::aggregate_kind>>& aggregates,
+                             const std::vector<std::shared_ptr<const detail::projection_kind>>& projections) {
+  std::unordered_map<std::string, std::pair<std::type_index, std::string>> seen;
+  auto check = [&](const std::vector<detail::event_binding>& bindings, const std::string& owner) -> caf::error {
+    for (auto& b : bindings) {
+      auto [it, fresh] = seen.emplace(b.name, std::make_pair(b.type, owner));
+      if (!fresh && it->second.first != b.type)
+        return make_error(errc::invalid_argument, "event type name " + b.name + " names two different C++ types (in " +
+                                                      it->second.second + " and " + owner +
+                                                      "); give one of them its own `type_name`");
+    }
+    return {};
+  };
+  for (auto& a : aggregates)
+    if (auto err = check(a->event_types, a->type_name)) return err;
+  for (auto& p : projections)
+    if (auto err = check(p->event_types, p->type_name)) return err;
+  return {};
+}
+
+template <class Kinds>
+caf::error check_unique(const Kinds& kinds, const char* what) {
+  std::unordered_map<std::string, int> names;
+  for (auto& k : kinds)
+    if (++names[k->type_name] == 2)
+      return make_error(errc::invalid_argument, std::string{what} + " " + k->type_name + " is registered twice");
+  return {};
+}
+
 }  // namespace
 
 caf::expected<application> application_builder::build() {
+  if (auto err = check_unique(aggregates_, "aggregate")) return err;
+  if (auto err = check_unique(projections_, "projection")) return err;
   auto core = std::make_shared<detail::app_core>();
   std::unordered_map<std::string, std::string> query_owner;
   if (auto err = add_routes(aggregates_, [](auto& k) { return k.command_types; }, core->command_routes, "command"))
     return err;
   if (auto err = add_routes(projections_, [](auto& k) { return k.query_types; }, query_owner, "query")) return err;
-  std::unordered_map<std::string, std::string> names;
-  for (auto& a : aggregates_)
-    if (!names.emplace(a->type_name, "aggregate").second)
-      return make_error(errc::invalid_argument, "aggregate " + a->type_name + " is registered twice");
+  if (auto err = check_event_names(aggregates_, projections_)) return err;
   auto factory = factory_ ? factory_ : default_factory(settings_);
   ensure_parent_directory(settings_);
   auto writer_journal = factory();
@@ -93,8 +123,6 @@ caf::expected<application> application_builder::build() {
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
   core->client = spawn_client_actor(sys_, core->router, settings_.client_window);
   for (auto& p : projections_) {
-    if (core->projections.count(p->type_name))
-      return make_error(errc::invalid_argument, "projection " + p->type_name + " is registered twice");
     auto actor = spawn_projection_actor(sys_, p, ctx);
     core->projections.emplace(p->type_name, actor);
     for (auto& q : p->query_types) core->query_routes.emplace(q, actor);

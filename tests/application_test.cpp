@@ -19,6 +19,13 @@ std::vector<interlock::stored_event> stream_of(const std::string& db, const std:
   return *events;
 }
 
+struct Twin : interlock::aggregate<Twin> {  // handles a command Account handles too
+  using commands = interlock::types<Open>;
+  using events = interlock::types<Opened>;
+  void handle(const Open& c) { emit(Opened{c.owner}); }
+  void apply(const Opened&) {}
+};
+
 }  // namespace
 
 TEST_CASE("app: dispatch returns typed results and where the events landed", "[app]") {
@@ -200,12 +207,6 @@ TEST_CASE("app: an unusable database path is a clear error at start", "[app]") {
 }
 
 TEST_CASE("app: two aggregates handling one command type is a start-up error", "[app]") {
-  struct Twin : interlock::aggregate<Twin> {
-    using commands = interlock::types<Open>;
-    using events = interlock::types<Opened>;
-    void handle(const Open& c) { emit(Opened{c.owner}); }
-    void apply(const Opened&) {}
-  };
   actor_env env;
   interlock::application_builder b{env.sys};
   auto app = b.aggregate<Account>().aggregate<Twin>().in_memory().build();

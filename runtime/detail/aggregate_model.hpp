@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <typeindex>
 #include <unordered_map>
 #include <vector>
 
@@ -40,9 +41,16 @@ class aggregate_instance {
 };
 
 /// One registered aggregate type.
+/// An event type name and the C++ type it decodes to.
+struct event_binding {
+  std::string name;
+  std::type_index type;
+};
+
 struct aggregate_kind {
   std::string type_name;
   std::vector<std::string> command_types;
+  std::vector<event_binding> event_types;
   std::function<std::unique_ptr<aggregate_instance>(const std::string& id)> make;
 };
 
@@ -90,14 +98,14 @@ template <class T, class C>
 constexpr bool check_command() {
   static_assert(handles_command<T, C>, "aggregate lists a command in `commands` but has no handle(const C&) for it");
   static_assert(has_result_type<C>, "a command must declare `using result_type = R;` (or derive from interlock::command<R>)");
-  static_assert(json_serialisable<C>, "a command must be JSON-serialisable (to_json/from_json)");
+  static_assert(json_codable<C>, "a command must be JSON-serialisable (to_json/from_json) or an empty struct");
   return true;
 }
 
 template <class T, class E>
 constexpr bool check_event() {
   static_assert(applies_event<T, E>, "aggregate lists an event in `events` but has no apply(const E&) for it");
-  static_assert(json_serialisable<E>, "an event must be JSON-serialisable (to_json/from_json)");
+  static_assert(json_codable<E>, "an event must be JSON-serialisable (to_json/from_json) or an empty struct");
   return true;
 }
 
@@ -129,7 +137,8 @@ class aggregate_model final : public aggregate_instance {
     auto it = handlers().find(cmd.command_type);
     if (it == handlers().end())
       return {make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
-                                                    " does not handle command " + cmd.command_type)};
+                                                    " does not handle command " + cmd.command_type),
+              {}, nullptr};
     command_outcome out;
     try {
       std::tie(out.error, out.result) = it->second(state_, cmd.body.get());
@@ -210,6 +219,11 @@ class aggregate_model final : public aggregate_instance {
   T state_;
 };
 
+template <class... Es>
+std::vector<event_binding> event_bindings(types<Es...>*) {
+  return {event_binding{std::string{type_name_of<Es>()}, std::type_index{typeid(Es)}}...};
+}
+
 template <class T>
 std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
   static_assert(std::is_base_of_v<aggregate<T>, T>, "an aggregate derives from interlock::aggregate<Self>");
@@ -219,6 +233,7 @@ std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
   auto kind = std::make_shared<aggregate_kind>();
   kind->type_name = std::string{type_name_of<T>()};
   for (auto& [name, fn] : aggregate_model<T>::handlers()) kind->command_types.push_back(name);
+  kind->event_types = event_bindings(static_cast<typename T::events*>(nullptr));
   kind->make = [](const std::string& id) { return std::make_unique<aggregate_model<T>>(id); };
   return kind;
 }

@@ -2,7 +2,9 @@
 // the stream, version and type.
 #pragma once
 
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
@@ -21,13 +23,36 @@ concept json_serialisable = requires(nlohmann::json& out, const nlohmann::json& 
   nlohmann::adl_serializer<T>::from_json(in, y);
 };
 
+/// What the runtime can store or send: a JSON-serialisable type, or an empty
+/// struct (encoded as `{}`, so field-less commands and events need no code).
+template <class T>
+concept json_codable = json_serialisable<T> || std::is_empty_v<T>;
+
 namespace detail {
+
+template <class T>
+std::string encode_json(const T& value) {
+  if constexpr (json_serialisable<T>) return nlohmann::json(value).dump();
+  else return "{}";
+}
+
+/// Throws on bad input (the callers turn that into an error value).
+template <class T>
+T decode_json(const std::string& text) {
+  auto json = nlohmann::json::parse(text);
+  if constexpr (json_serialisable<T>) {
+    return json.get<T>();
+  } else {
+    if (!json.is_object()) throw std::invalid_argument("expected a JSON object, got " + json.dump());
+    return T{};
+  }
+}
 
 std::string describe_event(const stored_event& e);  // "stream BankAccount/42 version 3 type MoneyDeposited"
 
 template <class E>
 event_record encode_event(const E& event) {
-  return {std::string{type_name_of<E>()}, schema_version_of<E>(), nlohmann::json(event).dump()};
+  return {std::string{type_name_of<E>()}, schema_version_of<E>(), encode_json(event)};
 }
 
 template <class E>
@@ -38,7 +63,7 @@ caf::expected<E> decode_event(const stored_event& e) {
                           ", the code reads version " + std::to_string(schema_version_of<E>()) +
                           " and no upcaster converts it");
   try {
-    return nlohmann::json::parse(e.payload).get<E>();
+    return decode_json<E>(e.payload);
   } catch (const std::exception& ex) {
     return make_error(errc::corrupt_event, describe_event(e) + ": payload does not decode: " + ex.what());
   }

@@ -32,6 +32,7 @@ class projection_instance {
 struct projection_kind {
   std::string type_name;
   std::vector<std::string> query_types;
+  std::vector<event_binding> event_types;
   std::function<std::unique_ptr<projection_instance>()> make;
 };
 
@@ -46,7 +47,7 @@ template <class P, class E>
 constexpr bool check_projected_event() {
   static_assert(consumes_with_envelope<P, E> || consumes<P, E>,
                 "projection lists an event in `events` but has no on(const E&[, const event_envelope&])");
-  static_assert(json_serialisable<E>, "an event must be JSON-serialisable (to_json/from_json)");
+  static_assert(json_codable<E>, "an event must be JSON-serialisable (to_json/from_json) or an empty struct");
   return true;
 }
 
@@ -54,6 +55,7 @@ template <class P, class Q>
 constexpr bool check_query() {
   static_assert(answers<P, Q>, "projection lists a query in `queries` but has no handle(const Q&)");
   static_assert(has_result_type<Q>, "a query must declare `using result_type = R;` (or derive from interlock::query<R>)");
+  static_assert(json_codable<Q>, "a query must be JSON-serialisable (to_json/from_json) or an empty struct");
   return true;
 }
 
@@ -74,12 +76,13 @@ class projection_model final : public projection_instance {
     auto it = queries().find(q.query_type);
     if (it == queries().end())
       return {make_error(errc::unknown_query, "projection " + std::string{type_name_of<P>()} +
-                                                  " does not answer query " + q.query_type)};
+                                                  " does not answer query " + q.query_type),
+              nullptr};
     try {
       auto [err, result] = it->second(state_, q.body.get());
       return {std::move(err), std::move(result)};
     } catch (const std::exception& ex) {
-      return {make_error(errc::rejected, "query " + q.query_type + " failed: " + ex.what())};
+      return {make_error(errc::rejected, "query " + q.query_type + " failed: " + ex.what()), nullptr};
     }
   }
 
@@ -137,6 +140,7 @@ std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
   auto kind = std::make_shared<projection_kind>();
   kind->type_name = std::string{type_name_of<P>()};
   for (auto& [name, fn] : projection_model<P>::queries()) kind->query_types.push_back(name);
+  kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
   kind->make = [factory]() -> std::unique_ptr<projection_instance> {
     return std::make_unique<projection_model<P>>(factory());
   };

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Interlock needs to build and test on Debian bookworm, and only
+# what is missing (idempotent: does nothing, not even apt-get update, when all
+# is there). Uses sudo only when not root.
+set -euo pipefail
+
+packages=(
+  build-essential     # g++ (C++20), make
+  cmake               # >= 3.25 (bookworm: 3.25.1)
+  libcaf-dev          # CAF 0.17: core + io
+  libsqlite3-dev      # the SQLite journal
+  nlohmann-json3-dev  # JSON codec
+  catch2              # Catch2 v2 test suite
+  sqlite3             # sqlite3 shell, to inspect journals by hand
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  if [[ "$status" != "install ok installed" ]]; then
+    missing+=("$pkg")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "setup-debian: all packages present"
+  exit 0
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "setup-debian: missing ${missing[*]}, and not root and no sudo to install them" >&2
+  exit 1
+fi
+
+echo "setup-debian: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
