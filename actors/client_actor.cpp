@@ -1,6 +1,7 @@
 #include <interlock/actors/client_actor.hpp>
 
 #include <deque>
+#include <unordered_map>
 #include <variant>
 
 #include <interlock/actors/messages.hpp>
@@ -9,12 +10,14 @@ namespace interlock {
 namespace {
 
 using job = std::variant<detail::command_job, detail::query_job>;
+using callback = std::variant<application::command_callback, application::query_callback>;
 
 struct client_state {
   caf::actor router;
   std::size_t window = 1024;
-  std::size_t in_flight = 0;
   std::deque<job> queue;
+  std::unordered_map<std::uint64_t, callback> in_flight;  // by ticket
+  std::uint64_t next_ticket = 0;
   static inline const char* name = "interlock.client";
 };
 
@@ -22,45 +25,66 @@ using self_ptr = caf::stateful_actor<client_state>*;
 
 void pump(self_ptr self);
 
-template <class Reply, class Done>
-void complete(self_ptr self, Done& done, caf::expected<Reply> reply) {
-  done(std::move(reply));
-  --self->state.in_flight;
+template <class Reply>
+void complete(self_ptr self, std::uint64_t ticket, caf::expected<Reply> reply) {
+  auto it = self->state.in_flight.find(ticket);
+  if (it == self->state.in_flight.end()) return;
+  auto done = std::move(it->second);
+  self->state.in_flight.erase(it);
+  std::get<std::function<void(caf::expected<Reply>)>>(done)(std::move(reply));
   pump(self);
 }
 
 void launch(self_ptr self, detail::command_job& j) {
+  auto ticket = self->state.next_ticket++;
+  self->state.in_flight.emplace(ticket, std::move(j.done));
   auto what = "command " + j.cmd.command_type + " to " + j.cmd.aggregate_type + "/" + j.cmd.aggregate_id;
   self->request(self->state.router, j.timeout, std::move(j.cmd))
-      .then([=, done = j.done](detail::erased_reply& r) mutable { complete(self, done, caf::expected<detail::erased_reply>{std::move(r)}); },
-            [=, done = j.done, timeout = j.timeout](caf::error& err) mutable {
-              complete(self, done, caf::expected<detail::erased_reply>{detail::explain_transport_error(std::move(err), what, timeout)});
+      .then([=](detail::erased_reply& r) { complete(self, ticket, caf::expected<detail::erased_reply>{std::move(r)}); },
+            [=, timeout = j.timeout](caf::error& err) {
+              complete(self, ticket,
+                       caf::expected<detail::erased_reply>{detail::explain_transport_error(std::move(err), what, timeout)});
             });
 }
 
 void launch(self_ptr self, detail::query_job& j) {
+  auto ticket = self->state.next_ticket++;
+  self->state.in_flight.emplace(ticket, std::move(j.done));
   auto what = "query " + j.q.query_type;
   auto timeout = j.q.timeout;
   self->request(j.target, detail::transport_timeout(timeout), std::move(j.q))
-      .then([=, done = j.done](detail::erased_answer& a) mutable { complete(self, done, caf::expected<detail::erased_answer>{std::move(a)}); },
-            [=, done = j.done](caf::error& err) mutable {
-              complete(self, done, caf::expected<detail::erased_answer>{detail::explain_transport_error(std::move(err), what, timeout)});
+      .then([=](detail::erased_answer& a) { complete(self, ticket, caf::expected<detail::erased_answer>{std::move(a)}); },
+            [=](caf::error& err) {
+              complete(self, ticket,
+                       caf::expected<detail::erased_answer>{detail::explain_transport_error(std::move(err), what, timeout)});
             });
 }
 
 void pump(self_ptr self) {
   auto& st = self->state;
-  while (st.in_flight < st.window && !st.queue.empty()) {
+  while (st.in_flight.size() < st.window && !st.queue.empty()) {
     auto next = std::move(st.queue.front());
     st.queue.pop_front();
-    ++st.in_flight;
     std::visit([&](auto& j) { launch(self, j); }, next);
   }
+}
+
+// Nobody waits forever: on shutdown every queued and in-flight request fails.
+void fail_everything(self_ptr self) {
+  auto err = make_error(errc::unavailable, "the application stopped before the reply arrived");
+  for (auto& [ticket, done] : self->state.in_flight) std::visit([&](auto& fn) { fn(err); }, done);
+  for (auto& j : self->state.queue) std::visit([&](auto& job) { job.done(err); }, j);
+  self->state.in_flight.clear();
+  self->state.queue.clear();
 }
 
 caf::behavior client_actor(self_ptr self, caf::actor router, std::size_t window) {
   self->state.router = std::move(router);
   self->state.window = std::max<std::size_t>(1, window);
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    fail_everything(self);
+    self->quit(em.reason);
+  });
   return {
       [=](detail::command_job& j) {
         self->state.queue.emplace_back(std::move(j));

@@ -24,13 +24,19 @@ detail::erased_command application::make_command(std::string command_type, std::
   return cmd;
 }
 
+namespace {
+caf::error stopped_error() { return make_error(errc::unavailable, "the application is stopped"); }
+}  // namespace
+
 void application::submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const {
+  if (!core_ || core_->stopped()) return done(stopped_error());
   if (cmd.aggregate_type.empty())
     return done(make_error(errc::unknown_command, "no registered aggregate handles command " + cmd.command_type));
   caf::anon_send(core_->client, detail::command_job{std::move(cmd), timeout, std::move(done)});
 }
 
 void application::ask(detail::erased_query q, query_callback done) const {
+  if (!core_ || core_->stopped()) return done(stopped_error());
   auto target = projection_for(q.query_type);
   if (!target) return done(std::move(target.error()));
   caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(done)});
@@ -71,6 +77,7 @@ namespace detail {
 
 void app_core::stop() {
   std::call_once(stopped_, [this] {
+    stopped_flag_ = true;
     if (!sys) return;
     caf::scoped_actor self{*sys};
     auto stop_and_wait = [&](std::vector<caf::actor> actors) {

@@ -235,3 +235,27 @@ TEST_CASE("app: a rebuilt projection answers as before", "[app]") {
   CHECK(app->query(GetSeen{}) == *seen_before);
   CHECK(interlock::is(app->rebuild("Nope"), errc::invalid_argument));
 }
+
+TEST_CASE("app: requests after stop() or cut off by it fail with errc::unavailable", "[app]") {
+  temp_dir dir;
+  actor_env env;
+  auto app = start_bank(env.sys, dir.file("bank.db"));
+  REQUIRE(app);
+  REQUIRE(app->dispatch("a", Open{"A"}));
+  std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> pending;
+  for (int i = 0; i < 3000; ++i) pending.push_back(app->dispatch_async("a", Deposit{{}, 1, std::to_string(i)}));
+  app->stop();
+  int ok = 0, unavailable = 0;
+  for (auto& f : pending) {
+    auto r = f.get();  // every future completes: no hang, no broken promise
+    if (r) ++ok;
+    else if (interlock::is(r.error(), errc::unavailable)) ++unavailable;
+  }
+  CHECK(ok + unavailable == 3000);
+  auto late = app->dispatch("a", Deposit{{}, 1, "late"});
+  REQUIRE_FALSE(late);
+  CHECK(interlock::describe(late.error()) == "unavailable: the application is stopped");
+  auto q = app->query(GetBalance{"a"});
+  REQUIRE_FALSE(q);
+  CHECK(interlock::is(q.error(), errc::unavailable));
+}

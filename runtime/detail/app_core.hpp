@@ -28,10 +28,12 @@ class app_core {
   /// Stops the actors, the writer last so queued appends still commit; waits
   /// until the journal is closed.
   void stop();
+  bool stopped() const { return stopped_flag_.load(); }
   ~app_core() { stop(); }
 
  private:
   std::once_flag stopped_;
+  std::atomic<bool> stopped_flag_{false};
 };
 
 }  // namespace interlock::detail

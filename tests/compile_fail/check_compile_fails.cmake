@@ -1,0 +1,17 @@
+# cmake -DCXX=... -DSOURCE=... -DINCLUDES="a;b" -DEXPECT="text;text" -P check_compile_fails.cmake
+# Passes when compiling SOURCE fails and the diagnostics contain every EXPECT text.
+set(args -std=c++20 -fsyntax-only)
+foreach(dir IN LISTS INCLUDES)
+  list(APPEND args "-I${dir}")
+endforeach()
+execute_process(COMMAND ${CXX} ${args} ${SOURCE} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${SOURCE} compiled, but it must not")
+endif()
+foreach(text IN LISTS EXPECT)
+  string(FIND "${err}" "${text}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "the diagnostics of ${SOURCE} do not contain '${text}':\n${err}")
+  endif()
+endforeach()
+message(STATUS "${SOURCE} fails to compile, as it must, naming: ${EXPECT}")
