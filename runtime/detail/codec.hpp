@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <interlock/persistence/journal.hpp>
+#include <interlock/runtime/detail/json_text.hpp>
 #include <interlock/runtime/errors.hpp>
 #include <interlock/runtime/type_name.hpp>
 
@@ -32,19 +33,34 @@ namespace detail {
 
 template <class T>
 std::string encode_json(const T& value) {
-  if constexpr (json_serialisable<T>) return nlohmann::json(value).dump();
-  else return "{}";
+  if constexpr (has_json_fields<T>) {
+    std::string out;
+    write_value(out, value);
+    return out;
+  } else if constexpr (json_serialisable<T>) {
+    return nlohmann::json(value).dump();
+  } else {
+    return "{}";
+  }
 }
 
 /// Throws on bad input (the callers turn that into an error value).
 template <class T>
-T decode_json(const std::string& text) {
-  auto json = nlohmann::json::parse(text);
-  if constexpr (json_serialisable<T>) {
-    return json.get<T>();
+T decode_json(std::string_view text) {
+  if constexpr (has_json_fields<T>) {
+    T out{};
+    json_cursor cursor{text};
+    if (!read_value(cursor, out) || (!cursor.at_end() && !cursor.fail("unexpected text after the value")))
+      throw std::invalid_argument(cursor.error());
+    return out;
   } else {
-    if (!json.is_object()) throw std::invalid_argument("expected a JSON object, got " + json.dump());
-    return T{};
+    auto json = nlohmann::json::parse(text);
+    if constexpr (json_serialisable<T>) {
+      return json.template get<T>();
+    } else {
+      if (!json.is_object()) throw std::invalid_argument("expected a JSON object, got " + json.dump());
+      return T{};
+    }
   }
 }
 

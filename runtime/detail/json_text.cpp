@@ -1,0 +1,247 @@
+#include <interlock/runtime/detail/json_text.hpp>
+
+#include <cctype>
+
+namespace interlock::detail {
+namespace {
+
+void append_utf8(std::string& out, unsigned cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+bool parse_hex4(const char* p, unsigned& out) {
+  out = 0;
+  for (int i = 0; i < 4; ++i) {
+    char c = p[i];
+    unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
+    if (d == 16) return false;
+    out = out * 16 + d;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool json_cursor::fail(std::string message) {
+  if (error_.empty()) error_ = std::move(message);
+  return false;
+}
+
+bool json_cursor::fail_in_field(std::string_view name) {
+  error_ = "field '" + std::string{name} + "': " + error_;
+  return false;
+}
+
+bool json_cursor::read_key(std::string_view& key, std::string& scratch) {
+  skip_ws();
+  if (p_ == end_ || *p_ != '"') return fail("expected a string key");
+  auto start = ++p_;
+  while (p_ < end_ && *p_ != '"' && *p_ != '\\') ++p_;
+  if (p_ < end_ && *p_ == '"') {
+    key = std::string_view{start, static_cast<std::size_t>(p_ - start)};
+    ++p_;
+    return true;
+  }
+  scratch.assign(start, p_);
+  if (!read_escaped(scratch)) return false;
+  key = scratch;
+  return true;
+}
+
+bool json_cursor::read_string(std::string& out) {
+  skip_ws();
+  if (p_ == end_ || *p_ != '"') return fail("expected a string");
+  auto start = ++p_;
+  while (p_ < end_ && *p_ != '"' && *p_ != '\\') ++p_;
+  out.assign(start, p_);
+  if (p_ < end_ && *p_ == '"') {
+    ++p_;
+    return true;
+  }
+  return read_escaped(out);
+}
+
+// Continues a string at a backslash (or the end of the text).
+bool json_cursor::read_escaped(std::string& out) {
+  while (p_ < end_) {
+    char c = *p_++;
+    if (c == '"') return true;
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (p_ == end_) break;
+    char e = *p_++;
+    switch (e) {
+      case '"': out += '"'; break;
+      case '\\': out += '\\'; break;
+      case '/': out += '/'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'u': {
+        unsigned cp = 0;
+        if (end_ - p_ < 4 || !parse_hex4(p_, cp)) return fail("bad \\u escape in a string");
+        p_ += 4;
+        if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
+          unsigned low = 0;
+          if (end_ - p_ < 6 || p_[0] != '\\' || p_[1] != 'u' || !parse_hex4(p_ + 2, low) || low < 0xDC00 || low > 0xDFFF)
+            return fail("bad surrogate pair in a string");
+          p_ += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        }
+        append_utf8(out, cp);
+        break;
+      }
+      default: {
+        std::string message = "bad escape \\";
+        message += e;
+        return fail(message + " in a string");
+      }
+    }
+  }
+  return fail("unterminated string");
+}
+
+bool json_cursor::read_bool(bool& out) {
+  skip_ws();
+  if (end_ - p_ >= 4 && std::string_view{p_, 4} == "true") {
+    p_ += 4;
+    out = true;
+    return true;
+  }
+  if (end_ - p_ >= 5 && std::string_view{p_, 5} == "false") {
+    p_ += 5;
+    out = false;
+    return true;
+  }
+  return fail("expected true or false");
+}
+
+bool json_cursor::try_null() {
+  skip_ws();
+  if (end_ - p_ >= 4 && std::string_view{p_, 4} == "null") {
+    p_ += 4;
+    return true;
+  }
+  return false;
+}
+
+bool json_cursor::read_number_text(std::string_view& out) {
+  skip_ws();
+  auto start = p_;
+  while (p_ < end_ && (std::isdigit(static_cast<unsigned char>(*p_)) || *p_ == '-' || *p_ == '+' || *p_ == '.' ||
+                       *p_ == 'e' || *p_ == 'E'))
+    ++p_;
+  if (p_ == start) return fail("expected a number");
+  out = std::string_view{start, static_cast<std::size_t>(p_ - start)};
+  return true;
+}
+
+bool json_cursor::read_double(double& out) {
+  std::string_view text;
+  if (!read_number_text(text)) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  if (ec != std::errc{} || ptr != text.data() + text.size()) return fail("expected a number, got " + std::string{text});
+  return true;
+}
+
+bool json_cursor::skip_container(char open, char close) {
+  ++p_;  // the opening bracket
+  int depth = 1;
+  while (p_ < end_ && depth > 0) {
+    char c = *p_++;
+    if (c == '"') {
+      while (p_ < end_ && *p_ != '"') p_ += (*p_ == '\\') ? 2 : 1;
+      if (p_ >= end_) return fail("unterminated string");
+      ++p_;
+    } else if (c == open) {
+      ++depth;
+    } else if (c == close) {
+      --depth;
+    }
+  }
+  return depth == 0 || fail(std::string{"unterminated "} + (open == '{' ? "object" : "array"));
+}
+
+bool json_cursor::skip_value() {
+  std::string_view ignored;
+  return raw_value(ignored);
+}
+
+bool json_cursor::raw_value(std::string_view& out) {
+  skip_ws();
+  if (p_ == end_) return fail("expected a value");
+  auto start = p_;
+  bool ok = true;
+  std::string ignored;
+  bool b = false;
+  switch (*p_) {
+    case '{': ok = skip_container('{', '}'); break;
+    case '[': ok = skip_container('[', ']'); break;
+    case '"': ok = read_string(ignored); break;
+    case 't':
+    case 'f': ok = read_bool(b); break;
+    case 'n': ok = try_null() || fail("expected a value"); break;
+    default: {
+      std::string_view number;
+      ok = read_number_text(number);
+    }
+  }
+  out = std::string_view{start, static_cast<std::size_t>(p_ - start)};
+  return ok;
+}
+
+void write_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += hex[c >> 4];
+          out += hex[c & 15];
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
+}
+
+void write_json_double(std::string& out, double d) {
+  if (!std::isfinite(d)) {
+    out += "null";  // as nlohmann_json does
+    return;
+  }
+  char buf[32];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
+  out.append(buf, end);
+}
+
+}  // namespace interlock::detail

@@ -1,0 +1,121 @@
+// The fast JSON path of INTERLOCK_JSON types: round trips, agreement with
+// nlohmann_json in both directions, and errors that name the field.
+#include <catch2/catch.hpp>
+
+#include <interlock/runtime/detail/codec.hpp>
+#include <interlock/runtime/json_fields.hpp>
+
+namespace jt {
+
+struct Money {  // only nlohmann: reached through the fallback
+  std::int64_t cents = 0;
+  std::string currency;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Money, cents, currency)
+
+struct Line {
+  std::string sku;
+  std::uint32_t quantity = 0;
+};
+INTERLOCK_JSON(Line, sku, quantity)
+
+struct Order {
+  std::string id;
+  std::int64_t total = 0;
+  double rate = 0;
+  bool paid = false;
+  std::optional<std::string> note;
+  std::vector<Line> lines;
+  std::map<std::string, int> counts;
+  Money price;
+  std::int8_t tiny = 0;
+};
+INTERLOCK_JSON(Order, id, total, rate, paid, note, lines, counts, price, tiny)
+
+bool operator==(const Money& a, const Money& b) { return a.cents == b.cents && a.currency == b.currency; }
+bool operator==(const Line& a, const Line& b) { return a.sku == b.sku && a.quantity == b.quantity; }
+bool operator==(const Order& a, const Order& b) {
+  return a.id == b.id && a.total == b.total && a.rate == b.rate && a.paid == b.paid && a.note == b.note &&
+         a.lines == b.lines && a.counts == b.counts && a.price == b.price && a.tiny == b.tiny;
+}
+
+Order sample() {
+  Order o;
+  o.id = "ord-\"1\"\\\n\t\u00e9\xF0\x9F\x98\x80\x01";
+  o.total = -9007199254740993;
+  o.rate = 0.1;
+  o.paid = true;
+  o.note = "rush";
+  o.lines = {{"a", 1}, {"b", 4000000000u}};
+  o.counts = {{"x", 1}, {"y z", -2}};
+  o.price = {1999, "EUR"};
+  o.tiny = -128;
+  return o;
+}
+
+}  // namespace jt
+
+using interlock::detail::decode_json;
+using interlock::detail::encode_json;
+
+TEST_CASE("json: INTERLOCK_JSON types round-trip through the fast path", "[json]") {
+  auto o = jt::sample();
+  auto text = encode_json(o);
+  CHECK(decode_json<jt::Order>(text) == o);
+  jt::Order empty;
+  empty.note.reset();
+  CHECK(decode_json<jt::Order>(encode_json(empty)) == empty);
+  CHECK(encode_json(empty).find("\"note\":null") != std::string::npos);
+}
+
+TEST_CASE("json: the fast path agrees with nlohmann_json both ways", "[json]") {
+  auto o = jt::sample();
+  CHECK(nlohmann::json::parse(encode_json(o)).get<jt::Order>() == o);  // nlohmann reads what we write
+  auto theirs = nlohmann::json(o).dump(2);                              // we read what nlohmann writes, pretty too
+  CHECK(decode_json<jt::Order>(theirs) == o);
+  CHECK(nlohmann::json::parse(encode_json(o)) == nlohmann::json(o));
+}
+
+TEST_CASE("json: unknown fields are skipped, whatever they hold", "[json]") {
+  auto l = decode_json<jt::Line>(
+      R"({"extra":{"a":[1,{"b":"}]\""}],"c":null},"sku":"k","more":[true,false,-1.5e3],"quantity":3})");
+  CHECK(l.sku == "k");
+  CHECK(l.quantity == 3);
+}
+
+TEST_CASE("json: bad input gives an error that names the field", "[json]") {
+  auto error_of = [](const std::string& text) {
+    try {
+      decode_json<jt::Order>(text);
+    } catch (const std::exception& ex) {
+      return std::string{ex.what()};
+    }
+    return std::string{"no error"};
+  };
+  auto valid = nlohmann::json::parse(encode_json(jt::sample()));
+  auto with = [&](const char* key, nlohmann::json value) {
+    auto copy = valid;
+    copy[key] = std::move(value);
+    return copy.dump();
+  };
+  CHECK(error_of(with("total", "ten")) == "field 'total': expected a number");
+  CHECK(error_of(with("tiny", 300)) == "field 'tiny': integer 300 is out of range");
+  CHECK(error_of(with("total", 1.5)) == "field 'total': expected an integer, got 1.5");
+  CHECK(error_of(with("paid", 1)) == "field 'paid': expected true or false");
+  CHECK(error_of(with("lines", nlohmann::json::array({{{"sku", 5}, {"quantity", 1}}}))) ==
+        "field 'lines': field 'sku': expected a string");
+  auto missing = valid;
+  missing.erase("rate");
+  CHECK(error_of(missing.dump()) == "missing field 'rate'");
+  CHECK_THAT(error_of(with("price", "oops")), Catch::StartsWith("field 'price': [json.exception"));
+  CHECK(error_of("[1,2]") == "expected an object");
+  CHECK(error_of(valid.dump() + "x") == "unexpected text after the value");
+  CHECK(error_of(R"({"id":"unterminated)") == "field 'id': unterminated string");
+}
+
+TEST_CASE("json: strings with escapes and surrogate pairs decode like nlohmann", "[json]") {
+  auto text = R"({"sku":"\u00e9\ud83d\ude00\/\b\f\n\r\t\"\\","quantity":0})";
+  CHECK(decode_json<jt::Line>(text).sku == nlohmann::json::parse(text).at("sku").get<std::string>());
+  CHECK_THROWS_WITH(decode_json<jt::Line>(R"({"sku":"\ud83d","quantity":0})"),
+                    "field 'sku': bad surrogate pair in a string");
+}
