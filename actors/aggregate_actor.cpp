@@ -10,7 +10,8 @@ struct aggregate_state {
   std::string id;
   aggregate_context ctx;
   std::unique_ptr<detail::aggregate_instance> instance;
-  caf::error failure;  // recovery failed: every command gets this error
+  caf::error failure;        // recovery failed: commands get this error
+  bool failure_is_transient = false;  // the journal did not answer: retry with a fresh actor
   static inline const char* name = "interlock.aggregate";
 };
 
@@ -38,6 +39,7 @@ void recover(self_ptr self) {
             self->state.failure = detail::explain_transport_error(
                 std::move(err), "recovering " + self->state.kind->type_name + "/" + self->state.id,
                 self->state.ctx.journal_timeout);
+            self->state.failure_is_transient = true;
           });
 }
 
@@ -88,7 +90,16 @@ caf::behavior aggregate_actor(self_ptr self, std::shared_ptr<const detail::aggre
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
         auto& st = self->state;
-        if (st.failure) return st.failure;
+        if (st.failure) {
+          // Bad data stays an error until it is fixed; a journal that did not
+          // answer gets another chance with a fresh actor on the next command.
+          if (st.failure_is_transient) self->quit();
+          return st.failure;
+        }
+        // The caller has given up: do not run it (it would commit unseen).
+        if (std::chrono::steady_clock::now() > cmd.deadline)
+          return make_error(errc::timeout, "command " + cmd.command_type + " to " + st.kind->type_name + "/" + st.id +
+                                               " was not run: its deadline passed while it waited in line");
         auto outcome = st.instance->execute(cmd);
         if (outcome.error) return std::move(outcome.error);
         if (outcome.events.empty())

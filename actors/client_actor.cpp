@@ -10,7 +10,7 @@ namespace interlock {
 namespace {
 
 using job = std::variant<detail::command_job, detail::query_job>;
-using callback = std::variant<application::command_callback, application::query_callback>;
+using callback = std::variant<detail::command_done, detail::query_done>;
 
 struct client_state {
   caf::actor router;
@@ -31,7 +31,7 @@ void complete(self_ptr self, std::uint64_t ticket, caf::expected<Reply> reply) {
   if (it == self->state.in_flight.end()) return;
   auto done = std::move(it->second);
   self->state.in_flight.erase(it);
-  std::get<std::function<void(caf::expected<Reply>)>>(done)(std::move(reply));
+  (*std::get<std::shared_ptr<detail::reply_once<Reply>>>(done))(std::move(reply));
   pump(self);
 }
 
@@ -43,7 +43,7 @@ void launch(self_ptr self, detail::command_job& j) {
       .then([=](detail::erased_reply& r) { complete(self, ticket, caf::expected<detail::erased_reply>{std::move(r)}); },
             [=, timeout = j.timeout](caf::error& err) {
               complete(self, ticket,
-                       caf::expected<detail::erased_reply>{detail::explain_transport_error(std::move(err), what, timeout)});
+                       caf::expected<detail::erased_reply>{detail::explain_transport_error(std::move(err), what, timeout, true)});
             });
 }
 
@@ -69,11 +69,9 @@ void pump(self_ptr self) {
   }
 }
 
-// Nobody waits forever: on shutdown every queued and in-flight request fails.
+// Nobody waits forever: dropping a job's callback answers it with
+// errc::unavailable (see reply_once).
 void fail_everything(self_ptr self) {
-  auto err = make_error(errc::unavailable, "the application stopped before the reply arrived");
-  for (auto& [ticket, done] : self->state.in_flight) std::visit([&](auto& fn) { fn(err); }, done);
-  for (auto& j : self->state.queue) std::visit([&](auto& job) { job.done(err); }, j);
   self->state.in_flight.clear();
   self->state.queue.clear();
 }

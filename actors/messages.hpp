@@ -23,6 +23,7 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -
 using events_atom = caf::atom_constant<caf::atom("events")>;        // (vector<stored_event>) committed, in order
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;      // () -> unit, once rebuilt
 using expire_atom = caf::atom_constant<caf::atom("expire")>;        // (query ticket) a parked query timed out
+using retry_atom = caf::atom_constant<caf::atom("retry")>;          // () try the journal again
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_record& x) {
@@ -50,18 +51,42 @@ typename Inspector::result_type inspect(Inspector& f, stored_event& x) {
 
 namespace detail {
 
+/// Calls its callback exactly once: with the reply, or, if it is destroyed
+/// unanswered (a message dropped by a stopped actor), with errc::unavailable.
+/// So no caller of dispatch() or query() ever waits forever.
+template <class Reply>
+class reply_once {
+ public:
+  using callback = std::function<void(caf::expected<Reply>)>;
+  reply_once(callback fn, std::string if_dropped) : fn_(std::move(fn)), if_dropped_(std::move(if_dropped)) {}
+  reply_once(const reply_once&) = delete;
+  reply_once& operator=(const reply_once&) = delete;
+  ~reply_once() { (*this)(make_error(errc::unavailable, if_dropped_)); }
+
+  void operator()(caf::expected<Reply> reply) {
+    if (auto fn = std::exchange(fn_, nullptr)) fn(std::move(reply));
+  }
+
+ private:
+  callback fn_;
+  std::string if_dropped_;
+};
+
+using command_done = std::shared_ptr<reply_once<erased_reply>>;
+using query_done = std::shared_ptr<reply_once<erased_answer>>;
+
 /// A command submitted through the application's client actor.
 struct command_job {
   erased_command cmd;
   std::chrono::milliseconds timeout;
-  application::command_callback done;
+  command_done done;
 };
 
 /// A query submitted through the application's client actor.
 struct query_job {
   erased_query q;
   caf::actor target;
-  application::query_callback done;
+  query_done done;
 };
 
 }  // namespace detail

@@ -44,21 +44,23 @@ void answer_parked(self_ptr self) {
   });
 }
 
-// Applies events in order, skipping what is already applied. Returns false on a
-// gap (the caller reads the journal to fill it) or a failure.
-bool apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
+enum class applied { all, gap, failed };
+
+// Applies events in order, skipping what is already applied. Stops at a gap
+// (live events: read the journal to fill it) or a failure.
+applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
   auto& st = self->state;
   for (auto& e : events) {
     if (e.position <= st.position) continue;
-    if (e.position != st.position + 1) return false;
+    if (e.position != st.position + 1) return applied::gap;
     if (auto err = st.instance->apply(e)) {
       st.failure = make_error(code_of(err).value_or(errc::corrupt_event),
                               "projection " + st.kind->type_name + " stopped: " + message_of(err));
-      return false;
+      return applied::failed;
     }
     st.position = e.position;
   }
-  return true;
+  return applied::all;
 }
 
 // Reads the journal from the position on until the end. The await holds live
@@ -71,14 +73,20 @@ void catch_up(self_ptr self) {
                 static_cast<std::uint64_t>(batch))
       .await(
           [=](std::vector<stored_event>& events) {
-            if (apply_in_order(self, events) && events.size() == batch) return catch_up(self);
+            auto& st = self->state;
+            auto outcome = apply_in_order(self, events);
+            if (outcome == applied::gap)  // the journal's own positions are gapless: a hole is damage
+              st.failure = make_error(errc::corrupt_event, "projection " + st.kind->type_name + " stopped: global position " +
+                                                               std::to_string(st.position + 1) +
+                                                               " is missing from the journal");
+            else if (outcome == applied::all && events.size() == batch)
+              return catch_up(self);
             answer_parked(self);
           },
-          [=](caf::error& err) {
-            self->state.failure = detail::explain_transport_error(
-                std::move(err), "catching up projection " + self->state.kind->type_name,
-                self->state.ctx.journal_timeout);
-            answer_parked(self);
+          [=](caf::error&) {
+            // The journal did not answer (busy, or stopping): try again shortly;
+            // queries meanwhile see the read model as it is.
+            self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
           });
 }
 
@@ -86,8 +94,9 @@ caf::result<detail::erased_answer> park(self_ptr self, detail::erased_query& q) 
   auto& st = self->state;
   auto ticket = st.next_ticket++;
   auto rp = self->make_response_promise<detail::erased_answer>();
-  if (q.timeout.count() > 0) self->delayed_send(self, q.timeout, expire_atom::value, ticket);
+  self->delayed_send(self, q.timeout, expire_atom::value, ticket);
   st.parked.push_back({ticket, std::move(q), rp});
+  catch_up(self);  // another process may have written it: look in the journal
   return rp;
 }
 
@@ -127,9 +136,10 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
   return {
       [=](events_atom, const std::vector<stored_event>& events) {
         if (self->state.failure) return;
-        if (!apply_in_order(self, events)) return catch_up(self);  // a gap: read it from the journal
+        if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
       },
+      [=](retry_atom) { catch_up(self); },
       [=](detail::erased_query& q) -> caf::result<detail::erased_answer> {
         if (!self->state.failure && q.after > self->state.position) return park(self, q);
         return answer(self, q);

@@ -33,7 +33,7 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
   self->request(app.router(), timeout, std::move(erased))
       .then([on_reply](detail::erased_reply& r) mutable { on_reply(detail::to_receipt<R>(std::move(r))); },
             [on_reply, what, timeout](caf::error& err) mutable {
-              on_reply(caf::expected<receipt<R>>{detail::explain_transport_error(std::move(err), what, timeout)});
+              on_reply(caf::expected<receipt<R>>{detail::explain_transport_error(std::move(err), what, timeout, true)});
             });
 }
 

@@ -11,7 +11,9 @@
 // Command handlers decide (validate, emit); event appliers change state. A
 // handler runs against the committed state: emitted events are applied only
 // after the journal has committed them, so a handler that throws, or a failed
-// append, leaves the aggregate exactly as it was. Every listed command needs a
+// append, leaves the aggregate exactly as it was - provided handlers only read
+// state and emit, as they should (the state changes in apply(), which replay
+// runs too; a handler that assigns to members would diverge from the journal). Every listed command needs a
 // `handle(const C&)` and every listed event an `apply(const E&)`; a missing one
 // is a compile error naming the type. The type must be default-constructible.
 #pragma once

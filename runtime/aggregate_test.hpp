@@ -47,6 +47,7 @@ class aggregate_test {
     erased.aggregate_id = id_;
     erased.command_type = std::string{type_name_of<C>()};
     erased.body = std::make_shared<const C>(std::move(cmd));
+    erased.body_type = &typeid(C);
     outcome_ = model_.execute(erased);
     ran_ = true;
     if (!outcome_.error)

@@ -1,5 +1,7 @@
 #include <interlock/runtime/application.hpp>
 
+#include <set>
+
 #include <interlock/actors/messages.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
 
@@ -10,11 +12,15 @@ application::application(application&&) noexcept = default;
 application& application::operator=(application&&) noexcept = default;
 application::~application() = default;
 
-detail::erased_command application::make_command(std::string command_type, std::string aggregate_id,
-                                                 std::shared_ptr<const void> body, dispatch_options opts) const {
+detail::erased_command application::make_command(std::string command_type, const std::type_info& type,
+                                                 std::string aggregate_id, std::shared_ptr<const void> body,
+                                                 dispatch_options opts) const {
   detail::erased_command cmd;
-  if (auto it = core_->command_routes.find(command_type); it != core_->command_routes.end())
-    cmd.aggregate_type = it->second;
+  if (core_)
+    if (auto it = core_->command_routes.find(command_type); it != core_->command_routes.end())
+      cmd.aggregate_type = it->second;
+  cmd.body_type = &type;
+  cmd.deadline = std::chrono::steady_clock::now() + opts.timeout;
   cmd.command_type = std::move(command_type);
   cmd.aggregate_id = std::move(aggregate_id);
   cmd.body = std::move(body);
@@ -30,19 +36,28 @@ caf::error stopped_error() { return make_error(errc::unavailable, "the applicati
 
 void application::submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const {
   if (!core_ || core_->stopped()) return done(stopped_error());
+  if (timeout.count() <= 0) return done(make_error(errc::invalid_argument, "dispatch timeout must be positive"));
   if (cmd.aggregate_type.empty())
     return done(make_error(errc::unknown_command, "no registered aggregate handles command " + cmd.command_type));
-  caf::anon_send(core_->client, detail::command_job{std::move(cmd), timeout, std::move(done)});
+  auto what = "command " + cmd.command_type + " to " + cmd.aggregate_type + "/" + cmd.aggregate_id;
+  auto guarded = std::make_shared<detail::reply_once<detail::erased_reply>>(
+      std::move(done), what + ": the application stopped before the reply arrived; the command may or may not "
+                              "have been committed");
+  caf::anon_send(core_->client, detail::command_job{std::move(cmd), timeout, std::move(guarded)});
 }
 
 void application::ask(detail::erased_query q, query_callback done) const {
   if (!core_ || core_->stopped()) return done(stopped_error());
+  if (q.timeout.count() <= 0) return done(make_error(errc::invalid_argument, "query timeout must be positive"));
   auto target = projection_for(q.query_type);
   if (!target) return done(std::move(target.error()));
-  caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(done)});
+  auto guarded = std::make_shared<detail::reply_once<detail::erased_answer>>(
+      std::move(done), "query " + q.query_type + ": the application stopped before the answer arrived");
+  caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(guarded)});
 }
 
 caf::error application::rebuild(const std::string& projection_type) {
+  if (!core_ || core_->stopped()) return stopped_error();
   auto it = core_->projections.find(projection_type);
   if (it == core_->projections.end())
     return make_error(errc::invalid_argument, "no projection " + projection_type + " is registered");
@@ -62,16 +77,19 @@ void application::stop() {
 
 caf::actor_system& application::system() const { return *core_->sys; }
 
-caf::actor application::router() const { return core_->router; }
+caf::actor application::router() const { return core_ ? core_->router : caf::actor{}; }
 
 caf::expected<caf::actor> application::projection_for(const std::string& query_type) const {
+  if (!core_ || core_->stopped()) return stopped_error();
   auto it = core_->query_routes.find(query_type);
   if (it == core_->query_routes.end())
     return make_error(errc::unknown_query, "no registered projection answers query " + query_type);
   return it->second;
 }
 
-std::chrono::milliseconds application::journal_timeout() const { return core_->settings.journal_timeout; }
+std::chrono::milliseconds application::journal_timeout() const {
+  return core_ ? core_->settings.journal_timeout : std::chrono::milliseconds{0};
+}
 
 namespace detail {
 
@@ -81,20 +99,24 @@ void app_core::stop() {
     if (!sys) return;
     caf::scoped_actor self{*sys};
     auto stop_and_wait = [&](std::vector<caf::actor> actors) {
+      std::set<caf::actor_addr> running;
       for (auto& a : actors) {
         if (!a) continue;
         self->monitor(a);
         self->send_exit(a, caf::exit_reason::user_shutdown);
+        running.insert(a.address());
       }
-      for (auto& a : actors) {
-        if (!a) continue;
-        self->receive([](const caf::down_msg&) {}, caf::after(std::chrono::seconds(30)) >> [] {});
-      }
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+      while (!running.empty() && std::chrono::steady_clock::now() < deadline)
+        self->receive([&](const caf::down_msg& dm) { running.erase(dm.source); },
+                      caf::after(std::chrono::seconds(1)) >> [] {});
     };
-    std::vector<caf::actor> front{client, router};
+    // The reader goes first too: its death ends any await on a long catch-up.
+    // The writer goes last, so appends already queued still commit.
+    std::vector<caf::actor> front{client, router, reader};
     for (auto& [name, p] : projections) front.push_back(p);
     stop_and_wait(std::move(front));
-    stop_and_wait({reader, writer});
+    stop_and_wait({writer});
   });
 }
 

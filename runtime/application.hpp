@@ -99,14 +99,15 @@ class application {
   // -- building blocks for the asynchronous and actor-facing forms -----------
   template <class C>
   detail::erased_command make_command(std::string aggregate_id, C cmd, dispatch_options opts) const {
-    return make_command(std::string{type_name_of<C>()}, std::move(aggregate_id),
+    return make_command(std::string{type_name_of<C>()}, typeid(C), std::move(aggregate_id),
                         std::make_shared<const C>(std::move(cmd)), std::move(opts));
   }
-  detail::erased_command make_command(std::string command_type, std::string aggregate_id,
+  detail::erased_command make_command(std::string command_type, const std::type_info& type, std::string aggregate_id,
                                       std::shared_ptr<const void> body, dispatch_options opts) const;
   template <class Q>
   detail::erased_query make_query(Q q, query_options opts) const {
-    return {std::string{type_name_of<Q>()}, std::make_shared<const Q>(std::move(q)), opts.after, opts.timeout};
+    return {std::string{type_name_of<Q>()}, std::make_shared<const Q>(std::move(q)), &typeid(Q), opts.after,
+            opts.timeout};
   }
   void submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const;
   void ask(detail::erased_query q, query_callback done) const;

@@ -91,15 +91,28 @@ caf::error check_event_names(const std::vector<std::shared_ptr<const detail::agg
 template <class Kinds>
 caf::error check_unique(const Kinds& kinds, const char* what) {
   std::unordered_map<std::string, int> names;
-  for (auto& k : kinds)
+  for (auto& k : kinds) {
+    if (!k->registration_error.empty()) return make_error(errc::invalid_argument, k->registration_error);
     if (++names[k->type_name] == 2)
       return make_error(errc::invalid_argument, std::string{what} + " " + k->type_name + " is registered twice");
+  }
   return {};
 }
 
 }  // namespace
 
+static caf::error validate(const runtime_settings& s) {
+  auto bad = [](const char* what) { return make_error(errc::invalid_argument, std::string{what}); };
+  if (s.max_batch == 0) return bad("setting max_batch must be at least 1");
+  if (s.read_batch == 0) return bad("setting read_batch must be at least 1");
+  if (s.client_window == 0) return bad("setting client_window must be at least 1");
+  if (s.journal_timeout.count() <= 0) return bad("setting journal_timeout must be positive");
+  if (!s.in_memory && s.database_path.empty()) return bad("setting database_path must not be empty");
+  return {};
+}
+
 caf::expected<application> application_builder::build() {
+  if (auto err = validate(settings_)) return err;
   if (auto err = check_unique(aggregates_, "aggregate")) return err;
   if (auto err = check_unique(projections_, "projection")) return err;
   auto core = std::make_shared<detail::app_core>();

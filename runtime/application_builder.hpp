@@ -61,12 +61,15 @@ class application_builder {
   application_builder& in_memory();
   /// Any journal implementation.
   application_builder& journal(journal_factory factory);
+  /// Replaces every setting, the journal choice included: call sqlite() or
+  /// in_memory() after it, not before.
   application_builder& settings(runtime_settings s);
   const runtime_settings& settings() const { return settings_; }
 
   /// Opens the journal and starts the actors. Fails with a clear error for an
-  /// unusable database or a registration mistake (e.g. two aggregates that
-  /// handle the same command type).
+  /// unusable database, a bad setting or a registration mistake (e.g. two
+  /// aggregates that handle the same command type). It opens the database on
+  /// the calling thread: build applications outside actors (main(), a test).
   caf::expected<application> build();
 
  private:

@@ -50,7 +50,10 @@ const char* to_string(errc code);
 namespace detail {
 /// Turns CAF's transport errors (request_timeout, request_receiver_down, ...)
 /// into interlock errors that say what was asked; interlock errors pass as they are.
-caf::error explain_transport_error(caf::error err, const std::string& what, std::chrono::milliseconds timeout);
+/// With `may_commit`, a timeout says the outcome is unknown (a command may
+/// still commit after its caller stopped waiting).
+caf::error explain_transport_error(caf::error err, const std::string& what, std::chrono::milliseconds timeout,
+                                   bool may_commit = false);
 }  // namespace detail
 
 }  // namespace interlock

@@ -10,9 +10,9 @@ namespace interlock {
 /// Per-command settings. Empty ids are filled in: command_id with a fresh ULID,
 /// correlation_id with the command id (a command that starts a conversation).
 struct dispatch_options {
-  std::string command_id;
-  std::string correlation_id;
-  std::string causation_id;
+  std::string command_id{};
+  std::string correlation_id{};
+  std::string causation_id{};
   std::chrono::milliseconds timeout{30'000};
 };
 

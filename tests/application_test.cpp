@@ -3,6 +3,8 @@
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/actor_api.hpp>
 
+#include <thread>
+
 #include "bank_app.hpp"
 
 using namespace testbank;
@@ -258,4 +260,99 @@ TEST_CASE("app: requests after stop() or cut off by it fail with errc::unavailab
   auto q = app->query(GetBalance{"a"});
   REQUIRE_FALSE(q);
   CHECK(interlock::is(q.error(), errc::unavailable));
+}
+
+namespace {
+
+struct Stall {  // blocks its aggregate for a while (a slow handler)
+  using result_type = void;
+  int ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Stall, ms)
+struct Stalled {
+  int ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Stalled, ms)
+struct Throw {
+  using result_type = int;
+};
+
+struct Slowpoke : interlock::aggregate<Slowpoke> {
+  using commands = interlock::types<Stall>;
+  using events = interlock::types<Stalled>;
+  void handle(const Stall& s) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(s.ms));
+    emit(Stalled{s.ms});
+  }
+  void apply(const Stalled&) {}
+};
+
+struct Thrower {
+  using events = interlock::types<Stalled>;
+  using queries = interlock::types<Throw>;
+  int seen = 0;
+  void on(const Stalled&) { ++seen; }
+  int handle(const Throw&) {
+    if (seen == 0) throw 42;  // not a std::exception
+    return seen;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("app: a command whose caller gave up while it waited is not run", "[app]") {
+  temp_dir dir;
+  auto db = dir.file("slow.db");
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<Slowpoke>().sqlite(db).build();
+  REQUIRE(app);
+  auto slow = app->dispatch_async("s", Stall{400});
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the slow one start first
+  auto impatient = app->dispatch("s", Stall{1}, {.timeout = std::chrono::milliseconds(100)});
+  REQUIRE_FALSE(impatient);
+  CHECK(interlock::is(impatient.error(), errc::timeout));
+  CHECK_THAT(interlock::message_of(impatient.error()), Catch::Contains("its outcome is unknown"));
+  REQUIRE(slow.get());
+  auto after = app->dispatch("s", Stall{0});
+  REQUIRE(after);
+  CHECK(after->version == 2);  // the impatient command never ran
+}
+
+TEST_CASE("app: a projection survives a handler throwing a non-standard exception", "[app]") {
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<Slowpoke>().projection<Thrower>().in_memory().build();
+  REQUIRE(app);
+  auto thrown = app->query(Throw{});
+  REQUIRE_FALSE(thrown);
+  CHECK(interlock::describe(thrown.error()) == "rejected: query Throw failed with a non-standard exception");
+  auto r = app->dispatch("s", Stall{0});
+  REQUIRE(r);
+  CHECK(app->query(Throw{}, {.after = r->position}) == 1);
+}
+
+TEST_CASE("app: non-positive timeouts are refused", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto d = app->dispatch("a", Open{"x"}, {.timeout = std::chrono::milliseconds(0)});
+  REQUIRE_FALSE(d);
+  CHECK(interlock::describe(d.error()) == "invalid_argument: dispatch timeout must be positive");
+  auto q = app->query(GetBalance{"a"}, {.timeout = std::chrono::milliseconds(-1)});
+  REQUIRE_FALSE(q);
+  CHECK(interlock::describe(q.error()) == "invalid_argument: query timeout must be positive");
+}
+
+TEST_CASE("app: a moved-from application answers with errors, not crashes", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto moved = std::move(*app);
+  auto d = app->dispatch("a", Open{"x"});
+  REQUIRE_FALSE(d);
+  CHECK(interlock::is(d.error(), errc::unavailable));
+  CHECK(interlock::is(app->query(GetBalance{"a"}).error(), errc::unavailable));
+  CHECK(interlock::is(app->rebuild<Balances>(), errc::unavailable));
+  CHECK(moved.dispatch("a", Open{"x"}));
 }

@@ -38,3 +38,20 @@ TEST_CASE("conflict: a stale aggregate gets errc::conflict, then catches up", "[
   REQUIRE_FALSE(overdraft);
   CHECK(interlock::message_of(overdraft.error()) == "Insufficient funds: balance 15, requested 16");
 }
+
+TEST_CASE("conflict: read-your-writes across two applications on one file", "[conflict]") {
+  temp_dir dir;
+  auto db = dir.file("bank.db");
+  actor_env env_a, env_b;
+  auto a = start_bank(env_a.sys, db);
+  auto b = start_bank(env_b.sys, db);
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(a->dispatch("acc", Open{"Alice"}));
+  auto written = a->dispatch("acc", Deposit{{}, 42, "a"});
+  REQUIRE(written);
+  // b's projection never saw a's events live; asking for that position makes it read the journal.
+  auto balance = b->query(GetBalance{"acc"}, {.after = written->position, .timeout = std::chrono::seconds(5)});
+  REQUIRE(balance);
+  CHECK(*balance == 42);
+}

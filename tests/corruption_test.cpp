@@ -103,3 +103,24 @@ TEST_CASE("corruption: bad events in the journal give errors naming stream, vers
   CHECK(after.substr(0, before.size()) == before);
   CHECK(std::count(after.begin(), after.end(), '\n') == std::count(before.begin(), before.end(), '\n') + 1);
 }
+
+TEST_CASE("corruption: a hole in the global positions stops a projection with an error naming it", "[corruption]") {
+  temp_dir dir;
+  auto db = dir.file("bank.db");
+  {
+    actor_env env;
+    auto app = start_bank(env.sys, db);
+    REQUIRE(app);
+    REQUIRE(app->dispatch("a", Open{"o"}));
+    REQUIRE(app->dispatch("a", Deposit{{}, 1, "x"}));
+    REQUIRE(app->dispatch("b", Open{"o"}));
+  }
+  exec_sql(db, "DELETE FROM events WHERE global_position = 2");
+  actor_env env;
+  auto app = start_bank(env.sys, db);
+  REQUIRE(app);
+  auto q = app->query(GetBalance{"a"});
+  REQUIRE_FALSE(q);
+  CHECK(interlock::describe(q.error()) ==
+        "corrupt_event: projection Balances stopped: global position 2 is missing from the journal");
+}

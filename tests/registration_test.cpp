@@ -112,3 +112,65 @@ TEST_CASE("registration: type names can be pinned with a static member", "[regis
   CHECK(interlock::type_name_of<other::Opened>() == "Opened");
   CHECK(interlock::schema_version_of<testbank::Deposited>() == 1);
 }
+
+namespace clash {
+
+struct Open {  // a different C++ type with testbank::Open's name
+  using result_type = std::string;
+  std::vector<int> data;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Open, data)
+struct GetBalance {
+  using result_type = std::vector<std::string>;
+};
+
+struct Twins : interlock::aggregate<Twins> {  // two listed commands share a name
+  using commands = interlock::types<testbank::Open, Open>;
+  using events = interlock::types<testbank::Opened>;
+  void handle(const testbank::Open& o) { emit(testbank::Opened{o.owner}); }
+  std::string handle(const Open&) { return "x"; }
+  void apply(const testbank::Opened&) {}
+};
+
+}  // namespace clash
+
+TEST_CASE("registration: a command or query is never run by another type's handler", "[registration]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto cmd = app->dispatch("acc", clash::Open{{1, 2, 3}});
+  REQUIRE_FALSE(cmd);
+  CHECK(interlock::describe(cmd.error()) ==
+        "unknown_command: the command type named Open is not the C++ type aggregate Account handles under that "
+        "name; give one of them its own `type_name`");
+  auto q = app->query(clash::GetBalance{});
+  REQUIRE_FALSE(q);
+  CHECK(interlock::is(q.error(), interlock::errc::unknown_query));
+  REQUIRE(app->dispatch("acc", testbank::Open{"real"}));  // the real one still works
+}
+
+TEST_CASE("registration: two listed types with one name are refused at start", "[registration]") {
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<clash::Twins>().in_memory().build();
+  REQUIRE_FALSE(app);
+  CHECK(interlock::describe(app.error()) ==
+        "invalid_argument: aggregate Twins lists two command types named Open; give one of them its own `type_name`");
+}
+
+TEST_CASE("registration: bad settings are refused at start, naming the setting", "[registration]") {
+  actor_env env;
+  auto build_with = [&](auto change) {
+    interlock::runtime_settings s;
+    change(s);
+    interlock::application_builder b{env.sys};
+    b.aggregate<testbank::Account>().settings(s).in_memory();
+    return b.build();
+  };
+  auto zero_batch = build_with([](auto& s) { s.read_batch = 0; });
+  REQUIRE_FALSE(zero_batch);
+  CHECK(interlock::describe(zero_batch.error()) == "invalid_argument: setting read_batch must be at least 1");
+  auto zero_timeout = build_with([](auto& s) { s.journal_timeout = std::chrono::milliseconds{0}; });
+  REQUIRE_FALSE(zero_timeout);
+  CHECK(interlock::message_of(zero_timeout.error()) == "setting journal_timeout must be positive");
+}

@@ -3,6 +3,7 @@
 // from T's `commands` / `events` lists.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <string>
@@ -49,6 +50,7 @@ struct event_binding {
 
 struct aggregate_kind {
   std::string type_name;
+  std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> command_types;
   std::vector<event_binding> event_types;
   std::function<std::unique_ptr<aggregate_instance>(const std::string& id)> make;
@@ -112,7 +114,10 @@ constexpr bool check_event() {
 template <class T>
 class aggregate_model final : public aggregate_instance {
  public:
-  using command_fn = std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)>;
+  struct command_fn {
+    const std::type_info* type;
+    std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)> run;
+  };
   using replay_fn = std::function<caf::error(T&, const stored_event&)>;
 
   explicit aggregate_model(const std::string& id) { aggregate_access::id(state_) = id; }
@@ -139,9 +144,14 @@ class aggregate_model final : public aggregate_instance {
       return {make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
                                                     " does not handle command " + cmd.command_type),
               {}, nullptr};
+    if (!cmd.body_type || *cmd.body_type != *it->second.type)
+      return {make_error(errc::unknown_command, "the command type named " + cmd.command_type +
+                                                    " is not the C++ type aggregate " + std::string{type_name_of<T>()} +
+                                                    " handles under that name; give one of them its own `type_name`"),
+              {}, nullptr};
     command_outcome out;
     try {
-      std::tie(out.error, out.result) = it->second(state_, cmd.body.get());
+      std::tie(out.error, out.result) = it->second.run(state_, cmd.body.get());
     } catch (const std::exception& ex) {
       out.error = make_error(errc::rejected, ex.what());
     } catch (...) {
@@ -163,7 +173,11 @@ class aggregate_model final : public aggregate_instance {
       try {
         p.apply(state_);
       } catch (const std::exception& ex) {
-        return make_error(errc::corrupt_event, "apply(" + p.record.type + ") threw after commit: " + ex.what());
+        return make_error(errc::corrupt_event, "the events are committed, but apply(" + p.record.type +
+                                                   ") threw: " + ex.what());
+      } catch (...) {
+        return make_error(errc::corrupt_event, "the events are committed, but apply(" + p.record.type +
+                                                   ") threw a non-standard exception");
       }
       ++aggregate_access::version(state_);
     }
@@ -189,11 +203,11 @@ class aggregate_model final : public aggregate_instance {
   static std::unordered_map<std::string, command_fn> make_handlers(types<Cs...>*) {
     static_assert((check_command<T, Cs>() && ...));
     std::unordered_map<std::string, command_fn> table;
-    (table.emplace(std::string{type_name_of<Cs>()}, [](T& self, const void* body) {
-       const auto& cmd = *static_cast<const Cs*>(body);
-       using H = decltype(self.handle(cmd));
-       return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
-     }),
+    (table.emplace(std::string{type_name_of<Cs>()}, command_fn{&typeid(Cs), [](T& self, const void* body) {
+                     const auto& cmd = *static_cast<const Cs*>(body);
+                     using H = decltype(self.handle(cmd));
+                     return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
+                   }}),
      ...);
     return table;
   }
@@ -209,6 +223,8 @@ class aggregate_model final : public aggregate_instance {
          self.apply(*ev);
        } catch (const std::exception& ex) {
          return make_error(errc::corrupt_event, describe_event(e) + ": apply() threw: " + ex.what());
+       } catch (...) {
+         return make_error(errc::corrupt_event, describe_event(e) + ": apply() threw a non-standard exception");
        }
        return {};
      }),
@@ -224,6 +240,24 @@ std::vector<event_binding> event_bindings(types<Es...>*) {
   return {event_binding{std::string{type_name_of<Es>()}, std::type_index{typeid(Es)}}...};
 }
 
+template <class... Ts>
+std::string duplicate_name(types<Ts...>*) {
+  std::vector<std::string> names{std::string{type_name_of<Ts>()}...};
+  std::sort(names.begin(), names.end());
+  auto it = std::adjacent_find(names.begin(), names.end());
+  return it == names.end() ? std::string{} : *it;
+}
+
+/// "" or why `owner`'s lists cannot be registered (two types under one name).
+template <class Commands, class Events>
+std::string list_error(const std::string& owner, const char* commands_label) {
+  if (auto dup = duplicate_name(static_cast<Commands*>(nullptr)); !dup.empty())
+    return owner + " lists two " + commands_label + " types named " + dup + "; give one of them its own `type_name`";
+  if (auto dup = duplicate_name(static_cast<Events*>(nullptr)); !dup.empty())
+    return owner + " lists two event types named " + dup + "; give one of them its own `type_name`";
+  return {};
+}
+
 template <class T>
 std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
   static_assert(std::is_base_of_v<aggregate<T>, T>, "an aggregate derives from interlock::aggregate<Self>");
@@ -234,6 +268,7 @@ std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
   kind->type_name = std::string{type_name_of<T>()};
   for (auto& [name, fn] : aggregate_model<T>::handlers()) kind->command_types.push_back(name);
   kind->event_types = event_bindings(static_cast<typename T::events*>(nullptr));
+  kind->registration_error = list_error<typename T::commands, typename T::events>("aggregate " + kind->type_name, "command");
   kind->make = [](const std::string& id) { return std::make_unique<aggregate_model<T>>(id); };
   return kind;
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <typeinfo>
 
 namespace interlock::detail {
 
@@ -16,6 +17,8 @@ struct erased_command {
   std::string aggregate_id;
   std::string command_type;
   std::shared_ptr<const void> body;
+  const std::type_info* body_type = nullptr;  // checked before the body is cast
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string command_id;
   std::string correlation_id;
   std::string causation_id;
@@ -32,6 +35,7 @@ struct erased_reply {
 struct erased_query {
   std::string query_type;
   std::shared_ptr<const void> body;
+  const std::type_info* body_type = nullptr;
   std::uint64_t after = 0;  // answer only once the projection has applied this position
   std::chrono::milliseconds timeout{0};
 };

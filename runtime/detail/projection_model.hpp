@@ -31,6 +31,7 @@ class projection_instance {
 /// (used at start and for rebuilds).
 struct projection_kind {
   std::string type_name;
+  std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> query_types;
   std::vector<event_binding> event_types;
   std::function<std::unique_ptr<projection_instance>()> make;
@@ -63,7 +64,10 @@ template <class P>
 class projection_model final : public projection_instance {
  public:
   using event_fn = std::function<caf::error(P&, const stored_event&)>;
-  using query_fn = std::function<std::pair<caf::error, std::shared_ptr<const void>>(P&, const void*)>;
+  struct query_fn {
+    const std::type_info* type;
+    std::function<std::pair<caf::error, std::shared_ptr<const void>>(P&, const void*)> run;
+  };
 
   explicit projection_model(P initial) : state_(std::move(initial)) {}
 
@@ -78,11 +82,18 @@ class projection_model final : public projection_instance {
       return {make_error(errc::unknown_query, "projection " + std::string{type_name_of<P>()} +
                                                   " does not answer query " + q.query_type),
               nullptr};
+    if (!q.body_type || *q.body_type != *it->second.type)
+      return {make_error(errc::unknown_query, "the query type named " + q.query_type +
+                                                  " is not the C++ type projection " + std::string{type_name_of<P>()} +
+                                                  " answers under that name; give one of them its own `type_name`"),
+              nullptr};
     try {
-      auto [err, result] = it->second(state_, q.body.get());
+      auto [err, result] = it->second.run(state_, q.body.get());
       return {std::move(err), std::move(result)};
     } catch (const std::exception& ex) {
       return {make_error(errc::rejected, "query " + q.query_type + " failed: " + ex.what()), nullptr};
+    } catch (...) {
+      return {make_error(errc::rejected, "query " + q.query_type + " failed with a non-standard exception"), nullptr};
     }
   }
 
@@ -107,6 +118,9 @@ class projection_model final : public projection_instance {
     } catch (const std::exception& ex) {
       return make_error(errc::corrupt_event, describe_event(e) + ": projection " + std::string{type_name_of<P>()} +
                                                  " on() threw: " + ex.what());
+    } catch (...) {
+      return make_error(errc::corrupt_event, describe_event(e) + ": projection " + std::string{type_name_of<P>()} +
+                                                 " on() threw a non-standard exception");
     }
     return {};
   }
@@ -121,11 +135,11 @@ class projection_model final : public projection_instance {
   static std::unordered_map<std::string, query_fn> make_queries(types<Qs...>*) {
     static_assert((check_query<P, Qs>() && ...));
     std::unordered_map<std::string, query_fn> table;
-    (table.emplace(std::string{type_name_of<Qs>()}, [](P& self, const void* body) {
-       const auto& q = *static_cast<const Qs*>(body);
-       using H = decltype(self.handle(q));
-       return invoke_handler<result_of_t<Qs>, H>([&]() -> H { return self.handle(q); });
-     }),
+    (table.emplace(std::string{type_name_of<Qs>()}, query_fn{&typeid(Qs), [](P& self, const void* body) {
+                     const auto& q = *static_cast<const Qs*>(body);
+                     using H = decltype(self.handle(q));
+                     return invoke_handler<result_of_t<Qs>, H>([&]() -> H { return self.handle(q); });
+                   }}),
      ...);
     return table;
   }
@@ -141,6 +155,7 @@ std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
   kind->type_name = std::string{type_name_of<P>()};
   for (auto& [name, fn] : projection_model<P>::queries()) kind->query_types.push_back(name);
   kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
+  kind->registration_error = list_error<typename P::queries, typename P::events>("projection " + kind->type_name, "query");
   kind->make = [factory]() -> std::unique_ptr<projection_instance> {
     return std::make_unique<projection_model<P>>(factory());
   };
