@@ -9,7 +9,7 @@ struct aggregate_state {
   std::shared_ptr<const detail::aggregate_kind> kind;
   std::string id;
   aggregate_context ctx;
-  std::unique_ptr<detail::aggregate_instance> instance;
+  std::shared_ptr<detail::aggregate_instance> instance;  // shared with the reader while it recovers
   caf::error failure;        // recovery failed: commands get this error
   bool failure_is_transient = false;  // the journal did not answer: retry with a fresh actor
   static inline const char* name = "interlock.aggregate";
@@ -17,30 +17,18 @@ struct aggregate_state {
 
 using self_ptr = caf::stateful_actor<aggregate_state>*;
 
-// Reads the stream from the instance's version on, in batches. The await keeps
-// commands queued until the state is current.
+// The reader replays the stream into the instance on its own thread; the
+// await keeps commands queued until the state is current.
 void recover(self_ptr self) {
   auto& st = self->state;
-  auto from = st.instance->version() + 1;
-  auto batch = st.ctx.read_batch;
-  self->request(st.ctx.reader, st.ctx.journal_timeout, read_stream_atom::value, st.kind->type_name, st.id, from,
-                static_cast<std::uint64_t>(batch))
-      .await(
-          [=](std::vector<stored_event>& events) {
-            auto& st = self->state;
-            for (auto& e : events)
-              if (auto err = st.instance->replay(e)) {
-                st.failure = std::move(err);
-                return;
-              }
-            if (events.size() == batch) recover(self);
-          },
-          [=](caf::error& err) {
-            self->state.failure = detail::explain_transport_error(
-                std::move(err), "recovering " + self->state.kind->type_name + "/" + self->state.id,
-                self->state.ctx.journal_timeout);
-            self->state.failure_is_transient = true;
-          });
+  self->request(st.ctx.reader, st.ctx.journal_timeout, recover_atom::value, st.instance, st.kind->type_name, st.id)
+      .await([] {},
+             [=](caf::error& err) {
+               auto& st = self->state;
+               st.failure_is_transient = !detail::is_data_error(err);
+               st.failure = detail::explain_transport_error(std::move(err), "recovering " + st.kind->type_name + "/" + st.id,
+                                                            st.ctx.journal_timeout);
+             });
 }
 
 // After a failed append the journal may hold more than the state knows

@@ -3,6 +3,11 @@
 //
 // Messages: (read_stream_atom, type, id, from_version, max_count) -> vector<stored_event>
 //           (read_all_atom, from_position, max_count) -> vector<stored_event>
+//           (recover_atom, aggregate_instance, type, id) -> (): replays the
+//             stream into the instance on the reader's thread
+//           (catchup_atom, catchup_job) -> (): applies the journal to a projection
+// Recovery and catch-up scan the journal in place (no event is copied), `chunk`
+// events at a time, re-queueing the rest so other reads are not starved.
 #pragma once
 
 #include <memory>
@@ -13,6 +18,6 @@
 
 namespace interlock {
 
-caf::actor spawn_journal_reader(caf::actor_system& sys, std::unique_ptr<journal> j);
+caf::actor spawn_journal_reader(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t chunk);
 
 }  // namespace interlock

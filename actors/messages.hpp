@@ -12,6 +12,7 @@
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
+#include <interlock/runtime/detail/projection_model.hpp>
 #include <interlock/runtime/errors.hpp>
 
 namespace interlock {
@@ -24,6 +25,8 @@ using events_atom = caf::atom_constant<caf::atom("events")>;        // (vector<s
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;      // () -> unit, once rebuilt
 using expire_atom = caf::atom_constant<caf::atom("expire")>;        // (query ticket) a parked query timed out
 using retry_atom = caf::atom_constant<caf::atom("retry")>;          // () try the journal again
+using recover_atom = caf::atom_constant<caf::atom("recover")>;      // (aggregate_instance, type, id) -> () replayed
+using catchup_atom = caf::atom_constant<caf::atom("catchup")>;      // (catchup_job) -> () applied to the end
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_record& x) {
@@ -50,6 +53,21 @@ typename Inspector::result_type inspect(Inspector& f, stored_event& x) {
 }
 
 namespace detail {
+
+/// A projection handed to the reader to apply the journal from `position` on;
+/// the reader advances `position` in place (the projection actor awaits it).
+struct catchup_job {
+  std::shared_ptr<projection_instance> instance;
+  std::uint64_t position = 0;
+  std::string projection_name;
+};
+
+/// True for errors in the stored data (they stay until the data is fixed),
+/// false for the journal not answering (worth retrying).
+inline bool is_data_error(const caf::error& err) {
+  auto code = code_of(err);
+  return code == errc::corrupt_event || code == errc::unknown_event_type || code == errc::schema_mismatch;
+}
 
 /// Calls its callback exactly once: with the reply, or, if it is destroyed
 /// unanswered (a message dropped by a stopped actor), with errc::unavailable.
@@ -95,3 +113,5 @@ struct query_job {
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::aggregate_instance>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::catchup_job>)

@@ -14,7 +14,8 @@ struct parked_query {
 struct projection_state {
   std::shared_ptr<const detail::projection_kind> kind;
   aggregate_context ctx;
-  std::unique_ptr<detail::projection_instance> instance;
+  std::shared_ptr<detail::projection_instance> instance;  // shared with the reader while it catches up
+  event_envelope scratch;
   std::uint64_t position = 0;  // last global position applied
   caf::error failure;
   std::vector<parked_query> parked;
@@ -53,7 +54,7 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
   for (auto& e : events) {
     if (e.position <= st.position) continue;
     if (e.position != st.position + 1) return applied::gap;
-    if (auto err = st.instance->apply(e)) {
+    if (auto err = st.instance->apply(view_of(e), st.scratch)) {
       st.failure = make_error(code_of(err).value_or(errc::corrupt_event),
                               "projection " + st.kind->type_name + " stopped: " + message_of(err));
       return applied::failed;
@@ -63,30 +64,29 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
   return applied::all;
 }
 
-// Reads the journal from the position on until the end. The await holds live
-// events and queries in the mailbox meanwhile.
+// The reader applies the journal from the position on to its end, in place;
+// the await holds live events and queries in the mailbox meanwhile.
 void catch_up(self_ptr self) {
   auto& st = self->state;
   if (st.failure) return answer_parked(self);
-  auto batch = st.ctx.read_batch;
-  self->request(st.ctx.reader, st.ctx.journal_timeout, read_all_atom::value, st.position + 1,
-                static_cast<std::uint64_t>(batch))
+  auto job = std::make_shared<detail::catchup_job>(detail::catchup_job{st.instance, st.position, st.kind->type_name});
+  self->request(st.ctx.reader, st.ctx.journal_timeout, catchup_atom::value, job)
       .await(
-          [=](std::vector<stored_event>& events) {
-            auto& st = self->state;
-            auto outcome = apply_in_order(self, events);
-            if (outcome == applied::gap)  // the journal's own positions are gapless: a hole is damage
-              st.failure = make_error(errc::corrupt_event, "projection " + st.kind->type_name + " stopped: global position " +
-                                                               std::to_string(st.position + 1) +
-                                                               " is missing from the journal");
-            else if (outcome == applied::all && events.size() == batch)
-              return catch_up(self);
+          [=] {
+            self->state.position = job->position;
             answer_parked(self);
           },
-          [=](caf::error&) {
-            // The journal did not answer (busy, or stopping): try again shortly;
-            // queries meanwhile see the read model as it is.
-            self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+          [=](caf::error& err) {
+            auto& st = self->state;
+            st.position = job->position;
+            if (detail::is_data_error(err)) {
+              st.failure = std::move(err);
+              answer_parked(self);
+            } else {
+              // The journal did not answer (busy, or stopping): try again
+              // shortly; queries meanwhile see the read model as it is.
+              self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+            }
           });
 }
 

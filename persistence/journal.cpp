@@ -66,4 +66,34 @@ std::int64_t now_us() {
 }
 
 }  // namespace detail
+event_view view_of(const stored_event& e) {
+  return {e.position,     e.aggregate_type, e.aggregate_id,   e.version,        e.event_type,  e.schema_version,
+          e.payload,      e.recorded_at_us, e.command_id,     e.correlation_id, e.causation_id};
+}
+
+namespace {
+
+caf::expected<std::size_t> visit_all(caf::expected<std::vector<stored_event>> events, const event_visitor& visit) {
+  if (!events) return std::move(events.error());
+  std::size_t n = 0;
+  for (auto& e : *events) {
+    ++n;
+    if (!visit(view_of(e))) break;
+  }
+  return n;
+}
+
+}  // namespace
+
+caf::expected<std::size_t> journal::scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
+                                                std::uint64_t from_version, std::size_t max_count,
+                                                const event_visitor& visit) {
+  return visit_all(read_stream(aggregate_type, aggregate_id, from_version, max_count), visit);
+}
+
+caf::expected<std::size_t> journal::scan_all(std::uint64_t from_position, std::size_t max_count,
+                                             const event_visitor& visit) {
+  return visit_all(read_all(from_position, max_count), visit);
+}
+
 }  // namespace interlock

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -57,6 +58,30 @@ struct stored_event : event_envelope {
   std::string payload;
 };
 
+/// A stored event seen in place during a scan: the views point into the
+/// journal's own memory and are valid only during the visit. Scans read a
+/// journal without copying each event into a stored_event (recovery and
+/// catch-up of millions of events).
+struct event_view {
+  std::uint64_t position = 0;
+  std::string_view aggregate_type;
+  std::string_view aggregate_id;
+  std::uint64_t version = 0;
+  std::string_view event_type;
+  std::uint32_t schema_version = 1;
+  std::string_view payload;
+  std::int64_t recorded_at_us = 0;
+  std::string_view command_id;
+  std::string_view correlation_id;
+  std::string_view causation_id;
+};
+
+/// Called once per event, in order; returning false stops the scan.
+using event_visitor = std::function<bool(const event_view&)>;
+
+/// A view of a stored event (valid while `e` lives).
+event_view view_of(const stored_event& e);
+
 /// The events `req` became once committed as `res` (for publishing).
 std::vector<stored_event> committed_events(const append_request& req, const append_result& res);
 
@@ -77,6 +102,16 @@ class journal {
   /// Up to `max_count` events with position >= from_position, in position order.
   virtual caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position,
                                                             std::size_t max_count) = 0;
+
+  /// Visits what read_stream() would return; the number of events visited.
+  /// The default implementation reads through read_stream().
+  virtual caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
+                                                 std::uint64_t from_version, std::size_t max_count,
+                                                 const event_visitor& visit);
+
+  /// Visits what read_all() would return; the number of events visited.
+  virtual caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,
+                                              const event_visitor& visit);
 
   /// The highest committed global position (0 when empty).
   virtual caf::expected<std::uint64_t> last_position() = 0;

@@ -94,6 +94,12 @@ std::string statement::column_text(int col) const {
   return std::string(text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)));
 }
 
+std::string_view statement::column_view(int col) const {
+  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+  if (text == nullptr) return {};
+  return {text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
 void statement::reset() {
   // The return value repeats the last step()'s error, which the caller has
   // already handled.

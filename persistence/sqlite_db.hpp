@@ -76,6 +76,8 @@ class statement {
   /// Column indexes are 0-based; NULL reads as 0 / "".
   std::int64_t column_int64(int col) const;
   std::string column_text(int col) const;
+  /// The column's text in SQLite's memory: valid until the next step() or reset().
+  std::string_view column_view(int col) const;
 
   /// Ends the current execution so that it holds no locks or read snapshot.
   void reset();

@@ -125,6 +125,11 @@ class sqlite_journal final : public journal {
                                                        const std::string& aggregate_id,
                                                        std::uint64_t from_version,
                                                        std::size_t max_count) override;
+  caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
+                                         std::uint64_t from_version, std::size_t max_count,
+                                         const event_visitor& visit) override;
+  caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,
+                                      const event_visitor& visit) override;
   caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position,
                                                     std::size_t max_count) override;
   caf::expected<std::uint64_t> last_position() override;
@@ -418,6 +423,61 @@ void sqlite_journal::rollback() {
 
 caf::error sqlite_journal::read_error(const std::string& what) const {
   return make_error(errc::storage, "cannot read " + what + " from journal '" + path_ + "': " + db_.last_error());
+}
+
+// The columns of read_stream_sql / read_all_sql as views (no copies).
+event_view row_view(const statement& q) {
+  event_view v;
+  v.position = static_cast<std::uint64_t>(q.column_int64(0));
+  v.version = static_cast<std::uint64_t>(q.column_int64(1));
+  v.event_type = q.column_view(2);
+  v.schema_version = static_cast<std::uint32_t>(q.column_int64(3));
+  v.payload = q.column_view(4);
+  v.recorded_at_us = q.column_int64(5);
+  v.command_id = q.column_view(6);
+  v.correlation_id = q.column_view(7);
+  v.causation_id = q.column_view(8);
+  return v;
+}
+
+caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggregate_type,
+                                                       const std::string& aggregate_id, std::uint64_t from_version,
+                                                       std::size_t max_count, const event_visitor& visit) {
+  if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
+  reset_on_exit guard{read_stream_};
+  read_stream_.bind(1, aggregate_type);
+  read_stream_.bind(2, aggregate_id);
+  read_stream_.bind(3, clamp_to_int64(from_version));
+  read_stream_.bind(4, clamp_to_int64(max_count));
+  std::size_t n = 0;
+  int rc;
+  while ((rc = read_stream_.step()) == SQLITE_ROW) {
+    auto v = row_view(read_stream_);
+    v.aggregate_type = aggregate_type;
+    v.aggregate_id = aggregate_id;
+    ++n;
+    if (!visit(v)) return n;
+  }
+  if (rc != SQLITE_DONE) return read_error("stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
+  return n;
+}
+
+caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position, std::size_t max_count,
+                                                    const event_visitor& visit) {
+  reset_on_exit guard{read_all_};
+  read_all_.bind(1, clamp_to_int64(from_position));
+  read_all_.bind(2, clamp_to_int64(max_count));
+  std::size_t n = 0;
+  int rc;
+  while ((rc = read_all_.step()) == SQLITE_ROW) {
+    auto v = row_view(read_all_);
+    v.aggregate_type = read_all_.column_view(9);
+    v.aggregate_id = read_all_.column_view(10);
+    ++n;
+    if (!visit(v)) return n;
+  }
+  if (rc != SQLITE_DONE) return read_error("events from position " + std::to_string(from_position));
+  return n;
 }
 
 caf::expected<std::vector<stored_event>> sqlite_journal::read_stream(const std::string& aggregate_type,

@@ -101,7 +101,7 @@ class aggregate_test {
     e.event_type = std::move(record.type);
     e.schema_version = record.schema_version;
     e.payload = std::move(record.payload);
-    if (auto err = model_.replay(e)) fail("given: " + describe(err));
+    if (auto err = model_.replay(view_of(e))) fail("given: " + describe(err));
   }
 
   void require_ran(const char* what) const {

@@ -131,7 +131,7 @@ caf::expected<application> application_builder::build() {
   core->sys = &sys_;
   core->settings = settings_;
   core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch);
-  core->reader = spawn_journal_reader(sys_, std::move(*reader_journal));
+  core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch);
   aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch};
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
   core->client = spawn_client_actor(sys_, core->router, settings_.client_window);

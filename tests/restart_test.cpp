@@ -101,3 +101,38 @@ TEST_CASE("restart: another process's acknowledged commands are all there", "[re
   REQUIRE(seen);
   CHECK(seen->size() == 7 + 600);  // 7 opens (the second run's opens were rejected) + 600 deposits
 }
+
+TEST_CASE("restart: recovery and catch-up read the journal in chunks", "[restart]") {
+  temp_dir dir;
+  auto db = dir.file("bank.db");
+  std::uint64_t last = 0;
+  {
+    actor_env env;
+    auto app = start_bank(env.sys, db);
+    REQUIRE(app);
+    REQUIRE(app->dispatch("acc-1", Open{"o"}));
+    REQUIRE(app->dispatch("acc-2", Open{"o"}));
+    for (int i = 0; i < 50; ++i) {
+      auto r = app->dispatch(i % 3 ? "acc-1" : "acc-2", Deposit{{}, 1, std::to_string(i)});
+      REQUIRE(r);
+      last = r->position;
+    }
+  }
+  actor_env env;
+  interlock::runtime_settings small;
+  small.read_batch = 3;  // many chunks, each re-queued behind other reads
+  interlock::application_builder b{env.sys};
+  register_bank(b).settings(small).sqlite(db);
+  auto app = b.build();
+  REQUIRE(app);
+  auto tags = app->query([] { GetTags q; q.account_id = "acc-1"; return q; }(), {.after = last});
+  REQUIRE(tags);
+  CHECK(tags->size() == 33);
+  CHECK(tags->front() == "1");
+  auto overdraft = app->dispatch("acc-1", Withdraw{34});
+  REQUIRE_FALSE(overdraft);
+  CHECK(interlock::message_of(overdraft.error()) == "Insufficient funds: balance 33, requested 34");
+  auto seen = app->query(GetSeen{});
+  REQUIRE(seen);
+  CHECK(seen->size() == 52);
+}

@@ -31,7 +31,7 @@ class aggregate_instance {
  public:
   virtual ~aggregate_instance() = default;
   /// Applies one stored event during recovery. Errors name stream, version and type.
-  virtual caf::error replay(const stored_event& e) = 0;
+  virtual caf::error replay(const event_view& e) = 0;
   /// Runs the command handler. On success the events stay pending until commit().
   virtual command_outcome execute(const erased_command& cmd) = 0;
   /// Applies the pending events once the journal has committed them.
@@ -118,13 +118,13 @@ class aggregate_model final : public aggregate_instance {
     const std::type_info* type;
     std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)> run;
   };
-  using replay_fn = std::function<caf::error(T&, const stored_event&)>;
+  using replay_fn = caf::error (*)(T&, const event_view&);
 
   explicit aggregate_model(const std::string& id) { aggregate_access::id(state_) = id; }
 
   const T& state() const { return state_; }
 
-  caf::error replay(const stored_event& e) override {
+  caf::error replay(const event_view& e) override {
     auto& version = aggregate_access::version(state_);
     if (e.version != version + 1)
       return make_error(errc::corrupt_event, describe_event(e) + ": expected version " + std::to_string(version + 1));
@@ -188,21 +188,21 @@ class aggregate_model final : public aggregate_instance {
 
   std::uint64_t version() const override { return state_.version(); }
 
-  static const std::unordered_map<std::string, command_fn>& handlers() {
+  static const name_map<command_fn>& handlers() {
     static const auto table = make_handlers(static_cast<typename T::commands*>(nullptr));
     return table;
   }
 
-  static const std::unordered_map<std::string, replay_fn>& appliers() {
+  static const name_map<replay_fn>& appliers() {
     static const auto table = make_appliers(static_cast<typename T::events*>(nullptr));
     return table;
   }
 
  private:
   template <class... Cs>
-  static std::unordered_map<std::string, command_fn> make_handlers(types<Cs...>*) {
+  static name_map<command_fn> make_handlers(types<Cs...>*) {
     static_assert((check_command<T, Cs>() && ...));
-    std::unordered_map<std::string, command_fn> table;
+    name_map<command_fn> table;
     (table.emplace(std::string{type_name_of<Cs>()}, command_fn{&typeid(Cs), [](T& self, const void* body) {
                      const auto& cmd = *static_cast<const Cs*>(body);
                      using H = decltype(self.handle(cmd));
@@ -213,10 +213,10 @@ class aggregate_model final : public aggregate_instance {
   }
 
   template <class... Es>
-  static std::unordered_map<std::string, replay_fn> make_appliers(types<Es...>*) {
+  static name_map<replay_fn> make_appliers(types<Es...>*) {
     static_assert((check_event<T, Es>() && ...));
-    std::unordered_map<std::string, replay_fn> table;
-    (table.emplace(std::string{type_name_of<Es>()}, [](T& self, const stored_event& e) -> caf::error {
+    name_map<replay_fn> table;
+    (table.emplace(std::string{type_name_of<Es>()}, +[](T& self, const event_view& e) -> caf::error {
        auto ev = decode_event<Es>(e);
        if (!ev) return ev.error();
        try {

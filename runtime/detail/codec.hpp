@@ -4,7 +4,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
+#include <unordered_map>
 
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
@@ -64,7 +66,19 @@ T decode_json(std::string_view text) {
   }
 }
 
-std::string describe_event(const stored_event& e);  // "stream BankAccount/42 version 3 type MoneyDeposited"
+std::string describe_event(const event_view& e);  // "stream BankAccount/42 version 3 type MoneyDeposited"
+
+/// Fills `out` from `v` (reusing its strings' capacity).
+void fill_envelope(const event_view& v, event_envelope& out);
+
+/// Hash and equality that let an unordered_map<std::string, ...> be searched
+/// with a string_view (no string built per event).
+struct name_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+template <class V>
+using name_map = std::unordered_map<std::string, V, name_hash, std::equal_to<>>;
 
 template <class E>
 event_record encode_event(const E& event) {
@@ -72,7 +86,7 @@ event_record encode_event(const E& event) {
 }
 
 template <class E>
-caf::expected<E> decode_event(const stored_event& e) {
+caf::expected<E> decode_event(const event_view& e) {
   if (e.schema_version != schema_version_of<E>())
     return make_error(errc::schema_mismatch,
                       describe_event(e) + ": stored schema version " + std::to_string(e.schema_version) +

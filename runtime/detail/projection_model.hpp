@@ -23,7 +23,9 @@ class projection_instance {
   virtual ~projection_instance() = default;
   /// Applies a committed event if the projection consumes its type; other
   /// types are skipped. Errors name stream, version and type.
-  virtual caf::error apply(const stored_event& e) = 0;
+  /// `scratch` is reused across calls to hand handlers an envelope without
+  /// allocating per event.
+  virtual caf::error apply(const event_view& e, event_envelope& scratch) = 0;
   virtual query_outcome answer(const erased_query& q) = 0;
 };
 
@@ -63,7 +65,7 @@ constexpr bool check_query() {
 template <class P>
 class projection_model final : public projection_instance {
  public:
-  using event_fn = std::function<caf::error(P&, const stored_event&)>;
+  using event_fn = caf::error (*)(P&, const event_view&, event_envelope&);
   struct query_fn {
     const std::type_info* type;
     std::function<std::pair<caf::error, std::shared_ptr<const void>>(P&, const void*)> run;
@@ -71,9 +73,9 @@ class projection_model final : public projection_instance {
 
   explicit projection_model(P initial) : state_(std::move(initial)) {}
 
-  caf::error apply(const stored_event& e) override {
+  caf::error apply(const event_view& e, event_envelope& scratch) override {
     auto it = consumers().find(e.event_type);
-    return it == consumers().end() ? caf::error{} : it->second(state_, e);
+    return it == consumers().end() ? caf::error{} : it->second(state_, e, scratch);
   }
 
   query_outcome answer(const erased_query& q) override {
@@ -97,24 +99,28 @@ class projection_model final : public projection_instance {
     }
   }
 
-  static const std::unordered_map<std::string, event_fn>& consumers() {
+  static const name_map<event_fn>& consumers() {
     static const auto table = make_consumers(static_cast<typename P::events*>(nullptr));
     return table;
   }
 
-  static const std::unordered_map<std::string, query_fn>& queries() {
+  static const name_map<query_fn>& queries() {
     static const auto table = make_queries(static_cast<typename P::queries*>(nullptr));
     return table;
   }
 
  private:
   template <class E>
-  static caf::error consume(P& self, const stored_event& e) {
+  static caf::error consume(P& self, const event_view& e, event_envelope& scratch) {
     auto ev = decode_event<E>(e);
     if (!ev) return ev.error();
     try {
-      if constexpr (consumes_with_envelope<P, E>) self.on(*ev, static_cast<const event_envelope&>(e));
-      else self.on(*ev);
+      if constexpr (consumes_with_envelope<P, E>) {
+        fill_envelope(e, scratch);
+        self.on(*ev, static_cast<const event_envelope&>(scratch));
+      } else {
+        self.on(*ev);
+      }
     } catch (const std::exception& ex) {
       return make_error(errc::corrupt_event, describe_event(e) + ": projection " + std::string{type_name_of<P>()} +
                                                  " on() threw: " + ex.what());
@@ -126,15 +132,15 @@ class projection_model final : public projection_instance {
   }
 
   template <class... Es>
-  static std::unordered_map<std::string, event_fn> make_consumers(types<Es...>*) {
+  static name_map<event_fn> make_consumers(types<Es...>*) {
     static_assert((check_projected_event<P, Es>() && ...));
     return {{std::string{type_name_of<Es>()}, &consume<Es>}...};
   }
 
   template <class... Qs>
-  static std::unordered_map<std::string, query_fn> make_queries(types<Qs...>*) {
+  static name_map<query_fn> make_queries(types<Qs...>*) {
     static_assert((check_query<P, Qs>() && ...));
-    std::unordered_map<std::string, query_fn> table;
+    name_map<query_fn> table;
     (table.emplace(std::string{type_name_of<Qs>()}, query_fn{&typeid(Qs), [](P& self, const void* body) {
                      const auto& q = *static_cast<const Qs*>(body);
                      using H = decltype(self.handle(q));
