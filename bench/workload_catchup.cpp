@@ -1,0 +1,84 @@
+// catchup: a projection catching up over a whole journal of N events (A
+// accounts, written straight through the journal API). Timed from build()
+// until a query with {.after = N} answers.
+#include "journal_fill.hpp"
+#include "runtime_host.hpp"
+
+namespace bench {
+
+result workload_catchup(const options& opts, const std::string& dir) {
+  result r;
+  r.workload = "catchup";
+  r.journal = opts.journal_name();
+  const auto path = dir + "/catchup.db";
+  remove_database(path);
+  const auto n = opts.events;
+  const auto accounts = std::max<std::size_t>(1, std::min(opts.accounts, n));
+  auto factory = journal_factory_for(opts, path);
+  [&] {
+    // -- fill: rounds of up to `chunk` events per account, one transaction per round
+    auto filler = factory();
+    if (!filler) {
+      r.error = "cannot open the journal: " + describe_error(filler.error());
+      return;
+    }
+    std::vector<std::string> ids;
+    std::vector<std::uint64_t> versions(accounts, 0), targets(accounts, n / accounts);
+    for (std::size_t a = 0; a < accounts; ++a) {
+      ids.push_back(interlock::new_id());
+      if (a < n % accounts) ++targets[a];
+    }
+    const auto t_fill = clock::now();
+    constexpr std::uint64_t chunk = 100;
+    for (bool more = true; more;) {
+      more = false;
+      std::vector<interlock::append_request> batch;
+      for (std::size_t a = 0; a < accounts; ++a) {
+        const auto count = std::min(chunk, targets[a] - versions[a]);
+        if (count == 0) continue;
+        batch.push_back({"Account", ids[a], versions[a], account_events(a, versions[a] + 1, count), "", "", ""});
+        versions[a] += count;
+        more = more || versions[a] < targets[a];
+      }
+      if (batch.empty()) break;
+      if (auto err = append_all(**filler, batch); !err.empty()) {
+        r.error = err;
+        return;
+      }
+    }
+    r.extra["fill_seconds"] = seconds_since(t_fill);
+    if (!opts.memory) filler->reset();
+
+    // -- catch up --------------------------------------------------------------
+    runtime_host host;
+    interlock::application_builder builder{host.sys};
+    builder.aggregate<Account>().projection<Counter>().settings(settings_for(opts, path)).journal(factory);
+    const auto t0 = clock::now();
+    auto app = builder.build();
+    if (!app) {
+      r.error = "cannot start the application: " + describe_error(app.error());
+      return;
+    }
+    interlock::query_options q;
+    q.after = n;
+    q.timeout = long_timeout;
+    auto progress = app->query(GetProgress{}, q);
+    const auto elapsed = seconds_since(t0);
+    if (!progress) {
+      r.error = "the query after " + std::to_string(elapsed) + " s: " + describe_error(progress.error());
+      return;
+    }
+    if (progress->events != n) {
+      r.error = "the projection saw " + std::to_string(progress->events) + " events, expected " + std::to_string(n);
+      return;
+    }
+    r.set_rate(n, elapsed);
+    r.notes.push_back(with_commas(static_cast<double>(n)) + " events over " + std::to_string(accounts) +
+                      " accounts; timed: build() to the answer of a query with {.after = N}");
+  }();
+  if (!opts.keep) remove_database(path);
+  r.peak_rss_mb = peak_rss_mb();
+  return r;
+}
+
+}  // namespace bench
