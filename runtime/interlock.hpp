@@ -9,6 +9,7 @@
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/errors.hpp>
 #include <interlock/runtime/event_envelope.hpp>
+#include <interlock/runtime/json_fields.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/rejected.hpp>
 #include <interlock/runtime/system_config.hpp>

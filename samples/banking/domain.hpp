@@ -67,12 +67,12 @@ struct AccountClosed {
   static constexpr std::string_view type_name = "AccountClosed";
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OpenAccount, owner_name)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepositMoney, amount)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(WithdrawMoney, amount)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AccountOpened, owner_name)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MoneyDeposited, amount)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MoneyWithdrawn, amount)
+INTERLOCK_JSON(OpenAccount, owner_name)
+INTERLOCK_JSON(DepositMoney, amount)
+INTERLOCK_JSON(WithdrawMoney, amount)
+INTERLOCK_JSON(AccountOpened, owner_name)
+INTERLOCK_JSON(MoneyDeposited, amount)
+INTERLOCK_JSON(MoneyWithdrawn, amount)
 
 // CloseAccount and AccountClosed have no fields: the runtime stores them as {}.
 

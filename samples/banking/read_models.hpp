@@ -39,7 +39,7 @@ struct GetAccountSummary {
   std::string account_id;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GetAccountSummary, account_id)
+INTERLOCK_JSON(GetAccountSummary, account_id)
 
 struct AccountSummaryProjection {
   using events = interlock::types<AccountOpened, MoneyDeposited, MoneyWithdrawn, AccountClosed>;
@@ -92,7 +92,7 @@ struct GetTransactionHistory {
   std::string account_id;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GetTransactionHistory, account_id)
+INTERLOCK_JSON(GetTransactionHistory, account_id)
 
 struct TransactionHistoryProjection {
   // Opening and closing move no money, so this view ignores those events.

@@ -34,11 +34,13 @@ struct MoneyDeposited {
   std::int64_t amount = 0;
 };
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OpenAccount, owner_name)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DepositMoney, amount)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(GetBalance, account_id)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(AccountOpened, owner_name)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(MoneyDeposited, amount)
+// JSON form of each type: INTERLOCK_JSON is nlohmann's NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE
+// plus a field table Interlock decodes with straight from the stored text.
+INTERLOCK_JSON(OpenAccount, owner_name)
+INTERLOCK_JSON(DepositMoney, amount)
+INTERLOCK_JSON(GetBalance, account_id)
+INTERLOCK_JSON(AccountOpened, owner_name)
+INTERLOCK_JSON(MoneyDeposited, amount)
 
 // The aggregate: handlers decide, appliers change state.
 struct BankAccount : interlock::aggregate<BankAccount> {
