@@ -2,6 +2,8 @@
 
 #include <interlock/actors/messages.hpp>
 
+#include <optional>
+
 namespace interlock {
 namespace {
 
@@ -12,12 +14,13 @@ struct pending_append {
 
 class writer_loop {
  public:
-  writer_loop(caf::blocking_actor* self, std::unique_ptr<journal> j, std::size_t max_batch)
-      : self_(self), journal_(std::move(j)), max_batch_(std::max<std::size_t>(1, max_batch)) {}
+  writer_loop(caf::blocking_actor* self, std::unique_ptr<journal> j, std::size_t max_batch,
+              std::chrono::microseconds wait)
+      : self_(self), journal_(std::move(j)), max_batch_(std::max<std::size_t>(1, max_batch)), wait_(wait) {}
 
   void run() {
     while (running_) {
-      receive_one(false);
+      receive_one(std::nullopt);
       drain();
       commit();
     }
@@ -25,8 +28,8 @@ class writer_loop {
   }
 
  private:
-  // Takes one message; with `poll`, returns false at once if none is queued.
-  bool receive_one(bool poll) {
+  // Takes one message; with a `timeout`, returns false if none came in time.
+  bool receive_one(std::optional<std::chrono::microseconds> timeout) {
     bool got = true;
     auto on_append = [&](append_atom, append_request& r) {
       batch_.push_back({std::move(r), self_->make_response_promise()});
@@ -42,18 +45,22 @@ class writer_loop {
       std::erase_if(subscribers_, [&](const caf::actor& a) { return a.address() == dm.source; });
     };
     auto on_exit = [&](caf::exit_msg&) { running_ = false; };
-    if (poll)
-      self_->receive(on_append, on_subscribe, on_down, on_exit,
-                     caf::after(std::chrono::seconds(0)) >> [&] { got = false; });
+    if (timeout)
+      self_->receive(on_append, on_subscribe, on_down, on_exit, caf::after(*timeout) >> [&] { got = false; });
     else
       self_->receive(on_append, on_subscribe, on_down, on_exit);
     return got;
   }
 
-  // Group commit: everything already queued joins the transaction.
+  // Group commit: everything already queued joins the transaction, and what
+  // arrives within `wait_` of the first append (0 by default: commit at once;
+  // batches grow by themselves while a commit is in flight).
   void drain() {
-    while (running_ && !batch_.empty() && batch_.size() < max_batch_)
-      if (!receive_one(true)) break;
+    auto deadline = std::chrono::steady_clock::now() + wait_;
+    while (running_ && !batch_.empty() && batch_.size() < max_batch_) {
+      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+      if (!receive_one(std::max(left, std::chrono::microseconds{0}))) break;
+    }
   }
 
   void commit() {
@@ -91,6 +98,7 @@ class writer_loop {
   caf::blocking_actor* self_;
   std::unique_ptr<journal> journal_;
   std::size_t max_batch_;
+  std::chrono::microseconds wait_;
   bool running_ = true;
   std::vector<pending_append> batch_;
   std::vector<caf::actor> subscribers_;
@@ -98,10 +106,11 @@ class writer_loop {
 
 }  // namespace
 
-caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch) {
+caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch,
+                                std::chrono::microseconds wait) {
   auto holder = std::make_shared<std::unique_ptr<journal>>(std::move(j));
-  return sys.spawn<caf::detached>([holder, max_batch](caf::blocking_actor* self) {
-    writer_loop loop{self, std::move(*holder), max_batch};
+  return sys.spawn<caf::detached>([holder, max_batch, wait](caf::blocking_actor* self) {
+    writer_loop loop{self, std::move(*holder), max_batch, wait};
     loop.run();
   });
 }

@@ -2,7 +2,7 @@
 // its own (SQLite calls never block CAF's scheduler threads).
 //
 // Group commit: it takes the first append, drains every append already queued
-// (up to max_batch) and commits them in one transaction, then publishes the
+// or arriving within `wait` (up to max_batch) and commits them in one transaction, then publishes the
 // committed events, in global order, to every subscriber and only then replies
 // to each appender. A request that fails its expected-version check fails alone.
 //
@@ -11,6 +11,7 @@
 //           commits arrive as (events_atom, vector<stored_event>).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 
@@ -20,6 +21,7 @@
 
 namespace interlock {
 
-caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch);
+caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch,
+                                std::chrono::microseconds wait);
 
 }  // namespace interlock

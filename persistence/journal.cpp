@@ -71,6 +71,22 @@ event_view view_of(const stored_event& e) {
           e.payload,      e.recorded_at_us, e.command_id,     e.correlation_id, e.causation_id};
 }
 
+stored_event to_stored(const event_view& v) {
+  stored_event e;
+  e.position = v.position;
+  e.aggregate_type = v.aggregate_type;
+  e.aggregate_id = v.aggregate_id;
+  e.version = v.version;
+  e.event_type = v.event_type;
+  e.schema_version = v.schema_version;
+  e.payload = v.payload;
+  e.recorded_at_us = v.recorded_at_us;
+  e.command_id = v.command_id;
+  e.correlation_id = v.correlation_id;
+  e.causation_id = v.causation_id;
+  return e;
+}
+
 namespace {
 
 caf::expected<std::size_t> visit_all(caf::expected<std::vector<stored_event>> events, const event_visitor& visit) {

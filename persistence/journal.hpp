@@ -79,8 +79,9 @@ struct event_view {
 /// Called once per event, in order; returning false stops the scan.
 using event_visitor = std::function<bool(const event_view&)>;
 
-/// A view of a stored event (valid while `e` lives).
+/// A view of a stored event (valid while `e` lives), and a copy of a view.
 event_view view_of(const stored_event& e);
+stored_event to_stored(const event_view& v);
 
 /// The events `req` became once committed as `res` (for publishing).
 std::vector<stored_event> committed_events(const append_request& req, const append_result& res);

@@ -1,5 +1,8 @@
 #include <interlock/persistence/sqlite_journal.hpp>
 
+#include <chrono>
+#include <thread>
+
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -60,7 +63,7 @@ FROM events e JOIN streams s ON s.stream_key = e.stream_key
 ORDER BY e.global_position;
 )sql";
 
-// Columns shared by both reads, in the order row_to_event() expects.
+// Columns shared by both reads, in the order row_view() expects.
 #define INTERLOCK_EVENT_COLUMNS                                                           \
   "e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, " \
   "e.command_id, e.correlation_id, e.causation_id"
@@ -95,21 +98,6 @@ bool request_local(int rc) {
 
 bool failed(int rc) { return rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE; }
 
-// Reads the columns of read_stream_sql / read_all_sql (aggregate names are
-// filled in by the caller).
-stored_event row_to_event(const statement& q) {
-  stored_event ev;
-  ev.position = static_cast<std::uint64_t>(q.column_int64(0));
-  ev.version = static_cast<std::uint64_t>(q.column_int64(1));
-  ev.event_type = q.column_text(2);
-  ev.schema_version = static_cast<std::uint32_t>(q.column_int64(3));
-  ev.payload = q.column_text(4);
-  ev.recorded_at_us = q.column_int64(5);
-  ev.command_id = q.column_text(6);
-  ev.correlation_id = q.column_text(7);
-  ev.causation_id = q.column_text(8);
-  return ev;
-}
 
 struct stream_row {
   std::int64_t key = 0;  // 0: the stream does not exist yet
@@ -193,9 +181,18 @@ caf::error sqlite_journal::connect(const sqlite_options& options) {
   sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
   // sqlite3_open_v2 opens files lazily: this first statement is what fails
   // for a file that is not a database or cannot be read.
+  // Switching a new file to WAL needs an exclusive lock, and SQLite reports a
+  // competing opener as SQLITE_BUSY without calling the busy handler: retry
+  // within the busy timeout ourselves.
   statement mode;
-  if (mode.prepare(db_.get(), "PRAGMA journal_mode = WAL") != SQLITE_OK || mode.step() != SQLITE_ROW)
-    return open_error();
+  if (mode.prepare(db_.get(), "PRAGMA journal_mode = WAL") != SQLITE_OK) return open_error();
+  auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
+  int rc;
+  while ((rc = mode.step()) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up) {
+    mode.reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (rc != SQLITE_ROW) return open_error();
   if (auto actual = mode.column_text(0); actual != "wal")
     return make_error(errc::storage, "cannot open journal '" + path_ + "': journal_mode is '" + actual +
                                          "', WAL is required");
@@ -484,36 +481,23 @@ caf::expected<std::vector<stored_event>> sqlite_journal::read_stream(const std::
                                                                      const std::string& aggregate_id,
                                                                      std::uint64_t from_version,
                                                                      std::size_t max_count) {
-  if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
   std::vector<stored_event> out;
-  reset_on_exit guard{read_stream_};
-  read_stream_.bind(1, aggregate_type);
-  read_stream_.bind(2, aggregate_id);
-  read_stream_.bind(3, clamp_to_int64(from_version));
-  read_stream_.bind(4, clamp_to_int64(max_count));
-  int rc;
-  while ((rc = read_stream_.step()) == SQLITE_ROW) {
-    out.push_back(row_to_event(read_stream_));
-    out.back().aggregate_type = aggregate_type;
-    out.back().aggregate_id = aggregate_id;
-  }
-  if (rc != SQLITE_DONE) return read_error("stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
+  auto scanned = scan_stream(aggregate_type, aggregate_id, from_version, max_count, [&](const event_view& v) {
+    out.push_back(to_stored(v));
+    return true;
+  });
+  if (!scanned) return std::move(scanned.error());
   return out;
 }
 
 caf::expected<std::vector<stored_event>> sqlite_journal::read_all(std::uint64_t from_position,
                                                                   std::size_t max_count) {
   std::vector<stored_event> out;
-  reset_on_exit guard{read_all_};
-  read_all_.bind(1, clamp_to_int64(from_position));
-  read_all_.bind(2, clamp_to_int64(max_count));
-  int rc;
-  while ((rc = read_all_.step()) == SQLITE_ROW) {
-    out.push_back(row_to_event(read_all_));
-    out.back().aggregate_type = read_all_.column_text(9);
-    out.back().aggregate_id = read_all_.column_text(10);
-  }
-  if (rc != SQLITE_DONE) return read_error("events from position " + std::to_string(from_position));
+  auto scanned = scan_all(from_position, max_count, [&](const event_view& v) {
+    out.push_back(to_stored(v));
+    return true;
+  });
+  if (!scanned) return std::move(scanned.error());
   return out;
 }
 

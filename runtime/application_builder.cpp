@@ -105,6 +105,7 @@ static caf::error validate(const runtime_settings& s) {
   auto bad = [](const char* what) { return make_error(errc::invalid_argument, std::string{what}); };
   if (s.max_batch == 0) return bad("setting max_batch must be at least 1");
   if (s.read_batch == 0) return bad("setting read_batch must be at least 1");
+  if (s.group_commit_wait.count() < 0) return bad("setting group_commit_wait must not be negative");
   if (s.client_window == 0) return bad("setting client_window must be at least 1");
   if (s.journal_timeout.count() <= 0) return bad("setting journal_timeout must be positive");
   if (!s.in_memory && s.database_path.empty()) return bad("setting database_path must not be empty");
@@ -130,7 +131,8 @@ caf::expected<application> application_builder::build() {
 
   core->sys = &sys_;
   core->settings = settings_;
-  core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch);
+  core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch,
+                                      settings_.group_commit_wait);
   core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch);
   aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch};
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
