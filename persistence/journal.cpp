@@ -12,19 +12,9 @@ std::vector<stored_event> committed_events(const append_request& req, const appe
   out.reserve(req.events.size());
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const auto& rec = req.events[i];
-    stored_event ev;
-    ev.position = res.first_position + i;
-    ev.aggregate_type = req.aggregate_type;
-    ev.aggregate_id = req.aggregate_id;
-    ev.version = req.expected_version + 1 + i;
-    ev.event_type = rec.type;
-    ev.schema_version = rec.schema_version;
-    ev.recorded_at_us = res.recorded_at_us;
-    ev.command_id = req.command_id;
-    ev.correlation_id = req.correlation_id;
-    ev.causation_id = req.causation_id;
-    ev.payload = rec.payload;
-    out.push_back(std::move(ev));
+    out.push_back(to_stored({res.first_position + i, req.aggregate_type, req.aggregate_id,
+                             req.expected_version + 1 + i, rec.type, rec.schema_version, rec.payload,
+                             res.recorded_at_us, req.command_id, req.correlation_id, req.causation_id}));
   }
   return out;
 }
