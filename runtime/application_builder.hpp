@@ -36,6 +36,12 @@ struct runtime_settings {
   std::size_t read_batch = 4096;                          // events per read during recovery / catch-up
   std::chrono::milliseconds journal_timeout{30'000};      // aggregate -> journal requests
   std::size_t client_window = 1024;                       // commands in flight from the application's client actor
+  // Aggregate lifecycle (an aggregate type's own declarations take precedence).
+  std::uint64_t snapshot_every = 0;                       // events between snapshots; 0: no snapshots
+  std::size_t snapshot_keep = 2;                          // snapshots kept per stream (the newest)
+  std::chrono::milliseconds passivate_after{300'000};     // an aggregate idle this long stops; 0: never
+  std::size_t max_live_aggregates = 100'000;              // live aggregate actors, at most (LRU passivated); 0: no cap
+  std::string log_level = "warning";                      // quiet | error | warning | info | debug
 };
 
 class application_builder {
