@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include <sqlite3.h>
@@ -98,6 +99,11 @@ bool request_local(int rc) {
 
 bool failed(int rc) { return rc != SQLITE_OK && rc != SQLITE_ROW && rc != SQLITE_DONE; }
 
+// write_batch()'s answer when a request-local error means the batch must be
+// redone with one savepoint per request (no real failure message is empty).
+const std::optional<std::string> needs_isolation{""};
+constexpr std::size_t max_cached_streams = 1 << 20;
+
 
 struct stream_row {
   std::int64_t key = 0;  // 0: the stream does not exist yet
@@ -138,11 +144,13 @@ class sqlite_journal final : public journal {
 
   // -- appending --
   std::optional<std::string> write_batch(const std::vector<append_request>& batch,
-                                         std::vector<caf::expected<append_result>>& results);
+                                         std::vector<caf::expected<append_result>>& results, bool isolate);
   std::optional<std::string> append_one(const append_request& req, std::uint64_t& next_position,
-                                        std::int64_t now, caf::expected<append_result>& result);
-  int write_request(const append_request& req, const stream_row& stream, std::uint64_t first_position,
+                                        std::int64_t now, caf::expected<append_result>& result, bool isolate);
+  int write_request(const append_request& req, stream_row& stream, std::uint64_t first_position,
                     std::int64_t now);
+  std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
+  std::optional<std::string> forget_streams_if_changed();
   int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out);
   int read_last_position(std::uint64_t& out);
   int run(statement& stmt);
@@ -155,7 +163,12 @@ class sqlite_journal final : public journal {
   connection db_;  // declared before the statements: they are finalized first
   statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   statement last_position_, find_stream_, insert_stream_, update_stream_, insert_event_;
-  statement read_stream_, read_all_;
+  statement read_stream_, read_all_, data_version_;
+  // The streams this connection has written or read in a write transaction.
+  // Valid while no other connection commits (PRAGMA data_version tells), so
+  // appends skip a lookup per request; cleared whenever a transaction fails.
+  std::unordered_map<std::string, std::optional<stream_row>> streams_;
+  std::int64_t seen_data_version_ = -1;
 };
 
 // -- opening ------------------------------------------------------------------
@@ -261,6 +274,7 @@ caf::error sqlite_journal::prepare_statements() {
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&read_stream_, read_stream_sql},
       {&read_all_, read_all_sql},
+      {&data_version_, "PRAGMA data_version"},
   };
   for (const auto& [stmt, sql] : all)
     if (stmt->prepare(db_.get(), sql) != SQLITE_OK) return open_error();
@@ -282,7 +296,16 @@ std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vect
     }
   }
   if (!any_valid) return results;
-  if (auto failure = write_batch(batch, results)) {
+  // Fast path: no savepoints. A request that hits a request-local error sends
+  // the batch down the slow path, which isolates each request in a savepoint.
+  auto failure = write_batch(batch, results, false);
+  if (failure == needs_isolation) {
+    rollback();
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (results[i] || !is(results[i].error(), errc::invalid_argument)) results[i] = append_result{};
+    failure = write_batch(batch, results, true);
+  }
+  if (failure) {
     rollback();
     // The transaction is gone: no request committed, and conflicts seen inside
     // it are moot. Invalid requests keep their (deterministic) error.
@@ -299,17 +322,17 @@ std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vect
 // Runs the batch's transaction up to COMMIT. Returns what failed (with
 // SQLite's message) if the whole batch must fail.
 std::optional<std::string> sqlite_journal::write_batch(const std::vector<append_request>& batch,
-                                                       std::vector<caf::expected<append_result>>& results) {
+                                                       std::vector<caf::expected<append_result>>& results,
+                                                       bool isolate) {
   if (run(begin_) != SQLITE_OK) return "cannot begin a transaction: " + db_.last_error();
-  // Read inside the write transaction: another connection may have appended
-  // since this one last looked, so nothing is cached across transactions.
+  if (auto failure = forget_streams_if_changed()) return failure;
   std::uint64_t last = 0;
   if (read_last_position(last) != SQLITE_OK) return "cannot read the last position: " + db_.last_error();
   std::uint64_t next_position = last + 1;
   const auto now = detail::now_us();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;  // invalid argument
-    if (auto failure = append_one(batch[i], next_position, now, results[i])) return failure;
+    if (auto failure = append_one(batch[i], next_position, now, results[i], isolate)) return failure;
   }
   if (run(commit_) != SQLITE_OK) return "commit failed: " + db_.last_error();
   return std::nullopt;
@@ -319,24 +342,27 @@ std::optional<std::string> sqlite_journal::write_batch(const std::vector<append_
 // `next_position` past its events if it committed; returns a failure that must
 // fail the whole batch.
 std::optional<std::string> sqlite_journal::append_one(const append_request& req, std::uint64_t& next_position,
-                                                      std::int64_t now, caf::expected<append_result>& result) {
-  const auto name = detail::stream_name(req.aggregate_type, req.aggregate_id);
-  stream_row stream;
-  if (find_stream(req.aggregate_type, req.aggregate_id, stream) != SQLITE_OK)
-    return "cannot read stream '" + name + "': " + db_.last_error();
-  if (stream.version != req.expected_version) {
-    result = detail::conflict(req, stream.version);
+                                                      std::int64_t now, caf::expected<append_result>& result,
+                                                      bool isolate) {
+  auto& stream = cached_stream(req.aggregate_type, req.aggregate_id);
+  if (!stream) return "cannot read stream '" + detail::stream_name(req.aggregate_type, req.aggregate_id) +
+                      "': " + db_.last_error();
+  if (stream->version != req.expected_version) {
+    result = detail::conflict(req, stream->version);
     return std::nullopt;
   }
-  if (run(savepoint_) != SQLITE_OK) return "cannot create a savepoint: " + db_.last_error();
-  const int rc = write_request(req, stream, next_position, now);
+  if (isolate && run(savepoint_) != SQLITE_OK) return "cannot create a savepoint: " + db_.last_error();
+  const int rc = write_request(req, *stream, next_position, now);
   if (rc == SQLITE_OK) {
-    if (run(release_) != SQLITE_OK) return "cannot release a savepoint: " + db_.last_error();
+    if (isolate && run(release_) != SQLITE_OK) return "cannot release a savepoint: " + db_.last_error();
     const auto n = req.events.size();
     result = append_result{next_position, next_position + n - 1, req.expected_version + n, now};
     next_position += n;
+    stream->version = req.expected_version + n;
     return std::nullopt;
   }
+  if (request_local(rc) && !isolate) return needs_isolation;
+  const auto name = detail::stream_name(req.aggregate_type, req.aggregate_id);
   const auto message = db_.last_error();
   if (!request_local(rc)) return "cannot write to stream '" + name + "': " + message;
   // Undo just this request; next_position is not advanced, so the positions
@@ -348,7 +374,7 @@ std::optional<std::string> sqlite_journal::append_one(const append_request& req,
 }
 
 // Writes the stream row and the events of `req`; the SQLite result code.
-int sqlite_journal::write_request(const append_request& req, const stream_row& stream,
+int sqlite_journal::write_request(const append_request& req, stream_row& stream,
                                   std::uint64_t first_position, std::int64_t now) {
   const auto n = req.events.size();
   const auto new_version = clamp_to_int64(req.expected_version + n);
@@ -363,7 +389,7 @@ int sqlite_journal::write_request(const append_request& req, const stream_row& s
     upsert.bind(2, new_version);
   }
   if (int rc = run(upsert); rc != SQLITE_OK) return rc;
-  if (key == 0) key = sqlite3_last_insert_rowid(db_.get());
+  if (key == 0) key = stream.key = sqlite3_last_insert_rowid(db_.get());
   for (std::size_t i = 0; i < n; ++i) {
     const auto& ev = req.events[i];
     auto& q = insert_event_;
@@ -412,8 +438,30 @@ int sqlite_journal::run(statement& stmt) {
 }
 
 void sqlite_journal::rollback() {
+  streams_.clear();  // it may hold versions of the rolled-back transaction
   // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL).
   if (db_.in_transaction()) run(rollback_);
+}
+
+std::optional<std::string> sqlite_journal::forget_streams_if_changed() {
+  reset_on_exit guard{data_version_};
+  if (data_version_.step() != SQLITE_ROW) return "cannot read the data version: " + db_.last_error();
+  const auto version = data_version_.column_int64(0);
+  if (version != seen_data_version_) streams_.clear();
+  seen_data_version_ = version;
+  return std::nullopt;
+}
+
+// The stream's row as of this transaction; nullopt (not cached) if it could not be read.
+std::optional<stream_row>& sqlite_journal::cached_stream(const std::string& aggregate_type,
+                                                        const std::string& aggregate_id) {
+  if (streams_.size() >= max_cached_streams) streams_.clear();
+  auto [it, fresh] = streams_.try_emplace(aggregate_type + '\x1f' + aggregate_id);
+  if (fresh || !it->second) {
+    stream_row row;
+    if (find_stream(aggregate_type, aggregate_id, row) == SQLITE_OK) it->second = row;
+  }
+  return it->second;
 }
 
 // -- reading ------------------------------------------------------------------
