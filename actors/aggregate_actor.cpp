@@ -21,7 +21,11 @@ using self_ptr = caf::stateful_actor<aggregate_state>*;
 // await keeps commands queued until the state is current.
 void recover(self_ptr self) {
   auto& st = self->state;
-  self->request(st.ctx.reader, st.ctx.journal_timeout, recover_atom::value, st.instance, st.kind->type_name, st.id)
+  auto job = std::make_shared<detail::recovery_job>();
+  job->instance = st.instance;
+  job->aggregate_type = st.kind->type_name;
+  job->aggregate_id = st.id;
+  self->request(st.ctx.reader, st.ctx.journal_timeout, recover_atom::value, std::move(job))
       .await([] {},
              [=](caf::error& err) {
                auto& st = self->state;
@@ -34,7 +38,7 @@ void recover(self_ptr self) {
 // After a failed append the journal may hold more than the state knows
 // (a timeout can hide a commit; a conflict means another writer).
 void resync(self_ptr self, bool from_scratch) {
-  if (from_scratch) self->state.instance = self->state.kind->make(self->state.id);
+  if (from_scratch) self->state.instance = self->state.kind->make(self->state.id, self->state.ctx.snapshots);
   recover(self);
 }
 
@@ -43,7 +47,8 @@ caf::result<detail::erased_reply> persist(self_ptr self, detail::erased_command&
   auto& st = self->state;
   auto count = outcome.events.size();
   append_request req{st.kind->type_name, st.id,           st.instance->version(), std::move(outcome.events),
-                     cmd.command_id,     cmd.correlation_id, cmd.causation_id};
+                     cmd.command_id,     cmd.correlation_id, cmd.causation_id,
+                     std::move(outcome.snapshot), st.instance->snapshots_kept()};
   auto rp = self->make_response_promise<detail::erased_reply>();
   auto result = std::move(outcome.result);
   self->request(st.ctx.writer, st.ctx.journal_timeout, append_atom::value, std::move(req))
@@ -73,7 +78,7 @@ caf::behavior aggregate_actor(self_ptr self, std::shared_ptr<const detail::aggre
   st.kind = std::move(kind);
   st.id = std::move(id);
   st.ctx = std::move(ctx);
-  st.instance = st.kind->make(st.id);
+  st.instance = st.kind->make(st.id, st.ctx.snapshots);
   recover(self);
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {

@@ -23,6 +23,7 @@ struct aggregate_context {
   caf::actor reader;
   std::chrono::milliseconds journal_timeout{30'000};
   std::size_t read_batch = 4096;
+  detail::snapshot_settings snapshots;
 };
 
 caf::actor spawn_aggregate_actor(caf::local_actor* parent, std::shared_ptr<const detail::aggregate_kind> kind,

@@ -3,6 +3,9 @@
 #include <interlock/actors/messages.hpp>
 
 #include <limits>
+#include <unordered_set>
+
+#include <interlock/runtime/log.hpp>
 
 namespace interlock {
 namespace {
@@ -10,6 +13,7 @@ namespace {
 struct reader_state {
   std::unique_ptr<interlock::journal> db;
   std::size_t chunk = 4096;  // events per scan before other requests get a turn
+  std::unordered_set<std::string> reported_snapshot_types;
   static inline const char* name = "interlock.journal_reader";
 };
 
@@ -22,21 +26,64 @@ events_result to_result(caf::expected<std::vector<stored_event>> events) {
 
 using self_ptr = caf::stateful_actor<reader_state>*;
 
-// Replays one chunk of a stream into an aggregate, in place (no event is
+// A snapshot the code cannot use costs a full replay, never a wrong state:
+// say so once per aggregate type and application (a schema change hits every
+// instance of the type).
+void report_unusable_snapshot(self_ptr self, const std::string& aggregate_type, const caf::error& why) {
+  if (!self->state.reported_snapshot_types.insert(aggregate_type).second) return;
+  log(log_level::warning, "falling back to a full replay of " + aggregate_type + " streams whose snapshot cannot be used: " +
+                              message_of(why) + " (reported once per aggregate type)");
+}
+
+// Starts a fresh instance from its newest usable snapshot within the job's bounds.
+caf::error load_snapshot(self_ptr self, detail::recovery_job& job) {
+  job.snapshot_checked = true;
+  auto& instance = *job.instance;
+  if (instance.version() != 0 || !instance.snapshots_enabled()) return {};
+  auto snap = self->state.db->load_snapshot(job.aggregate_type, job.aggregate_id, job.max_version,
+                                            job.max_recorded_at_us);
+  if (!snap) return std::move(snap.error());
+  if (!*snap) return {};
+  if (auto err = instance.restore(**snap)) {
+    report_unusable_snapshot(self, job.aggregate_type, err);
+    return {};
+  }
+  if (job.keep_last) {  // the envelope of the event the snapshot ends with
+    auto last = self->state.db->read_stream(job.aggregate_type, job.aggregate_id, (*snap)->version, 1);
+    if (!last) return std::move(last.error());
+    if (!last->empty()) job.last = std::move(last->front());
+  }
+  return {};
+}
+
+bool within_bounds(const detail::recovery_job& job, const event_view& e) {
+  return e.version <= job.max_version && e.recorded_at_us <= job.max_recorded_at_us;
+}
+
+// Loads one chunk of a stream into an aggregate, in place (no event is
 // copied), then queues the rest behind whatever else was asked meanwhile.
-caf::result<void> recover(self_ptr self, std::shared_ptr<detail::aggregate_instance> instance,
-                          const std::string& type, const std::string& id) {
+caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> job_ptr) {
+  auto& job = *job_ptr;
+  if (!job.snapshot_checked)
+    if (auto err = load_snapshot(self, job)) return err;
   caf::error failure;
-  auto scanned = self->state.db->scan_stream(type, id, instance->version() + 1, self->state.chunk,
-                                             [&](const event_view& e) {
-                                               failure = instance->replay(e);
+  bool reached_bound = false;
+  auto& instance = *job.instance;
+  auto scanned = self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, instance.version() + 1,
+                                             self->state.chunk, [&](const event_view& e) {
+                                               if (!within_bounds(job, e)) {
+                                                 reached_bound = true;
+                                                 return false;
+                                               }
+                                               failure = instance.replay(e);
+                                               if (!failure && job.keep_last) job.last = to_stored(e);
                                                return !failure;
                                              });
   if (!scanned) return std::move(scanned.error());
   if (failure) return failure;
-  if (*scanned < self->state.chunk) return {};
+  if (reached_bound || *scanned < self->state.chunk) return {};
   auto rp = self->make_response_promise();
-  rp.delegate(caf::actor_cast<caf::actor>(self), recover_atom::value, std::move(instance), type, id);
+  rp.delegate(caf::actor_cast<caf::actor>(self), recover_atom::value, std::move(job_ptr));
   return rp;
 }
 
@@ -79,8 +126,7 @@ caf::behavior journal_reader(self_ptr self, std::shared_ptr<std::unique_ptr<jour
       [=](read_all_atom, std::uint64_t from, std::uint64_t max) -> events_result {
         return to_result(self->state.db->read_all(from, max));
       },
-      [=](recover_atom, std::shared_ptr<detail::aggregate_instance>& instance, const std::string& type,
-          const std::string& id) { return recover(self, std::move(instance), type, id); },
+      [=](recover_atom, std::shared_ptr<detail::recovery_job>& job) { return recover(self, std::move(job)); },
       [=](catchup_atom, std::shared_ptr<detail::catchup_job>& job) { return catch_up(self, std::move(job)); },
   };
 }

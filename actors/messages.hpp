@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -25,7 +27,7 @@ using events_atom = caf::atom_constant<caf::atom("events")>;        // (vector<s
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;      // () -> unit, once rebuilt
 using expire_atom = caf::atom_constant<caf::atom("expire")>;        // (query ticket) a parked query timed out
 using retry_atom = caf::atom_constant<caf::atom("retry")>;          // () try the journal again
-using recover_atom = caf::atom_constant<caf::atom("recover")>;      // (aggregate_instance, type, id) -> () replayed
+using recover_atom = caf::atom_constant<caf::atom("recover")>;      // (recovery_job) -> () loaded
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;      // (catchup_job) -> () applied to the end
 
 template <class Inspector>
@@ -33,11 +35,6 @@ typename Inspector::result_type inspect(Inspector& f, event_record& x) {
   return f(caf::meta::type_name("interlock.event_record"), x.type, x.schema_version, x.payload);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, append_request& x) {
-  return f(caf::meta::type_name("interlock.append_request"), x.aggregate_type, x.aggregate_id, x.expected_version,
-           x.events, x.command_id, x.correlation_id, x.causation_id);
-}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {
@@ -53,6 +50,20 @@ typename Inspector::result_type inspect(Inspector& f, stored_event& x) {
 }
 
 namespace detail {
+
+/// An aggregate handed to the reader to load: from its newest usable snapshot
+/// (if it keeps snapshots), then the stream's events after it, up to the
+/// bounds (time travel) or the end.
+struct recovery_job {
+  std::shared_ptr<aggregate_instance> instance;
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::uint64_t max_version = std::numeric_limits<std::uint64_t>::max();
+  std::int64_t max_recorded_at_us = std::numeric_limits<std::int64_t>::max();
+  bool snapshot_checked = false;
+  bool keep_last = false;              // time travel: remember the last envelope applied
+  std::optional<event_envelope> last;  // set when keep_last
+};
 
 /// A projection handed to the reader to apply the journal from `position` on;
 /// the reader advances `position` in place (the projection actor awaits it).
@@ -111,7 +122,9 @@ struct query_job {
 }  // namespace interlock
 
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
+// The journal actors are local to their node; append requests never travel.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::append_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::aggregate_instance>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::recovery_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::catchup_job>)

@@ -41,6 +41,12 @@ caf::error validate(const append_request& req) {
     if (req.events[i].type.empty())
       return make_error(errc::invalid_argument,
                         "event " + std::to_string(i) + " of the append to '" + name + "' has an empty type");
+  if (req.snapshot && req.snapshot->version != req.expected_version + req.events.size())
+    return make_error(errc::invalid_argument, "the snapshot in the append to '" + name + "' is at version " +
+                                                  std::to_string(req.snapshot->version) + ", the events end at version " +
+                                                  std::to_string(req.expected_version + req.events.size()));
+  if (req.snapshot && req.keep_snapshots == 0)
+    return make_error(errc::invalid_argument, "the append to '" + name + "' keeps 0 snapshots; at least 1 is kept");
   return {};
 }
 

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,15 @@ struct event_record {
   std::string payload;  // JSON text
 };
 
+/// An aggregate's state as of one stream version, encoded as JSON. Loading an
+/// aggregate = its latest usable snapshot + the events after it.
+struct snapshot_record {
+  std::uint64_t version = 0;         // the stream version the state includes
+  std::uint32_t state_version = 1;   // schema version of the encoded state
+  std::string state;                 // JSON text
+  std::int64_t recorded_at_us = 0;   // set by the journal when it stores it
+};
+
 /// Append `events` to one stream if it is at `expected_version` (0: new stream).
 struct append_request {
   std::string aggregate_type;
@@ -43,6 +53,11 @@ struct append_request {
   std::string command_id;
   std::string correlation_id;
   std::string causation_id;
+  /// Stored in the same transaction as the events when set: the state after
+  /// them (its version must be expected_version + events.size()). The stream
+  /// then keeps its `keep_snapshots` newest snapshots.
+  std::optional<snapshot_record> snapshot;
+  std::size_t keep_snapshots = 2;
 };
 
 /// Where a committed request landed.
@@ -116,6 +131,13 @@ class journal {
 
   /// The highest committed global position (0 when empty).
   virtual caf::expected<std::uint64_t> last_position() = 0;
+
+  /// The newest snapshot of a stream with version <= max_version and recorded
+  /// at or before max_recorded_at_us; nullopt if there is none.
+  virtual caf::expected<std::optional<snapshot_record>> load_snapshot(const std::string& aggregate_type,
+                                                                      const std::string& aggregate_id,
+                                                                      std::uint64_t max_version,
+                                                                      std::int64_t max_recorded_at_us) = 0;
 
   /// The current version of a stream (0 when it does not exist).
   virtual caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,

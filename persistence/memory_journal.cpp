@@ -17,6 +17,7 @@ struct memory_store {
   std::mutex mutex;
   std::vector<stored_event> events;  // index = position - 1
   std::map<std::pair<std::string, std::string>, std::vector<std::uint64_t>> streams;
+  std::map<std::pair<std::string, std::string>, std::vector<snapshot_record>> snapshots;  // oldest first
 };
 
 // Grows geometrically (a plain reserve(size + n) would reallocate every time).
@@ -70,6 +71,19 @@ class memory_journal final : public journal {
     return static_cast<std::uint64_t>(store_->events.size());
   }
 
+  caf::expected<std::optional<snapshot_record>> load_snapshot(const std::string& aggregate_type,
+                                                              const std::string& aggregate_id,
+                                                              std::uint64_t max_version,
+                                                              std::int64_t max_recorded_at_us) override {
+    if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
+    std::lock_guard<std::mutex> lock{store_->mutex};
+    auto it = store_->snapshots.find({aggregate_type, aggregate_id});
+    if (it == store_->snapshots.end()) return std::optional<snapshot_record>{};
+    for (auto s = it->second.rbegin(); s != it->second.rend(); ++s)
+      if (s->version <= max_version && s->recorded_at_us <= max_recorded_at_us) return std::optional{*s};
+    return std::optional<snapshot_record>{};
+  }
+
   caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
                                               const std::string& aggregate_id) override {
     if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
@@ -103,7 +117,15 @@ class memory_journal final : public journal {
       positions.push_back(ev.position);
       store_->events.push_back(std::move(ev));
     }
+    if (req.snapshot) keep_snapshot(req, now);
     return res;
+  }
+
+  void keep_snapshot(const append_request& req, std::int64_t now) {
+    auto& kept = store_->snapshots[{req.aggregate_type, req.aggregate_id}];
+    kept.push_back(*req.snapshot);
+    kept.back().recorded_at_us = now;
+    if (kept.size() > req.keep_snapshots) kept.erase(kept.begin(), kept.end() - req.keep_snapshots);
   }
 
   std::shared_ptr<memory_store> store_;

@@ -64,6 +64,18 @@ FROM events e JOIN streams s ON s.stream_key = e.stream_key
 ORDER BY e.global_position;
 )sql";
 
+// Tables added after format version 1 was first released: created in any
+// format-1 file that lacks them (additions only, so older builds still read it).
+constexpr const char* additions_sql = R"sql(
+CREATE TABLE IF NOT EXISTS snapshots (
+  stream_key INTEGER NOT NULL REFERENCES streams,
+  version INTEGER NOT NULL,        -- the stream version the state includes
+  state_version INTEGER NOT NULL,  -- schema version of the state's JSON
+  state TEXT NOT NULL,
+  recorded_at INTEGER NOT NULL,    -- microseconds since the Unix epoch, UTC
+  PRIMARY KEY (stream_key, version)) WITHOUT ROWID;
+)sql";
+
 // Columns shared by both reads, in the order row_view() expects.
 #define INTERLOCK_EVENT_COLUMNS                                                           \
   "e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, " \
@@ -129,6 +141,10 @@ class sqlite_journal final : public journal {
   caf::expected<std::uint64_t> last_position() override;
   caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
                                               const std::string& aggregate_id) override;
+  caf::expected<std::optional<snapshot_record>> load_snapshot(const std::string& aggregate_type,
+                                                              const std::string& aggregate_id,
+                                                              std::uint64_t max_version,
+                                                              std::int64_t max_recorded_at_us) override;
 
   caf::expected<sqlite_settings> settings();
 
@@ -149,6 +165,7 @@ class sqlite_journal final : public journal {
                                         std::int64_t now, caf::expected<append_result>& result, bool isolate);
   int write_request(const append_request& req, stream_row& stream, std::uint64_t first_position,
                     std::int64_t now);
+  int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
   std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
   std::optional<std::string> forget_streams_if_changed();
   int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out);
@@ -164,6 +181,7 @@ class sqlite_journal final : public journal {
   statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   statement last_position_, find_stream_, insert_stream_, update_stream_, insert_event_;
   statement read_stream_, read_all_, data_version_;
+  statement insert_snapshot_, trim_snapshots_, load_snapshot_;
   // The streams this connection has written or read in a write transaction.
   // Valid while no other connection commits (PRAGMA data_version tells), so
   // appends skip a lookup per request; cleared whenever a transaction fails.
@@ -238,7 +256,7 @@ caf::error sqlite_journal::check_or_create_schema() {
     const auto sql = std::string{"CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
                                  "INSERT INTO journal_meta VALUES ('format_version', "} +
                      std::to_string(sqlite_journal_format_version) + ");" + schema_sql;
-    return db_.exec(sql.c_str()) == SQLITE_OK ? caf::error{} : open_error();
+    return db_.exec(sql.c_str()) == SQLITE_OK && db_.exec(additions_sql) == SQLITE_OK ? caf::error{} : open_error();
   }
   if (!has_meta)
     return make_error(errc::storage, "cannot open journal '" + path_ +
@@ -253,7 +271,7 @@ caf::error sqlite_journal::check_or_create_schema() {
     return make_error(errc::storage, "cannot open journal '" + path_ + "': it has format version " + version +
                                          ", this build reads format version " +
                                          std::to_string(sqlite_journal_format_version));
-  return {};
+  return db_.exec(additions_sql) == SQLITE_OK ? caf::error{} : open_error();
 }
 
 caf::error sqlite_journal::prepare_statements() {
@@ -275,6 +293,15 @@ caf::error sqlite_journal::prepare_statements() {
       {&read_stream_, read_stream_sql},
       {&read_all_, read_all_sql},
       {&data_version_, "PRAGMA data_version"},
+      {&insert_snapshot_, "INSERT OR REPLACE INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5)"},
+      {&trim_snapshots_,
+       "DELETE FROM snapshots WHERE stream_key = ?1 AND version <= (SELECT version FROM snapshots"
+       " WHERE stream_key = ?1 ORDER BY version DESC LIMIT 1 OFFSET ?2)"},
+      {&load_snapshot_,
+       "SELECT sn.version, sn.state_version, sn.state, sn.recorded_at FROM streams s"
+       " JOIN snapshots sn ON sn.stream_key = s.stream_key"
+       " WHERE s.aggregate_type = ?1 AND s.aggregate_id = ?2 AND sn.version <= ?3 AND sn.recorded_at <= ?4"
+       " ORDER BY sn.version DESC LIMIT 1"},
   };
   for (const auto& [stmt, sql] : all)
     if (stmt->prepare(db_.get(), sql) != SQLITE_OK) return open_error();
@@ -405,7 +432,21 @@ int sqlite_journal::write_request(const append_request& req, stream_row& stream,
     q.bind_or_null(10, req.causation_id);
     if (int rc = run(q); rc != SQLITE_OK) return rc;
   }
-  return SQLITE_OK;
+  return req.snapshot ? write_snapshot(key, *req.snapshot, req.keep_snapshots, now) : SQLITE_OK;
+}
+
+int sqlite_journal::write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep,
+                                   std::int64_t now) {
+  auto& q = insert_snapshot_;
+  q.bind(1, stream_key);
+  q.bind(2, clamp_to_int64(snap.version));
+  q.bind(3, static_cast<std::int64_t>(snap.state_version));
+  q.bind(4, snap.state);
+  q.bind(5, now);
+  if (int rc = run(q); rc != SQLITE_OK) return rc;
+  trim_snapshots_.bind(1, stream_key);
+  trim_snapshots_.bind(2, clamp_to_int64(keep));
+  return run(trim_snapshots_);
 }
 
 int sqlite_journal::find_stream(const std::string& aggregate_type, const std::string& aggregate_id,
@@ -562,6 +603,28 @@ caf::expected<std::uint64_t> sqlite_journal::stream_version(const std::string& a
   if (find_stream(aggregate_type, aggregate_id, stream) != SQLITE_OK)
     return read_error("the version of stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
   return stream.version;
+}
+
+caf::expected<std::optional<snapshot_record>> sqlite_journal::load_snapshot(const std::string& aggregate_type,
+                                                                            const std::string& aggregate_id,
+                                                                            std::uint64_t max_version,
+                                                                            std::int64_t max_recorded_at_us) {
+  if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
+  reset_on_exit guard{load_snapshot_};
+  load_snapshot_.bind(1, aggregate_type);
+  load_snapshot_.bind(2, aggregate_id);
+  load_snapshot_.bind(3, clamp_to_int64(max_version));
+  load_snapshot_.bind(4, max_recorded_at_us);
+  const int rc = load_snapshot_.step();
+  if (rc == SQLITE_DONE) return std::optional<snapshot_record>{};
+  if (rc != SQLITE_ROW)
+    return read_error("the snapshot of stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
+  snapshot_record out;
+  out.version = static_cast<std::uint64_t>(load_snapshot_.column_int64(0));
+  out.state_version = static_cast<std::uint32_t>(load_snapshot_.column_int64(1));
+  out.state = load_snapshot_.column_text(2);
+  out.recorded_at_us = load_snapshot_.column_int64(3);
+  return std::optional{std::move(out)};
 }
 
 caf::expected<sqlite_settings> sqlite_journal::settings() {

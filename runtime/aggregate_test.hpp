@@ -30,7 +30,7 @@ class expectation_failed : public std::logic_error {
 template <class T>
 class aggregate_test {
  public:
-  explicit aggregate_test(std::string id = "test-aggregate") : id_(std::move(id)), model_(id_) {}
+  explicit aggregate_test(std::string id = "test-aggregate") : id_(std::move(id)), model_(id_, detail::snapshot_settings{}) {}
 
   /// Events already in the aggregate's stream.
   template <class... Es>

@@ -71,6 +71,36 @@ caf::error application::rebuild(const std::string& projection_type) {
   return result;
 }
 
+detail::snapshot_settings application::snapshot_defaults() const {
+  if (!core_) return {};
+  return {core_->settings.snapshot_every, core_->settings.snapshot_keep};
+}
+
+caf::expected<std::optional<event_envelope>> application::load(std::shared_ptr<detail::aggregate_instance> instance,
+                                                                const std::string& aggregate_type,
+                                                                const std::string& aggregate_id, as_of bound) const {
+  if (!core_ || core_->stopped()) return stopped_error();
+  if (!core_->aggregate_types.count(aggregate_type))
+    return make_error(errc::invalid_argument, "no aggregate type " + aggregate_type + " is registered");
+  if (aggregate_id.empty()) return make_error(errc::invalid_argument, "load_as_of: the aggregate id is empty");
+  auto job = std::make_shared<detail::recovery_job>();
+  job->instance = std::move(instance);
+  job->aggregate_type = aggregate_type;
+  job->aggregate_id = aggregate_id;
+  job->max_version = bound.max_version;
+  job->max_recorded_at_us = bound.max_recorded_at_us;
+  job->keep_last = true;
+  caf::scoped_actor self{*core_->sys};
+  caf::error failure;
+  self->request(core_->reader, core_->settings.journal_timeout, recover_atom::value, job)
+      .receive([] {}, [&](caf::error& err) {
+        failure = detail::explain_transport_error(std::move(err), "loading " + aggregate_type + "/" + aggregate_id,
+                                                  core_->settings.journal_timeout);
+      });
+  if (failure) return failure;
+  return std::move(job->last);
+}
+
 void application::stop() {
   if (core_) core_->stop();
 }

@@ -21,7 +21,9 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
+#include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/reply_conversion.hpp>
 #include <interlock/runtime/options.hpp>
@@ -85,6 +87,18 @@ class application {
     return future;
   }
 
+  /// Aggregate T `aggregate_id` as it was at `bound` (see as_of.hpp), loaded
+  /// from the journal on the reader's connection. The live actor is not
+  /// involved, and nothing is written. Errors: T not registered, a stored
+  /// event that does not decode (naming stream, version and type).
+  template <class T>
+  caf::expected<state_as_of<T>> load_as_of(const std::string& aggregate_id, as_of bound = as_of::latest()) {
+    auto model = std::make_shared<detail::aggregate_model<T>>(aggregate_id, snapshot_defaults());
+    auto last = load(model, std::string{type_name_of<T>()}, aggregate_id, bound);
+    if (!last) return std::move(last.error());
+    return state_as_of<T>{model->state(), std::move(*last)};
+  }
+
   /// Discards projection P's read model and rebuilds it from the whole journal.
   /// Queries wait until the rebuild has caught up.
   template <class P>
@@ -115,6 +129,11 @@ class application {
   caf::actor router() const;
   caf::expected<caf::actor> projection_for(const std::string& query_type) const;
   std::chrono::milliseconds journal_timeout() const;
+  detail::snapshot_settings snapshot_defaults() const;
+  /// Loads `instance` (a fresh one) up to `bound`; the last envelope applied.
+  caf::expected<std::optional<event_envelope>> load(std::shared_ptr<detail::aggregate_instance> instance,
+                                                    const std::string& aggregate_type, const std::string& aggregate_id,
+                                                    as_of bound) const;
 
  private:
   friend class application_builder;

@@ -9,6 +9,7 @@
 #include <interlock/actors/projection_actor.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
+#include <interlock/runtime/log.hpp>
 
 namespace interlock {
 
@@ -109,6 +110,9 @@ static caf::error validate(const runtime_settings& s) {
   if (s.client_window == 0) return bad("setting client_window must be at least 1");
   if (s.journal_timeout.count() <= 0) return bad("setting journal_timeout must be positive");
   if (!s.in_memory && s.database_path.empty()) return bad("setting database_path must not be empty");
+  if (s.snapshot_keep == 0) return bad("setting snapshot_keep must be at least 1");
+  if (s.passivate_after.count() < 0) return bad("setting passivate_after must not be negative");
+  if (!log_level_from(s.log_level)) return bad("setting log_level must be one of quiet, error, warning, info, debug");
   return {};
 }
 
@@ -116,6 +120,7 @@ caf::expected<application> application_builder::build() {
   if (auto err = validate(settings_)) return err;
   if (auto err = check_unique(aggregates_, "aggregate")) return err;
   if (auto err = check_unique(projections_, "projection")) return err;
+  set_log_level(*log_level_from(settings_.log_level));
   auto core = std::make_shared<detail::app_core>();
   std::unordered_map<std::string, std::string> query_owner;
   if (auto err = add_routes(aggregates_, [](auto& k) { return k.command_types; }, core->command_routes, "command"))
@@ -130,11 +135,13 @@ caf::expected<application> application_builder::build() {
   if (!reader_journal) return std::move(reader_journal.error());
 
   core->sys = &sys_;
+  for (auto& kind : aggregates_) core->aggregate_types.insert(kind->type_name);
   core->settings = settings_;
   core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch,
                                       settings_.group_commit_wait);
   core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch);
-  aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch};
+  aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch,
+                        {settings_.snapshot_every, settings_.snapshot_keep}};
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
   core->client = spawn_client_actor(sys_, core->router, settings_.client_window);
   for (auto& p : projections_) {

@@ -2,6 +2,8 @@
 // what only the SQLite journal promises (files, pragmas, the events view).
 #include <catch2/catch.hpp>
 
+#include "raw_db.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -20,6 +22,7 @@
 #include <interlock/runtime/errors.hpp>
 
 using namespace interlock;
+using testing_support::raw_db;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -468,37 +471,6 @@ TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gap
 
 namespace {
 
-// A plain sqlite3 connection, as a person with the shell would have.
-struct raw_db {
-  sqlite3* db = nullptr;
-  explicit raw_db(const std::string& path) { REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK); }
-  ~raw_db() { sqlite3_close(db); }
-  void exec(const std::string& sql) {
-    char* msg = nullptr;
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
-    std::string text = msg != nullptr ? msg : "";
-    sqlite3_free(msg);
-    INFO(sql << ": " << text);
-    REQUIRE(rc == SQLITE_OK);
-  }
-  // Every row of `sql`, columns joined with '|' like the shell prints them.
-  std::vector<std::string> rows(const std::string& sql) {
-    sqlite3_stmt* stmt = nullptr;
-    INFO(sql);
-    REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK);
-    std::vector<std::string> out;
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-      std::string row;
-      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
-        const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
-        row += (c > 0 ? "|" : "") + std::string{text != nullptr ? text : ""};
-      }
-      out.push_back(row);
-    }
-    sqlite3_finalize(stmt);
-    return out;
-  }
-};
 
 // `us` since the epoch as "YYYY-MM-DDTHH:MM:SS.ffffffZ".
 std::string iso8601(std::int64_t us) {

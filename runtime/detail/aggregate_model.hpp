@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <typeindex>
 #include <unordered_map>
@@ -20,11 +22,20 @@
 
 namespace interlock::detail {
 
-/// What running a command produced: an error, or events to persist and a result.
+/// What running a command produced: an error, or events to persist (with a
+/// snapshot of the state after them when one is due) and a result.
 struct command_outcome {
   caf::error error;
   std::vector<event_record> events;
   std::shared_ptr<const void> result;
+  std::optional<snapshot_record> snapshot;
+};
+
+/// The runtime's snapshot defaults (runtime_settings), for aggregate types
+/// that declare no policy of their own.
+struct snapshot_settings {
+  std::uint64_t every = 0;  // 0: never
+  std::size_t keep = 2;
 };
 
 class aggregate_instance {
@@ -39,6 +50,13 @@ class aggregate_instance {
   /// Drops the pending events (the append failed).
   virtual void rollback() = 0;
   virtual std::uint64_t version() const = 0;
+  /// Replaces the state with a snapshot's; errc::schema_mismatch if it was
+  /// written by another state_version, errc::corrupt_event if it does not decode.
+  virtual caf::error restore(const snapshot_record& snap) = 0;
+  /// Whether this aggregate writes (and so may load) snapshots.
+  virtual bool snapshots_enabled() const = 0;
+  /// How many snapshots its stream keeps.
+  virtual std::size_t snapshots_kept() const = 0;
 };
 
 /// One registered aggregate type.
@@ -53,7 +71,7 @@ struct aggregate_kind {
   std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> command_types;
   std::vector<event_binding> event_types;
-  std::function<std::unique_ptr<aggregate_instance>(const std::string& id)> make;
+  std::function<std::unique_ptr<aggregate_instance>(const std::string& id, const snapshot_settings& defaults)> make;
 };
 
 struct aggregate_access {
@@ -111,6 +129,24 @@ constexpr bool check_event() {
   return true;
 }
 
+/// The state can be stored as JSON (snapshots, time travel results).
+template <class T>
+concept state_codable = has_json_fields<T> || json_serialisable<T>;
+
+template <class T>
+concept declares_snapshot_every = requires { { T::snapshot_every } -> std::convertible_to<std::uint64_t>; };
+template <class T>
+concept declares_snapshot_when =
+    requires(const T& t, std::string_view type, std::uint64_t v) { { t.snapshot_when(type, v) } -> std::convertible_to<bool>; };
+template <class T>
+concept declares_snapshot_keep = requires { { T::snapshot_keep } -> std::convertible_to<std::size_t>; };
+
+template <class T>
+constexpr std::uint32_t state_version_of() {
+  if constexpr (requires { { T::state_version } -> std::convertible_to<std::uint32_t>; }) return T::state_version;
+  else return 1;
+}
+
 template <class T>
 class aggregate_model final : public aggregate_instance {
  public:
@@ -120,7 +156,9 @@ class aggregate_model final : public aggregate_instance {
   };
   using replay_fn = caf::error (*)(T&, const event_view&);
 
-  explicit aggregate_model(const std::string& id) { aggregate_access::id(state_) = id; }
+  aggregate_model(const std::string& id, const snapshot_settings& defaults) : policy_(policy_for(defaults)) {
+    aggregate_access::id(state_) = id;
+  }
 
   const T& state() const { return state_; }
 
@@ -162,6 +200,7 @@ class aggregate_model final : public aggregate_instance {
       return out;
     }
     for (auto& p : aggregate_access::pending(state_)) out.events.push_back(p.record);
+    if (!out.events.empty()) out.snapshot = snapshot_if_due();
     return out;
   }
 
@@ -187,6 +226,32 @@ class aggregate_model final : public aggregate_instance {
   void rollback() override { aggregate_access::pending(state_).clear(); }
 
   std::uint64_t version() const override { return state_.version(); }
+
+  caf::error restore(const snapshot_record& snap) override {
+    if constexpr (state_codable<T>) {
+      const auto what = "snapshot of " + std::string{type_name_of<T>()} + "/" + state_.id() + " at version " +
+                        std::to_string(snap.version);
+      if (snap.state_version != state_version_of<T>())
+        return make_error(errc::schema_mismatch, what + " has state version " + std::to_string(snap.state_version) +
+                                                     ", the code reads version " +
+                                                     std::to_string(state_version_of<T>()));
+      try {
+        T restored = decode_json<T>(snap.state);
+        aggregate_access::id(restored) = state_.id();
+        aggregate_access::version(restored) = snap.version;
+        state_ = std::move(restored);
+        return {};
+      } catch (const std::exception& ex) {
+        return make_error(errc::corrupt_event, what + " does not decode: " + ex.what());
+      }
+    } else {
+      return make_error(errc::schema_mismatch, std::string{type_name_of<T>()} + " cannot be restored from a snapshot: "
+                                               "its state is not JSON-serialisable");
+    }
+  }
+
+  bool snapshots_enabled() const override { return policy_.enabled; }
+  std::size_t snapshots_kept() const override { return policy_.keep; }
 
   static const name_map<command_fn>& handlers() {
     static const auto table = make_handlers(static_cast<typename T::commands*>(nullptr));
@@ -232,6 +297,58 @@ class aggregate_model final : public aggregate_instance {
     return table;
   }
 
+  struct snapshot_policy {
+    bool enabled = false;
+    std::uint64_t every = 0;
+    std::size_t keep = 2;
+  };
+
+  // The type's own declarations win over the runtime's defaults.
+  static snapshot_policy policy_for(const snapshot_settings& defaults) {
+    snapshot_policy p;
+    p.every = defaults.every;
+    if constexpr (declares_snapshot_every<T>) p.every = T::snapshot_every;
+    p.keep = defaults.keep;
+    if constexpr (declares_snapshot_keep<T>) p.keep = std::max<std::size_t>(1, T::snapshot_keep);
+    p.enabled = state_codable<T> && (p.every > 0 || declares_snapshot_when<T>);
+    return p;
+  }
+
+  // The state after the pending events, encoded, if any of them crosses the
+  // policy's threshold. The events are applied to a copy: the real state
+  // changes only once the journal has committed them.
+  std::optional<snapshot_record> snapshot_if_due() const {
+    if constexpr (state_codable<T>) {
+      if (!policy_.enabled) return std::nullopt;
+      const auto& pending = aggregate_access::pending(state_);
+      auto version = state_.version();
+      bool due = false;
+      if constexpr (!declares_snapshot_when<T>) {
+        due = (version + pending.size()) / policy_.every > version / policy_.every;
+        if (!due) return std::nullopt;
+      }
+      try {
+        T next = state_;
+        aggregate_access::pending(next).clear();
+        for (auto& p : pending) {
+          p.apply(next);
+          ++version;
+          if constexpr (declares_snapshot_when<T>)
+            due = due || next.snapshot_when(p.record.type, version) ||
+                  (policy_.every > 0 && version % policy_.every == 0);
+        }
+        aggregate_access::version(next) = version;
+        if (!due) return std::nullopt;
+        return snapshot_record{version, state_version_of<T>(), encode_json(next), 0};
+      } catch (...) {
+        return std::nullopt;  // commit() applies the same events and reports the failure
+      }
+    } else {
+      return std::nullopt;
+    }
+  }
+
+  snapshot_policy policy_;
   T state_;
 };
 
@@ -269,7 +386,11 @@ std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
   for (auto& [name, fn] : aggregate_model<T>::handlers()) kind->command_types.push_back(name);
   kind->event_types = event_bindings(static_cast<typename T::events*>(nullptr));
   kind->registration_error = list_error<typename T::commands, typename T::events>("aggregate " + kind->type_name, "command");
-  kind->make = [](const std::string& id) { return std::make_unique<aggregate_model<T>>(id); };
+  static_assert(!(declares_snapshot_every<T> || declares_snapshot_when<T>) || state_codable<T>,
+                "an aggregate that declares snapshots must be JSON-serialisable (INTERLOCK_JSON or to_json/from_json)");
+  kind->make = [](const std::string& id, const snapshot_settings& defaults) {
+    return std::make_unique<aggregate_model<T>>(id, defaults);
+  };
   return kind;
 }
 

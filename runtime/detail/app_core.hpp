@@ -5,6 +5,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -24,6 +25,7 @@ class app_core {
   std::unordered_map<std::string, caf::actor> projections;          // by projection type name
   std::unordered_map<std::string, caf::actor> query_routes;         // query type -> projection actor
   std::unordered_map<std::string, std::string> command_routes;      // command type -> aggregate type
+  std::unordered_set<std::string> aggregate_types;
 
   /// Stops the actors, the writer last so queued appends still commit; waits
   /// until the journal is closed.
