@@ -99,6 +99,7 @@ caf::behavior aggregate_actor(self_ptr self, std::shared_ptr<const detail::aggre
           return detail::erased_reply{st.id, 0, st.instance->version(), 0, std::move(outcome.result)};
         return persist(self, cmd, std::move(outcome));
       },
+      [=](passivate_atom) { self->quit(); },
   };
 }
 

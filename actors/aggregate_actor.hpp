@@ -5,6 +5,8 @@
 // stream's tail before the next command so the state matches the journal.
 //
 // Messages: (erased_command) -> erased_reply | error
+//           (passivate_atom): stop; sent by the router after the last command
+//           it routed here, so everything before it is served first.
 #pragma once
 
 #include <chrono>
@@ -24,6 +26,8 @@ struct aggregate_context {
   std::chrono::milliseconds journal_timeout{30'000};
   std::size_t read_batch = 4096;
   detail::snapshot_settings snapshots;
+  std::chrono::milliseconds passivate_after{300'000};  // 0: never
+  std::size_t max_live = 100'000;                       // 0: no cap
 };
 
 caf::actor spawn_aggregate_actor(caf::local_actor* parent, std::shared_ptr<const detail::aggregate_kind> kind,

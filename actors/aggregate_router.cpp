@@ -1,17 +1,38 @@
 #include <interlock/actors/aggregate_router.hpp>
 
+#include <list>
 #include <unordered_map>
 
 #include <interlock/actors/messages.hpp>
+#include <interlock/runtime/log.hpp>
 
 namespace interlock {
 namespace {
 
+using clock_type = std::chrono::steady_clock;
+
+struct live_actor {
+  caf::actor actor;
+  std::list<std::string>::iterator lru;  // its place in router_state::lru
+  clock_type::time_point last_used;
+};
+
+// A command that arrived while its aggregate's previous actor was stopping.
+struct waiting_command {
+  detail::erased_command cmd;
+  caf::response_promise promise;
+};
+
 struct router_state {
   std::unordered_map<std::string, std::shared_ptr<const detail::aggregate_kind>> kinds;
   aggregate_context ctx;
-  std::unordered_map<std::string, caf::actor> live;  // key: type '\x1f' id
+  std::unordered_map<std::string, live_actor> live;  // key: type '\x1f' id
+  std::list<std::string> lru;                        // keys of live actors, most recently used first
   std::unordered_map<caf::actor_addr, std::string> keys;
+  // Passivated actors that have not stopped yet, and the commands for them
+  // that must wait: a new actor may only read the stream once the old one's
+  // last append has committed.
+  std::unordered_map<std::string, std::vector<waiting_command>> stopping;
   static inline const char* name = "interlock.aggregate_router";
 };
 
@@ -19,44 +40,120 @@ using self_ptr = caf::stateful_actor<router_state>*;
 
 std::string key_of(const detail::erased_command& cmd) { return cmd.aggregate_type + '\x1f' + cmd.aggregate_id; }
 
-caf::expected<caf::actor> find_or_spawn(self_ptr self, const detail::erased_command& cmd) {
+// The router sends passivate_atom after every command it routed to the
+// actor, so the actor serves them all before it stops.
+void passivate(self_ptr self, std::unordered_map<std::string, live_actor>::iterator it) {
   auto& st = self->state;
-  auto key = key_of(cmd);
-  if (auto it = st.live.find(key); it != st.live.end()) return it->second;
+  self->send(it->second.actor, passivate_atom::value);
+  st.stopping.try_emplace(it->first);
+  st.lru.erase(it->second.lru);
+  st.live.erase(it);
+}
+
+void enforce_cap(self_ptr self) {
+  auto& st = self->state;
+  while (st.ctx.max_live > 0 && st.live.size() > st.ctx.max_live) passivate(self, st.live.find(st.lru.back()));
+}
+
+void sweep_idle(self_ptr self) {
+  auto& st = self->state;
+  const auto idle_since = clock_type::now() - st.ctx.passivate_after;
+  while (!st.lru.empty()) {
+    auto it = st.live.find(st.lru.back());
+    if (it->second.last_used > idle_since) break;
+    passivate(self, it);
+  }
+}
+
+// How often idle actors are looked for: an idle actor lives between
+// passivate_after and 1.5 x passivate_after.
+std::chrono::milliseconds sweep_interval(const aggregate_context& ctx) {
+  return std::clamp(ctx.passivate_after / 2, std::chrono::milliseconds{5}, std::chrono::milliseconds{60'000});
+}
+
+caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command& cmd, std::string key) {
+  auto& st = self->state;
   auto kind = st.kinds.find(cmd.aggregate_type);
   if (kind == st.kinds.end())
     return make_error(errc::unknown_command, "no aggregate type " + cmd.aggregate_type + " is registered");
   auto actor = spawn_aggregate_actor(self, kind->second, cmd.aggregate_id, st.ctx);
   self->monitor(actor);
   st.keys.emplace(actor.address(), key);
-  st.live.emplace(std::move(key), actor);
+  st.lru.push_front(key);
+  st.live.emplace(std::move(key), live_actor{actor, st.lru.begin(), clock_type::now()});
+  enforce_cap(self);
   return actor;
+}
+
+caf::expected<caf::actor> find_or_spawn(self_ptr self, const detail::erased_command& cmd, std::string key) {
+  auto& st = self->state;
+  if (auto it = st.live.find(key); it != st.live.end()) {
+    st.lru.splice(st.lru.begin(), st.lru, it->second.lru);
+    it->second.last_used = clock_type::now();
+    return it->second.actor;
+  }
+  return spawn_for(self, cmd, std::move(key));
+}
+
+caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& cmd) {
+  auto key = key_of(cmd);
+  if (auto waiting = self->state.stopping.find(key); waiting != self->state.stopping.end()) {
+    auto rp = self->make_response_promise();
+    waiting->second.push_back({std::move(cmd), rp});
+    return rp;
+  }
+  auto target = find_or_spawn(self, cmd, std::move(key));
+  if (!target) return std::move(target.error());
+  auto rp = self->make_response_promise();
+  rp.delegate(*target, std::move(cmd));
+  return rp;
+}
+
+// A stopped actor: forget it; if it was passivated, its waiting commands go
+// to a fresh actor, which recovers from the journal.
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto it = st.keys.find(dm.source);
+  if (it == st.keys.end()) return;
+  auto key = std::move(it->second);
+  st.keys.erase(it);
+  if (auto waiting = st.stopping.find(key); waiting != st.stopping.end()) {
+    auto commands = std::move(waiting->second);
+    st.stopping.erase(waiting);
+    for (auto& w : commands) {
+      auto target = find_or_spawn(self, w.cmd, key);
+      if (target) w.promise.delegate(*target, std::move(w.cmd));
+      else w.promise.deliver(target.error());
+    }
+    return;
+  }
+  if (auto live = st.live.find(key); live != st.live.end() && live->second.actor.address() == dm.source) {
+    st.lru.erase(live->second.lru);
+    st.live.erase(live);
+  }
 }
 
 caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const detail::aggregate_kind>> kinds,
                                aggregate_context ctx) {
   for (auto& k : kinds) self->state.kinds.emplace(k->type_name, k);
   self->state.ctx = std::move(ctx);
-  self->set_down_handler([=](caf::down_msg& dm) {
-    auto& st = self->state;
-    if (auto it = st.keys.find(dm.source); it != st.keys.end()) {
-      st.live.erase(it->second);
-      st.keys.erase(it);
-    }
-  });
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {
-    for (auto& [key, actor] : self->state.live) self->send_exit(actor, em.reason);
+    for (auto& [addr, key] : self->state.keys) self->send_exit(addr, em.reason);
     self->quit(em.reason);
   });
+  if (self->state.ctx.passivate_after.count() > 0)
+    self->delayed_send(self, sweep_interval(self->state.ctx), sweep_atom::value);
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
         if (cmd.aggregate_id.empty())
           return make_error(errc::invalid_argument, "command " + cmd.command_type + " has an empty aggregate id");
-        auto target = find_or_spawn(self, cmd);
-        if (!target) return std::move(target.error());
-        auto rp = self->make_response_promise();
-        rp.delegate(*target, std::move(cmd));
-        return rp;
+        return route(self, cmd);
+      },
+      [=](live_atom) -> std::size_t { return self->state.live.size() + self->state.stopping.size(); },
+      [=](sweep_atom) {
+        sweep_idle(self);
+        self->delayed_send(self, sweep_interval(self->state.ctx), sweep_atom::value);
       },
   };
 }

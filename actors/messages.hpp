@@ -29,6 +29,9 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;        // (query ti
 using retry_atom = caf::atom_constant<caf::atom("retry")>;          // () try the journal again
 using recover_atom = caf::atom_constant<caf::atom("recover")>;      // (recovery_job) -> () loaded
 using catchup_atom = caf::atom_constant<caf::atom("catchup")>;      // (catchup_job) -> () applied to the end
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;  // () an aggregate actor stops
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;          // () the router passivates idle actors
+using live_atom = caf::atom_constant<caf::atom("live")>;            // () -> live aggregate actors (size_t)
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_record& x) {

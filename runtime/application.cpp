@@ -101,6 +101,19 @@ caf::expected<std::optional<event_envelope>> application::load(std::shared_ptr<d
   return std::move(job->last);
 }
 
+caf::expected<std::size_t> application::live_aggregates() const {
+  if (!core_ || core_->stopped()) return stopped_error();
+  caf::scoped_actor self{*core_->sys};
+  caf::expected<std::size_t> result{std::size_t{0}};
+  self->request(core_->router, core_->settings.journal_timeout, live_atom::value)
+      .receive([&](std::size_t n) { result = n; },
+               [&](caf::error& err) {
+                 result = detail::explain_transport_error(std::move(err), "counting live aggregates",
+                                                          core_->settings.journal_timeout);
+               });
+  return result;
+}
+
 void application::stop() {
   if (core_) core_->stop();
 }

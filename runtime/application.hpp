@@ -99,6 +99,10 @@ class application {
     return state_as_of<T>{model->state(), std::move(*last)};
   }
 
+  /// How many aggregate actors are alive (passivated ones that are still
+  /// finishing their last command included): for diagnostics and tests.
+  caf::expected<std::size_t> live_aggregates() const;
+
   /// Discards projection P's read model and rebuilds it from the whole journal.
   /// Queries wait until the rebuild has caught up.
   template <class P>

@@ -141,7 +141,8 @@ caf::expected<application> application_builder::build() {
                                       settings_.group_commit_wait);
   core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch);
   aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch,
-                        {settings_.snapshot_every, settings_.snapshot_keep}};
+                        {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
+                        settings_.max_live_aggregates};
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
   core->client = spawn_client_actor(sys_, core->router, settings_.client_window);
   for (auto& p : projections_) {

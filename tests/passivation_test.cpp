@@ -1,0 +1,120 @@
+// Passivation: idle aggregate actors stop, the least recently used stop first
+// when there are more than max_live_aggregates, and the next command recovers
+// them transparently. Nothing routed to a stopping actor is lost.
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <thread>
+
+#include "ledger_domain.hpp"
+#include "test_support.hpp"
+
+using namespace testledger;
+using namespace testing_support;
+
+namespace {
+
+caf::expected<interlock::application> start(caf::actor_system& sys, const std::string& db,
+                                            std::size_t max_live, std::chrono::milliseconds idle) {
+  interlock::runtime_settings s;
+  s.database_path = db;
+  s.max_live_aggregates = max_live;
+  s.passivate_after = idle;
+  s.snapshot_every = 3;  // recovery after passivation goes through snapshot + tail too
+  return interlock::application_builder{sys}.aggregate<Ledger>().settings(s).build();
+}
+
+using reply_future = std::future<caf::expected<interlock::receipt<std::int64_t>>>;
+
+void require_all(std::vector<reply_future>& futures) {
+  for (auto& f : futures) {
+    auto r = f.get();
+    INFO((r ? "" : interlock::describe(r.error())));
+    REQUIRE(r);
+  }
+  futures.clear();
+}
+
+}  // namespace
+
+TEST_CASE("passivation: tens of thousands of aggregates under a small cap", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  const std::size_t cap = 100, aggregates = 20'000;
+  auto app = start(env.sys, dir.file("ledger.db"), cap, std::chrono::minutes{5});
+  REQUIRE(app);
+  std::vector<reply_future> futures;
+  for (int round = 1; round <= 2; ++round) {
+    for (std::size_t i = 0; i < aggregates; ++i) {
+      futures.push_back(app->dispatch_async("agg-" + std::to_string(i), Add{static_cast<std::int64_t>(i + 1)}));
+      if (futures.size() == 512) require_all(futures);
+    }
+    require_all(futures);
+    auto live = app->live_aggregates();
+    REQUIRE(live);
+    CHECK(*live <= cap + 512);  // the cap, plus actors still finishing their last command
+  }
+  // Every aggregate was passivated after round 1 and recovered in round 2.
+  for (std::size_t i : {std::size_t{0}, aggregates / 2, aggregates - 1}) {
+    auto d = app->dispatch("agg-" + std::to_string(i), Describe{});
+    REQUIRE(d);
+    const auto v = std::to_string(i + 1);
+    CHECK(d->value == "v2 total " + std::to_string(2 * (i + 1)) + " [" + v + "," + v + ",]");
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK(*app->live_aggregates() <= cap);
+}
+
+TEST_CASE("passivation: commands in flight while their actor is passivated are all served", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  // Cap 1 and two aggregates taking turns: every command passivates the other one.
+  auto app = start(env.sys, dir.file("ledger.db"), 1, std::chrono::minutes{5});
+  REQUIRE(app);
+  std::vector<reply_future> futures;
+  const int per_aggregate = 500;
+  for (int i = 0; i < per_aggregate; ++i)
+    for (auto id : {"a", "b"}) futures.push_back(app->dispatch_async(id, Add{1}));
+  std::map<std::string, std::vector<std::uint64_t>> versions;
+  for (std::size_t i = 0; i < futures.size(); ++i) {
+    auto r = futures[i].get();
+    INFO((r ? "" : interlock::describe(r.error())));
+    REQUIRE(r);
+    versions[r->aggregate_id].push_back(r->version);
+  }
+  for (auto id : {"a", "b"}) {
+    auto& v = versions[id];
+    REQUIRE(v.size() == per_aggregate);
+    for (int i = 0; i < per_aggregate; ++i) CHECK(v[i] == static_cast<std::uint64_t>(i + 1));
+    auto loaded = app->load_as_of<Ledger>(id);
+    REQUIRE(loaded);
+    CHECK(loaded->state.total == per_aggregate);
+  }
+}
+
+TEST_CASE("passivation: an idle actor stops and the next command brings it back", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  auto app = start(env.sys, dir.file("ledger.db"), 0, std::chrono::milliseconds{40});
+  REQUIRE(app);
+  REQUIRE(app->dispatch("x", Add{5, 4}));
+  CHECK(*app->live_aggregates() == 1);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (*app->live_aggregates() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(*app->live_aggregates() == 0);
+  auto r = app->dispatch("x", Add{1});
+  REQUIRE(r);
+  CHECK(r->version == 5);
+  CHECK(r->value == 21);
+}
+
+TEST_CASE("passivation: passivate_after 0 and no cap keep every actor", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  auto app = start(env.sys, dir.file("ledger.db"), 0, std::chrono::milliseconds{0});
+  REQUIRE(app);
+  for (int i = 0; i < 50; ++i) REQUIRE(app->dispatch("k" + std::to_string(i), Add{1}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(*app->live_aggregates() == 50);
+}
