@@ -14,6 +14,7 @@ struct reader_state {
   std::unique_ptr<interlock::journal> db;
   std::size_t chunk = 4096;  // events per scan before other requests get a turn
   std::unordered_set<std::string> reported_snapshot_types;
+  std::shared_ptr<const upcaster_chain> upcasters;
   static inline const char* name = "interlock.journal_reader";
 };
 
@@ -56,6 +57,28 @@ caf::error load_snapshot(self_ptr self, detail::recovery_job& job) {
   return {};
 }
 
+// Calls `apply(view, more_of_same)` for `e`, or for each event the upcasters
+// turn it into (they keep e's envelope: position, stream version, ids).
+template <class Apply>
+caf::error upcast_then(const upcaster_chain& upcasters, const event_view& e, Apply&& apply) {
+  if (!upcasters.needs_upcast(e.event_type, e.schema_version)) return apply(e, false);
+  auto events = upcasters.upcast(e.event_type, e.schema_version, e.payload);
+  if (!events)
+    return make_error(code_of(events.error()).value_or(errc::schema_mismatch),
+                      detail::describe_event(e) + ": " + message_of(events.error()));
+  bool more = false;
+  for (auto& ev : *events) {
+    const auto payload = ev.payload.dump();
+    auto view = e;
+    view.event_type = ev.type;
+    view.schema_version = ev.schema_version;
+    view.payload = payload;
+    if (auto err = apply(view, more)) return err;
+    more = true;
+  }
+  return {};
+}
+
 bool within_bounds(const detail::recovery_job& job, const event_view& e) {
   return e.version <= job.max_version && e.recorded_at_us <= job.max_recorded_at_us;
 }
@@ -75,8 +98,12 @@ caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> j
                                                  reached_bound = true;
                                                  return false;
                                                }
-                                               failure = instance.replay(e);
-                                               if (!failure && job.keep_last) job.last = to_stored(e);
+                                               failure = upcast_then(*self->state.upcasters, e,
+                                                                     [&](const event_view& v, bool more) {
+                                                                       auto err = instance.replay(v, more);
+                                                                       if (!err && job.keep_last) job.last = to_stored(v);
+                                                                       return err;
+                                                                     });
                                                return !failure;
                                              });
   if (!scanned) return std::move(scanned.error());
@@ -99,7 +126,10 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
                                                     std::to_string(job.position + 1) + " is missing from the journal");
       return false;
     }
-    if (auto err = job.instance->apply(e, scratch)) {
+    auto err = upcast_then(*self->state.upcasters, e, [&](const event_view& v, bool) {
+      return job.instance->apply(v, scratch);
+    });
+    if (err) {
       failure = make_error(code_of(err).value_or(errc::corrupt_event),
                            "projection " + job.projection_name + " stopped: " + message_of(err));
       return false;
@@ -115,8 +145,10 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
   return rp;
 }
 
-caf::behavior journal_reader(self_ptr self, std::shared_ptr<std::unique_ptr<journal>> holder, std::size_t chunk) {
+caf::behavior journal_reader(self_ptr self, std::shared_ptr<std::unique_ptr<journal>> holder, std::size_t chunk,
+                             std::shared_ptr<const upcaster_chain> upcasters) {
   self->state.db = std::move(*holder);
+  self->state.upcasters = upcasters ? std::move(upcasters) : std::make_shared<const upcaster_chain>();
   self->state.chunk = std::max<std::size_t>(1, chunk);
   return {
       [=](read_stream_atom, const std::string& type, const std::string& id, std::uint64_t from,
@@ -133,9 +165,10 @@ caf::behavior journal_reader(self_ptr self, std::shared_ptr<std::unique_ptr<jour
 
 }  // namespace
 
-caf::actor spawn_journal_reader(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t chunk) {
+caf::actor spawn_journal_reader(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t chunk,
+                                std::shared_ptr<const upcaster_chain> upcasters) {
   auto holder = std::make_shared<std::unique_ptr<journal>>(std::move(j));
-  return sys.spawn<caf::detached>(journal_reader, holder, chunk);
+  return sys.spawn<caf::detached>(journal_reader, holder, chunk, std::move(upcasters));
 }
 
 }  // namespace interlock

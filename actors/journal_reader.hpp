@@ -3,11 +3,12 @@
 //
 // Messages: (read_stream_atom, type, id, from_version, max_count) -> vector<stored_event>
 //           (read_all_atom, from_position, max_count) -> vector<stored_event>
-//           (recover_atom, aggregate_instance, type, id) -> (): replays the
-//             stream into the instance on the reader's thread
+//           (recover_atom, recovery_job) -> (): loads snapshot + stream
+//             into the job's instance on the reader's thread
 //           (catchup_atom, catchup_job) -> (): applies the journal to a projection
 // Recovery and catch-up scan the journal in place (no event is copied), `chunk`
 // events at a time, re-queueing the rest so other reads are not starved.
+// Events stored under an older schema go through `upcasters` first.
 #pragma once
 
 #include <memory>
@@ -15,9 +16,11 @@
 #include <caf/fwd.hpp>
 
 #include <interlock/persistence/journal.hpp>
+#include <interlock/persistence/upcaster.hpp>
 
 namespace interlock {
 
-caf::actor spawn_journal_reader(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t chunk);
+caf::actor spawn_journal_reader(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t chunk,
+                                std::shared_ptr<const upcaster_chain> upcasters);
 
 }  // namespace interlock

@@ -1,6 +1,7 @@
 #include <interlock/runtime/application_builder.hpp>
 
 #include <filesystem>
+#include <map>
 
 #include <interlock/actors/aggregate_router.hpp>
 #include <interlock/actors/client_actor.hpp>
@@ -102,6 +103,24 @@ caf::error check_unique(const Kinds& kinds, const char* what) {
 
 }  // namespace
 
+// Every event type the application reads must have a path from each older
+// schema version it may be stored at to its current one.
+static caf::error check_upcasters(const upcaster_chain& upcasters,
+                                  const std::vector<std::shared_ptr<const detail::aggregate_kind>>& aggregates,
+                                  const std::vector<std::shared_ptr<const detail::projection_kind>>& projections) {
+  std::map<std::string, event_version_info> current;
+  auto add = [&](const std::vector<detail::event_binding>& bindings) {
+    for (auto& b : bindings) current.emplace(b.name, event_version_info{b.name, b.schema_version, b.oldest_schema_version});
+  };
+  for (auto& k : aggregates) add(k->event_types);
+  for (auto& k : projections) add(k->event_types);
+  std::vector<event_version_info> list;
+  for (auto& [name, info] : current) list.push_back(info);
+  auto err = upcasters.check(list);
+  if (!err) return {};
+  return make_error(code_of(err).value_or(errc::invalid_argument), "cannot start: " + message_of(err));
+}
+
 static caf::error validate(const runtime_settings& s) {
   auto bad = [](const char* what) { return make_error(errc::invalid_argument, std::string{what}); };
   if (s.max_batch == 0) return bad("setting max_batch must be at least 1");
@@ -127,6 +146,7 @@ caf::expected<application> application_builder::build() {
     return err;
   if (auto err = add_routes(projections_, [](auto& k) { return k.query_types; }, query_owner, "query")) return err;
   if (auto err = check_event_names(aggregates_, projections_)) return err;
+  if (auto err = check_upcasters(upcasters_, aggregates_, projections_)) return err;
   auto factory = factory_ ? factory_ : default_factory(settings_);
   ensure_parent_directory(settings_);
   auto writer_journal = factory();
@@ -139,7 +159,8 @@ caf::expected<application> application_builder::build() {
   core->settings = settings_;
   core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch,
                                       settings_.group_commit_wait);
-  core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch);
+  core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch,
+                                      std::make_shared<const upcaster_chain>(upcasters_));
   aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates};

@@ -20,6 +20,7 @@
 
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
@@ -68,6 +69,12 @@ class application_builder {
   application_builder& in_memory();
   /// Any journal implementation.
   application_builder& journal(journal_factory factory);
+  /// Upcasters for events stored under older schemas (persistence/upcaster.hpp):
+  ///   builder.upcasters().step<MoneyDeposited>(1, [](nlohmann::json p) { ...; return p; });
+  /// build() refuses to start if a registered event type has no path from an
+  /// older version it may have been stored at to its current one.
+  upcaster_chain& upcasters() { return upcasters_; }
+
   /// Replaces every setting, the journal choice included: call sqlite() or
   /// in_memory() after it, not before.
   application_builder& settings(runtime_settings s);
@@ -85,6 +92,7 @@ class application_builder {
   journal_factory factory_;
   std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;
   std::vector<std::shared_ptr<const detail::projection_kind>> projections_;
+  upcaster_chain upcasters_;
 };
 
 }  // namespace interlock

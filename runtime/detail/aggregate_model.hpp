@@ -41,8 +41,10 @@ struct snapshot_settings {
 class aggregate_instance {
  public:
   virtual ~aggregate_instance() = default;
-  /// Applies one stored event during recovery. Errors name stream, version and type.
-  virtual caf::error replay(const event_view& e) = 0;
+  /// Applies one stored event during recovery. Errors name stream, version and
+  /// type. `more_of_same` marks the second and later events an upcaster split
+  /// one stored event into (they share its stream version).
+  virtual caf::error replay(const event_view& e, bool more_of_same = false) = 0;
   /// Runs the command handler. On success the events stay pending until commit().
   virtual command_outcome execute(const erased_command& cmd) = 0;
   /// Applies the pending events once the journal has committed them.
@@ -64,7 +66,19 @@ class aggregate_instance {
 struct event_binding {
   std::string name;
   std::type_index type;
+  std::uint32_t schema_version = 1;
+  std::uint32_t oldest_schema_version = 1;  // the oldest version stored data may hold
 };
+
+/// An event type may declare that stored data never held versions below
+/// `first_schema_version` (it was new at that version): no upcasters needed below it.
+template <class E>
+constexpr std::uint32_t oldest_schema_version_of() {
+  if constexpr (requires { { E::first_schema_version } -> std::convertible_to<std::uint32_t>; })
+    return E::first_schema_version;
+  else
+    return 1;
+}
 
 struct aggregate_kind {
   std::string type_name;
@@ -162,9 +176,9 @@ class aggregate_model final : public aggregate_instance {
 
   const T& state() const { return state_; }
 
-  caf::error replay(const event_view& e) override {
+  caf::error replay(const event_view& e, bool more_of_same = false) override {
     auto& version = aggregate_access::version(state_);
-    if (e.version != version + 1)
+    if (e.version != (more_of_same ? version : version + 1))
       return make_error(errc::corrupt_event, describe_event(e) + ": expected version " + std::to_string(version + 1));
     auto it = appliers().find(e.event_type);
     if (it == appliers().end())
@@ -354,7 +368,8 @@ class aggregate_model final : public aggregate_instance {
 
 template <class... Es>
 std::vector<event_binding> event_bindings(types<Es...>*) {
-  return {event_binding{std::string{type_name_of<Es>()}, std::type_index{typeid(Es)}}...};
+  return {event_binding{std::string{type_name_of<Es>()}, std::type_index{typeid(Es)}, schema_version_of<Es>(),
+                        oldest_schema_version_of<Es>()}...};
 }
 
 template <class... Ts>

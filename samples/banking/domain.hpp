@@ -53,6 +53,7 @@ struct CloseAccount {
 
 struct AccountOpened {
   static constexpr std::string_view type_name = "AccountOpened";
+  static constexpr std::uint32_t schema_version = 2;  // v1 called the field "owner": see upcasters.hpp
   std::string owner_name;
 };
 struct MoneyDeposited {

@@ -21,6 +21,7 @@
 #include "../sample_args.hpp"
 #include "domain.hpp"
 #include "read_models.hpp"
+#include "upcasters.hpp"
 
 using namespace banking;
 
@@ -229,6 +230,7 @@ int main(int argc, char** argv) {
 
   interlock::application_builder builder{sys};
   builder.aggregate<BankAccount>().projection<AccountSummaryProjection>().projection<TransactionHistoryProjection>();
+  add_upcasters(builder.upcasters());  // journals of the sample's first version still load
   args.apply(builder);
   auto app = builder.build();
   if (!app) {
