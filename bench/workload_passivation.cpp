@@ -8,6 +8,7 @@
 // along. Live actors are sampled from CAF's registry while the commands run.
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include <interlock/runtime/actor_api.hpp>
@@ -23,6 +24,7 @@ result run_passivation(const options& opts, const std::string& dir, const std::s
   r.journal = opts.journal_name();
   const auto path = dir + "/" + name + ".db";
   remove_database(path);
+  std::optional<clock::time_point> last_reply;  // teardown: from here until the actor system is gone
   {
     runtime_host host;
     auto settings = settings_for(opts, path);
@@ -50,6 +52,7 @@ result run_passivation(const options& opts, const std::string& dir, const std::s
         interlock::async_dispatch(self, *app, interlock::new_id(), Open{owner_name(i)}, report_to(std::move(done)));
       };
       auto opened = drive(host.sys, total, opts.window, open, drivers);
+      last_reply = clock::now();
       // Let the drivers (and any passivation in progress) finish stopping.
       std::this_thread::sleep_for(std::chrono::milliseconds{100});
       const auto running_end = registry.running();
@@ -71,6 +74,10 @@ result run_passivation(const options& opts, const std::string& dir, const std::s
         r.extra["drivers"] = static_cast<double>(drivers);
         r.extra["rss_before_mb"] = rss_before;
         r.extra["rss_end_mb"] = current_rss_mb();
+        // Stopping the application stops every live aggregate: M of them without a cap.
+        const auto t_stop = clock::now();
+        app->stop();
+        r.extra["stop_seconds"] = seconds_since(t_stop);
         const auto peak = peak_rss_mb();
         if (total > 0 && peak > rss_before)
           r.extra["kb_per_aggregate"] = (peak - rss_before) * 1024.0 / static_cast<double>(total);
@@ -83,6 +90,7 @@ result run_passivation(const options& opts, const std::string& dir, const std::s
       }
     }
   }
+  if (r.error.empty() && last_reply) r.extra["teardown_seconds"] = seconds_since(*last_reply);
   if (!opts.keep) remove_database(path);
   r.peak_rss_mb = peak_rss_mb();
   return r;
