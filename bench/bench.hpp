@@ -28,6 +28,8 @@ struct options {
   std::size_t window = 2'048;          // bank: commands in flight
   std::size_t drivers = 0;             // bank: driver actors sharing the window (0: one per 256)
   std::size_t commands = 1'000;        // latency and ceiling (c): commands / commits, one at a time
+  std::size_t aggregates = 1'000'000;  // passivation: aggregates touched once each
+  std::size_t cap = 100'000;           // passivation: max_live_aggregates of the capped run
   int timeout_s = 1'800;               // a workload running longer is killed and reported as a hang
   std::string dir;                     // where the database files go (default: a new temp dir)
   interlock::sync_mode sync = interlock::sync_mode::full;
@@ -79,6 +81,8 @@ void set_latencies(result& r, std::vector<double> latencies_us);
 
 /// Peak resident set size of this process, MB (getrusage ru_maxrss).
 double peak_rss_mb();
+/// Current resident set size of this process, MB (/proc/self/statm; 0 if unreadable).
+double current_rss_mb();
 
 /// Removes a SQLite database file and its -wal / -shm companions.
 void remove_database(const std::string& path);
@@ -101,5 +105,8 @@ result workload_bank(const options& opts, const std::string& dir);
 result workload_latency(const options& opts, const std::string& dir);
 result workload_replay(const options& opts, const std::string& dir);
 result workload_catchup(const options& opts, const std::string& dir);
+result workload_snapshot(const options& opts, const std::string& dir);
+result workload_passivation(const options& opts, const std::string& dir);        // cap opts.cap
+result workload_passivation_nocap(const options& opts, const std::string& dir);  // no cap
 
 }  // namespace bench

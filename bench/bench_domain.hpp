@@ -1,6 +1,7 @@
 // The benchmark's domain: the bank of tests/bank_domain.hpp cut down to what
 // the workloads send. Account keeps no per-event history (1,000,000 replayed
-// events must not cost 1,000,000 strings), Counter is the catch-up projection.
+// events must not cost 1,000,000 strings), Counter is the catch-up projection,
+// Vault is the snapshot workload's aggregate (Account's stream, JSON state).
 #pragma once
 
 #include <cstdint>
@@ -105,5 +106,42 @@ inline std::string opened_payload(std::size_t account) {
 inline std::string deposited_payload(std::size_t account, std::size_t deposit) {
   return interlock::detail::encode_json(Deposited{1, deposit_tag(account, deposit)});
 }
+
+// -- the snapshot workload's aggregate -----------------------------------------
+
+// Appends `count` events to a Vault: the stream the replay workload writes
+// (Opened at version 1, then Deposited{1, deposit_tag(0, v - 2)}), so a
+// snapshot lands at every command when count equals the snapshot interval.
+struct Fill {
+  using result_type = std::uint64_t;  // the version after the command
+  std::uint32_t count = 0;
+};
+BENCH_JSON(Fill, count)
+
+// Account's state and events with a JSON-serialisable state. It declares no
+// snapshot policy of its own: runtime_settings.snapshot_every decides, so one
+// stream can be recovered from its snapshots or fully replayed (every = 0).
+struct Vault : interlock::aggregate<Vault> {
+  using commands = interlock::types<Fill, Ping>;
+  using events = interlock::types<Opened, Deposited>;
+
+  bool open = false;
+  std::int64_t balance = 0;
+
+  std::uint64_t handle(const Fill& c) {
+    auto v = version();
+    for (std::uint32_t i = 0; i < c.count; ++i) {
+      ++v;
+      if (v == 1) emit(Opened{owner_name(0)});
+      else emit(Deposited{1, deposit_tag(0, v - 2)});
+    }
+    return v;
+  }
+  std::uint64_t handle(const Ping&) { return version(); }
+
+  void apply(const Opened&) { open = true; }
+  void apply(const Deposited& e) { balance += e.amount; }
+};
+BENCH_JSON(Vault, open, balance)
 
 }  // namespace bench

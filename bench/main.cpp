@@ -1,5 +1,7 @@
 // interlock-bench: throughput, latency, recovery and catch-up of the runtime,
-// each against a raw-SQLite ceiling measured in the same run. See README.md.
+// each against a raw-SQLite ceiling measured in the same run; snapshot
+// recovery against a full replay, and passivation's memory against no cap.
+// See README.md.
 //
 // Every workload runs in its own child process (fork), so its peak RSS is its
 // own, a crash or hang in one is reported and the others still run, and the
@@ -29,16 +31,21 @@ using bench::options;
 using bench::result;
 
 constexpr const char* usage_text = R"(usage: interlock-bench [options]
-  --only W[,W...]   run only these workloads: bank, latency, replay, catchup, ceiling
+  --only W[,W...]   run only these workloads: bank, latency, replay, catchup, snapshot,
+                    passivation, ceiling
                     (the ceiling parts the chosen workloads compare against always run)
   --quick           small sizes, a few seconds in all
   --memory          the runtime workloads use the in-memory journal (actor overhead alone)
   --json            one JSON object per workload on stdout (the table goes to stderr)
   --accounts A      bank accounts (default 1000; quick 100)
   --deposits D      deposits per account (default 100; quick 20)
-  --events N        replay stream / catch-up journal / read ceiling size (default 1000000; quick 50000)
-  --window W        bank: commands in flight (default 2048; quick 256)
-  --drivers K       bank: driver actors sharing the window (default: one per 256 in flight)
+  --events N        replay stream / catch-up journal / read ceiling / snapshot stream size
+                    (default 1000000; quick 50000)
+  --aggregates M    passivation: aggregates touched once each (default 1000000; quick 50000)
+  --cap C           passivation: max_live_aggregates of the capped run (default 100000; quick 5000);
+                    a second run without a cap follows, except under --quick
+  --window W        bank, passivation: commands in flight (default 2048; quick 256)
+  --drivers K       bank, passivation: driver actors sharing the window (default: one per 256 in flight)
   --commands C      latency and ceiling (c): commands one at a time (default 1000; quick 100)
   --sync MODE       off | normal | full | extra (default full, like the runtime)
   --dir PATH        put the database files here (default: a new temp dir, removed at the end)
@@ -63,7 +70,7 @@ std::size_t parse_size(const std::string& flag, const std::string& text) {
 
 options parse_args(int argc, char** argv) {
   options opts;
-  std::optional<std::size_t> accounts, deposits, events, window, commands, timeout;
+  std::optional<std::size_t> accounts, deposits, events, window, commands, timeout, aggregates, cap;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::optional<std::string> inline_value;
@@ -87,6 +94,8 @@ options parse_args(int argc, char** argv) {
     else if (arg == "--window") window = parse_size(arg, value());
     else if (arg == "--drivers") opts.drivers = parse_size(arg, value());
     else if (arg == "--commands") commands = parse_size(arg, value());
+    else if (arg == "--aggregates") aggregates = parse_size(arg, value());
+    else if (arg == "--cap") cap = parse_size(arg, value());
     else if (arg == "--timeout") timeout = parse_size(arg, value());
     else if (arg == "--dir") opts.dir = value();
     else if (arg == "--sync") {
@@ -101,7 +110,8 @@ options parse_args(int argc, char** argv) {
       for (std::size_t start = 0; start <= list.size();) {
         auto comma = list.find(',', start);
         auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "ceiling")
+        if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "snapshot" &&
+            name != "passivation" && name != "ceiling")
           usage_error("unknown workload '" + name + "'");
         opts.only.push_back(name);
         if (comma == std::string::npos) break;
@@ -120,6 +130,8 @@ options parse_args(int argc, char** argv) {
     opts.events = 50'000;
     opts.window = 256;
     opts.commands = 100;
+    opts.aggregates = 50'000;
+    opts.cap = 5'000;
     opts.timeout_s = 300;
   }
   if (accounts) opts.accounts = *accounts;
@@ -127,6 +139,8 @@ options parse_args(int argc, char** argv) {
   if (events) opts.events = *events;
   if (window) opts.window = *window;
   if (commands) opts.commands = *commands;
+  if (aggregates) opts.aggregates = *aggregates;
+  if (cap) opts.cap = *cap;
   if (timeout) opts.timeout_s = static_cast<int>(*timeout);
   return opts;
 }
@@ -245,9 +259,13 @@ struct printer {
                  std::thread::hardware_concurrency(), sqlite3_libversion(), sync_name(opts.sync),
                  opts.journal_name().c_str(), BENCH_JSON_CODEC);
     std::fprintf(human,
-                 "  accounts %zu, deposits %zu, events %s, window %zu (%zu drivers), commands %zu%s | files in %s\n\n",
+                 "  accounts %zu, deposits %zu, events %s, window %zu (%zu drivers), commands %zu, aggregates %s "
+                 "(cap %s)%s | files in %s\n\n",
                  opts.accounts, opts.deposits, bench::with_commas(static_cast<double>(opts.events)).c_str(),
-                 opts.window, opts.driver_count(), opts.commands, opts.quick ? " (--quick)" : "", dir.c_str());
+                 opts.window, opts.driver_count(), opts.commands,
+                 bench::with_commas(static_cast<double>(opts.aggregates)).c_str(),
+                 bench::with_commas(static_cast<double>(opts.cap)).c_str(), opts.quick ? " (--quick)" : "",
+                 dir.c_str());
     std::fprintf(human, "%-23s %-10s %11s %9s %12s %9s %9s %8s  %s\n", "workload", "journal", "events", "seconds",
                  "events/s", "p50 us", "p99 us", "RSS MB", "vs ceiling (same run)");
     std::fprintf(human, "%s\n", std::string(122, '-').c_str());
@@ -259,6 +277,7 @@ struct printer {
     if (workload == "ceiling_interleaved") return "ceiling (b) interleaved";
     if (workload == "ceiling_commit") return "ceiling (c) commit";
     if (workload == "ceiling_read") return "ceiling (d) read";
+    if (workload == "passivation_nocap") return "passivation (no cap)";
     return workload;
   }
 
@@ -288,6 +307,27 @@ struct printer {
     if (r.ratio_to_ceiling) {
       std::snprintf(buf, sizeof buf, "%.2fx %s", *r.ratio_to_ceiling, r.ceiling.c_str());
       return buf;
+    }
+    auto extra = [&](const char* key) { return r.extra.count(key) ? r.extra.at(key) : 0.0; };
+    if (r.workload == "snapshot") {
+      std::snprintf(buf, sizeof buf, "recover %.2f ms vs full replay %.1f ms: %.0fx faster", extra("recover_ms"),
+                    extra("full_replay_ms"), extra("speedup"));
+      return buf;
+    }
+    if (r.workload == "passivation") {
+      std::snprintf(buf, sizeof buf, "cap %s, live max %s", bench::with_commas(extra("cap")).c_str(),
+                    bench::with_commas(extra("live_aggregates_max")).c_str());
+      std::string out = buf;
+      return out;
+    }
+    if (r.workload == "passivation_nocap") {
+      std::snprintf(buf, sizeof buf, "live max %s", bench::with_commas(extra("live_aggregates_max")).c_str());
+      std::string out = buf;
+      if (r.extra.count("rss_ratio_to_capped")) {
+        std::snprintf(buf, sizeof buf, "; RSS %.2fx the capped run's", extra("rss_ratio_to_capped"));
+        out += buf;
+      }
+      return out;
     }
     return "";
   }
@@ -357,6 +397,10 @@ void add_ratios(result& r, const std::vector<result>& all) {
   } else if (r.workload == "replay" || r.workload == "catchup") {
     r.ratio_to_ceiling = rate_ratio("ceiling_read");
     r.ceiling = "(d)";
+  } else if (r.workload == "passivation_nocap") {
+    auto* capped = find(all, "passivation");
+    if (capped && capped->peak_rss_mb && r.peak_rss_mb && *capped->peak_rss_mb > 0)
+      r.extra["rss_ratio_to_capped"] = *r.peak_rss_mb / *capped->peak_rss_mb;
   }
 }
 
@@ -406,6 +450,10 @@ int main(int argc, char** argv) {
       {"ceiling_read", all_ceilings || opts.selected("replay") || opts.selected("catchup"), bench::ceiling_read},
       {"replay", opts.selected("replay"), bench::workload_replay},
       {"catchup", opts.selected("catchup"), bench::workload_catchup},
+      {"snapshot", opts.selected("snapshot"), bench::workload_snapshot},
+      {"passivation", opts.selected("passivation"), bench::workload_passivation},
+      // the comparison for the capped run: every aggregate stays live (GBs at full size)
+      {"passivation_nocap", opts.selected("passivation") && !opts.quick, bench::workload_passivation_nocap},
   };
   std::vector<result> results;
   int failures = 0;
