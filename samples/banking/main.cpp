@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot start: %s\n", interlock::describe(app.error()).c_str());
     return 1;
   }
-  std::printf("Interlock banking sample - journal: %s\n\n", args.memory ? "in memory" : args.db.c_str());
+  std::printf("Interlock banking sample - journal: %s\n\n", args.journal().c_str());
 
   teller t{*app};
   bool scenario_ok = run_scenario(t);

@@ -1,0 +1,109 @@
+# cmake -DPROGRAM=... -DWORKDIR=... -DCONFIG=<repo>/config/interlock.conf -DEXPECT="regex" -P check_args.cmake
+# A sample's command line (samples/sample_args.hpp): --help; --config and
+# --interlock.SECTION.KEY=VALUE; the --db / --memory shorthands and where they
+# stand in the precedence; and the errors, each one line on stderr naming the
+# flag or key, exit status 2 (never a crash), and no journal created. EXPECT
+# matches the output of a successful run on a fresh journal.
+foreach(var PROGRAM WORKDIR CONFIG EXPECT)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "check_args.cmake needs -D${var}=...")
+  endif()
+endforeach()
+file(REMOVE_RECURSE "${WORKDIR}")
+file(MAKE_DIRECTORY "${WORKDIR}")
+
+set(failures "")
+
+# check(NAME name RC code [OUT regex] [ERR regex] [CREATES file...] ARGS arg...)
+# Runs PROGRAM ARGS in WORKDIR. RC 2 also requires exactly one line on stderr,
+# nothing on stdout and no data/ folder (an error comes before any journal).
+function(check)
+  cmake_parse_arguments(C "" "NAME;RC;OUT;ERR" "CREATES;ARGS" ${ARGN})
+  execute_process(COMMAND "${PROGRAM}" ${C_ARGS} WORKING_DIRECTORY "${WORKDIR}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+  set(problems "")
+  if(NOT "${rc}" STREQUAL "${C_RC}")
+    list(APPEND problems "exited '${rc}', expected ${C_RC}")
+  endif()
+  if(DEFINED C_OUT AND NOT out MATCHES "${C_OUT}")
+    list(APPEND problems "stdout does not match '${C_OUT}'")
+  endif()
+  if(DEFINED C_ERR AND NOT err MATCHES "${C_ERR}")
+    list(APPEND problems "stderr does not match '${C_ERR}'")
+  endif()
+  if(C_RC EQUAL 2)
+    string(REGEX REPLACE "\n$" "" line "${err}")
+    if(line STREQUAL "" OR line MATCHES "\n")
+      list(APPEND problems "stderr is not exactly one line")
+    endif()
+    if(NOT out STREQUAL "")
+      list(APPEND problems "stdout is not empty")
+    endif()
+    if(EXISTS "${WORKDIR}/data")
+      list(APPEND problems "it created ${WORKDIR}/data")
+    endif()
+  endif()
+  foreach(f IN LISTS C_CREATES)
+    if(NOT EXISTS "${WORKDIR}/${f}")
+      list(APPEND problems "it did not create ${f}")
+    endif()
+  endforeach()
+  if(problems)
+    string(REPLACE ";" "; " problems "${problems}")
+    string(STRIP "${out}" out)
+    string(STRIP "${err}" err)
+    set(failures "${failures}\n${C_NAME}: ${problems}\n  args: ${C_ARGS}\n  stdout: ${out}\n  stderr: ${err}" PARENT_SCOPE)
+  else()
+    message(STATUS "ok: ${C_NAME}")
+  endif()
+endfunction()
+
+# --help: the sample's usage and every runtime setting with its default.
+check(NAME help RC 0 OUT "usage: .*--db PATH.*--memory.*--config.*journal\\.max_batch = 1024.*log\\.level = warning"
+      ARGS --help)
+check(NAME help_short RC 0 OUT "usage: " ARGS -h)
+check(NAME help_wins_over_errors RC 0 OUT "usage: " ARGS --interlock.journal.max_btch=1 --help)
+
+# Errors: one line naming the key or flag, exit 2.
+check(NAME unknown_key RC 2 ERR "journal\\.max_btch.*did you mean journal\\.max_batch" ARGS --interlock.journal.max_btch=1)
+check(NAME bad_value RC 2 ERR "'abc' for journal\\.max_batch" ARGS --interlock.journal.max_batch=abc)
+check(NAME override_without_value RC 2 ERR "--interlock\\.journal\\.max_batch=VALUE" ARGS --interlock.journal.max_batch)
+check(NAME override_twice RC 2 ERR "--interlock\\.log\\.level given twice"
+      ARGS --interlock.log.level=info --interlock.log.level=debug)
+check(NAME missing_config_file RC 2 ERR "cannot read config file .*no-such\\.conf" ARGS --config=${WORKDIR}/no-such.conf)
+check(NAME config_without_file RC 2 ERR "--config needs a file name" ARGS --memory --config)
+file(WRITE "${WORKDIR}/bad.conf" "[journal]\nmax_batch = 0\n")
+check(NAME bad_config_file RC 2 ERR "bad\\.conf:2: .*journal\\.max_batch" ARGS --config ${WORKDIR}/bad.conf)
+check(NAME unknown_flag RC 2 ERR "unknown argument '--frobnicate'" ARGS --frobnicate)
+check(NAME positional_argument RC 2 ERR "unknown argument 'extra'" ARGS --memory extra)
+check(NAME double_dash RC 2 ERR "unexpected '--'" ARGS --memory -- x)
+check(NAME db_without_path RC 2 ERR "--db needs a file path" ARGS --db)
+check(NAME db_empty_path RC 2 ERR "--db needs a file path" ARGS --db=)
+check(NAME db_twice RC 2 ERR "--db given twice" ARGS --db a.db --db=b.db)
+check(NAME memory_twice RC 2 ERR "--memory given twice" ARGS --memory --memory)
+check(NAME db_and_its_option RC 2 ERR "--db and --interlock\\.journal\\.database_path both set journal\\.database_path"
+      ARGS --db a.db --interlock.journal.database_path=b.db)
+check(NAME memory_and_its_option RC 2 ERR "--memory and --interlock\\.journal\\.in_memory both set journal\\.in_memory"
+      ARGS --interlock.journal.in_memory=false --memory)
+check(NAME empty_path_from_option RC 2 ERR "journal\\.database_path is empty" ARGS --interlock.journal.database_path=)
+
+# Runs. Each on a fresh journal, so EXPECT holds for every one.
+check(NAME config_and_db RC 0 OUT "${EXPECT}" CREATES given.db ARGS --config=${CONFIG} --db ${WORKDIR}/given.db)
+if(EXISTS "${WORKDIR}/data")
+  set(failures "${failures}\nconfig_and_db: --db did not win over the config file's database_path")
+endif()
+check(NAME config_and_memory RC 0 OUT "${EXPECT}" ARGS --memory --config ${CONFIG})
+if(EXISTS "${WORKDIR}/data")
+  set(failures "${failures}\nconfig_and_memory: --memory did not win over the config file's in_memory = false")
+endif()
+check(NAME config_and_overrides RC 0 OUT "${EXPECT}" CREATES option.db
+      ARGS --config=${CONFIG} --interlock.journal.database_path=option.db --interlock.journal.synchronous=normal
+           --interlock.journal.max_batch=1 --interlock.log.level=error)
+check(NAME db_equals RC 0 OUT "${EXPECT}" CREATES equals.db ARGS --db=equals.db)
+# The config file's database_path beats the sample's own default.
+check(NAME config_alone RC 0 OUT "${EXPECT}" CREATES data/interlock.db ARGS --config=${CONFIG})
+
+if(failures)
+  message(FATAL_ERROR "${PROGRAM}:${failures}")
+endif()
+message(STATUS "every command line check of ${PROGRAM} as expected")
