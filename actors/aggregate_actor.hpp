@@ -28,6 +28,7 @@ struct aggregate_context {
   detail::snapshot_settings snapshots;
   std::chrono::milliseconds passivate_after{300'000};  // 0: never
   std::size_t max_live = 100'000;                       // 0: no cap
+  std::size_t conflict_retries = 3;                     // reload + rerun after a conflicting append
 };
 
 caf::actor spawn_aggregate_actor(caf::local_actor* parent, std::shared_ptr<const detail::aggregate_kind> kind,

@@ -160,6 +160,11 @@ caf::behavior journal_reader(self_ptr self, std::shared_ptr<std::unique_ptr<jour
       },
       [=](recover_atom, std::shared_ptr<detail::recovery_job>& job) { return recover(self, std::move(job)); },
       [=](catchup_atom, std::shared_ptr<detail::catchup_job>& job) { return catch_up(self, std::move(job)); },
+      [=](find_command_atom, const std::string& command_id) -> caf::result<command_record> {
+        auto found = self->state.db->find_command(command_id);
+        if (!found) return std::move(found.error());
+        return found->value_or(command_record{});
+      },
   };
 }
 

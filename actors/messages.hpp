@@ -32,6 +32,7 @@ using catchup_atom = caf::atom_constant<caf::atom("catchup")>;      // (catchup_
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;  // () an aggregate actor stops
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;          // () the router passivates idle actors
 using live_atom = caf::atom_constant<caf::atom("live")>;            // () -> live aggregate actors (size_t)
+using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event_record& x) {
@@ -127,6 +128,7 @@ struct query_job {
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 // The journal actors are local to their node; append requests never travel.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::append_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::command_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::recovery_job>)

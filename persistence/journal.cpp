@@ -45,6 +45,8 @@ caf::error validate(const append_request& req) {
     return make_error(errc::invalid_argument, "the snapshot in the append to '" + name + "' is at version " +
                                                   std::to_string(req.snapshot->version) + ", the events end at version " +
                                                   std::to_string(req.expected_version + req.events.size()));
+  if (req.record_command && req.command_id.empty())
+    return make_error(errc::invalid_argument, "the append to '" + name + "' records its command but has no command_id");
   if (req.snapshot && req.keep_snapshots == 0)
     return make_error(errc::invalid_argument, "the append to '" + name + "' keeps 0 snapshots; at least 1 is kept");
   return {};
@@ -54,6 +56,12 @@ caf::error conflict(const append_request& req, std::uint64_t actual_version) {
   return make_error(errc::conflict, "stream '" + stream_name(req.aggregate_type, req.aggregate_id) +
                                         "' is at version " + std::to_string(actual_version) +
                                         ", expected version " + std::to_string(req.expected_version));
+}
+
+caf::error command_seen(const append_request& req) {
+  return make_error(errc::conflict, "command " + req.command_id + " to '" +
+                                        stream_name(req.aggregate_type, req.aggregate_id) +
+                                        "' was committed before; it is not run twice");
 }
 
 std::int64_t now_us() {

@@ -56,8 +56,24 @@ struct append_request {
   /// Stored in the same transaction as the events when set: the state after
   /// them (its version must be expected_version + events.size()). The stream
   /// then keeps its `keep_snapshots` newest snapshots.
-  std::optional<snapshot_record> snapshot;
+  std::optional<snapshot_record> snapshot{};
   std::size_t keep_snapshots = 2;
+  /// Record command_id with the events (same transaction), so a retry of the
+  /// command finds its outcome instead of running again (find_command()).
+  /// A command id recorded before makes the request fail with errc::conflict.
+  bool record_command = false;
+  std::string result_json{};  // the command's result, encoded, for that retry
+};
+
+/// What find_command() knows of a recorded command: where its events landed
+/// and its result.
+struct command_record {
+  std::string aggregate_type;
+  std::string aggregate_id;
+  std::uint64_t first_position = 0;
+  std::uint64_t last_position = 0;
+  std::uint64_t last_version = 0;
+  std::string result_json;
 };
 
 /// Where a committed request landed.
@@ -138,6 +154,10 @@ class journal {
                                                                       const std::string& aggregate_id,
                                                                       std::uint64_t max_version,
                                                                       std::int64_t max_recorded_at_us) = 0;
+
+  /// The command recorded under `command_id` (append_request::record_command),
+  /// or nullopt.
+  virtual caf::expected<std::optional<command_record>> find_command(const std::string& command_id) = 0;
 
   /// The current version of a stream (0 when it does not exist).
   virtual caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,

@@ -18,6 +18,7 @@ struct memory_store {
   std::vector<stored_event> events;  // index = position - 1
   std::map<std::pair<std::string, std::string>, std::vector<std::uint64_t>> streams;
   std::map<std::pair<std::string, std::string>, std::vector<snapshot_record>> snapshots;  // oldest first
+  std::map<std::string, command_record> commands;
 };
 
 // Grows geometrically (a plain reserve(size + n) would reallocate every time).
@@ -84,6 +85,13 @@ class memory_journal final : public journal {
     return std::optional<snapshot_record>{};
   }
 
+  caf::expected<std::optional<command_record>> find_command(const std::string& command_id) override {
+    std::lock_guard<std::mutex> lock{store_->mutex};
+    auto it = store_->commands.find(command_id);
+    if (it == store_->commands.end()) return std::optional<command_record>{};
+    return std::optional{it->second};
+  }
+
   caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
                                               const std::string& aggregate_id) override {
     if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
@@ -98,6 +106,7 @@ class memory_journal final : public journal {
   caf::expected<append_result> append_one(const append_request& req, std::int64_t now) {
     if (auto err = detail::validate(req)) return err;
     auto& positions = store_->streams[{req.aggregate_type, req.aggregate_id}];
+    if (req.record_command && store_->commands.count(req.command_id)) return detail::command_seen(req);
     if (positions.size() != req.expected_version) {
       auto err = detail::conflict(req, positions.size());
       if (positions.empty()) store_->streams.erase({req.aggregate_type, req.aggregate_id});
@@ -118,6 +127,9 @@ class memory_journal final : public journal {
       store_->events.push_back(std::move(ev));
     }
     if (req.snapshot) keep_snapshot(req, now);
+    if (req.record_command)
+      store_->commands.emplace(req.command_id, command_record{req.aggregate_type, req.aggregate_id, res.first_position,
+                                                              res.last_position, res.last_version, req.result_json});
     return res;
   }
 

@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS snapshots (
   state TEXT NOT NULL,
   recorded_at INTEGER NOT NULL,    -- microseconds since the Unix epoch, UTC
   PRIMARY KEY (stream_key, version)) WITHOUT ROWID;
+-- Commands whose caller gave them an id to retry with (idempotency keys),
+-- written in the transaction of their events.
+CREATE TABLE IF NOT EXISTS commands (
+  command_id TEXT PRIMARY KEY,
+  stream_key INTEGER NOT NULL REFERENCES streams,
+  first_position INTEGER NOT NULL,
+  last_position INTEGER NOT NULL,
+  last_version INTEGER NOT NULL,
+  result TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
 // Columns shared by both reads, in the order row_view() expects.
@@ -145,6 +154,7 @@ class sqlite_journal final : public journal {
                                                               const std::string& aggregate_id,
                                                               std::uint64_t max_version,
                                                               std::int64_t max_recorded_at_us) override;
+  caf::expected<std::optional<command_record>> find_command(const std::string& command_id) override;
 
   caf::expected<sqlite_settings> settings();
 
@@ -165,6 +175,7 @@ class sqlite_journal final : public journal {
                                         std::int64_t now, caf::expected<append_result>& result, bool isolate);
   int write_request(const append_request& req, stream_row& stream, std::uint64_t first_position,
                     std::int64_t now);
+  int write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position);
   int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
   std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
   std::optional<std::string> forget_streams_if_changed();
@@ -181,7 +192,7 @@ class sqlite_journal final : public journal {
   statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   statement last_position_, find_stream_, insert_stream_, update_stream_, insert_event_;
   statement read_stream_, read_all_, data_version_;
-  statement insert_snapshot_, trim_snapshots_, load_snapshot_;
+  statement insert_snapshot_, trim_snapshots_, load_snapshot_, insert_command_, find_command_;
   // The streams this connection has written or read in a write transaction.
   // Valid while no other connection commits (PRAGMA data_version tells), so
   // appends skip a lookup per request; cleared whenever a transaction fails.
@@ -297,6 +308,10 @@ caf::error sqlite_journal::prepare_statements() {
       {&trim_snapshots_,
        "DELETE FROM snapshots WHERE stream_key = ?1 AND version <= (SELECT version FROM snapshots"
        " WHERE stream_key = ?1 ORDER BY version DESC LIMIT 1 OFFSET ?2)"},
+      {&insert_command_, "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&find_command_,
+       "SELECT s.aggregate_type, s.aggregate_id, c.first_position, c.last_position, c.last_version, c.result"
+       " FROM commands c JOIN streams s ON s.stream_key = c.stream_key WHERE c.command_id = ?1"},
       {&load_snapshot_,
        "SELECT sn.version, sn.state_version, sn.state, sn.recorded_at FROM streams s"
        " JOIN snapshots sn ON sn.stream_key = s.stream_key"
@@ -374,6 +389,14 @@ std::optional<std::string> sqlite_journal::append_one(const append_request& req,
   auto& stream = cached_stream(req.aggregate_type, req.aggregate_id);
   if (!stream) return "cannot read stream '" + detail::stream_name(req.aggregate_type, req.aggregate_id) +
                       "': " + db_.last_error();
+  if (req.record_command) {  // checked here, in the write transaction, not only by the caller
+    auto seen = find_command(req.command_id);
+    if (!seen) return "cannot look up command " + req.command_id + ": " + db_.last_error();
+    if (*seen) {
+      result = detail::command_seen(req);
+      return std::nullopt;
+    }
+  }
   if (stream->version != req.expected_version) {
     result = detail::conflict(req, stream->version);
     return std::nullopt;
@@ -432,7 +455,36 @@ int sqlite_journal::write_request(const append_request& req, stream_row& stream,
     q.bind_or_null(10, req.causation_id);
     if (int rc = run(q); rc != SQLITE_OK) return rc;
   }
-  return req.snapshot ? write_snapshot(key, *req.snapshot, req.keep_snapshots, now) : SQLITE_OK;
+  if (req.snapshot)
+    if (int rc = write_snapshot(key, *req.snapshot, req.keep_snapshots, now); rc != SQLITE_OK) return rc;
+  return req.record_command ? write_command(req, key, first_position) : SQLITE_OK;
+}
+
+int sqlite_journal::write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position) {
+  auto& q = insert_command_;
+  q.bind(1, req.command_id);
+  q.bind(2, stream_key);
+  q.bind(3, clamp_to_int64(first_position));
+  q.bind(4, clamp_to_int64(first_position + req.events.size() - 1));
+  q.bind(5, clamp_to_int64(req.expected_version + req.events.size()));
+  q.bind(6, req.result_json);
+  return run(q);
+}
+
+caf::expected<std::optional<command_record>> sqlite_journal::find_command(const std::string& command_id) {
+  reset_on_exit guard{find_command_};
+  find_command_.bind(1, command_id);
+  const int rc = find_command_.step();
+  if (rc == SQLITE_DONE) return std::optional<command_record>{};
+  if (rc != SQLITE_ROW) return read_error("command " + command_id);
+  command_record out;
+  out.aggregate_type = find_command_.column_text(0);
+  out.aggregate_id = find_command_.column_text(1);
+  out.first_position = static_cast<std::uint64_t>(find_command_.column_int64(2));
+  out.last_position = static_cast<std::uint64_t>(find_command_.column_int64(3));
+  out.last_version = static_cast<std::uint64_t>(find_command_.column_int64(4));
+  out.result_json = find_command_.column_text(5);
+  return std::optional{std::move(out)};
 }
 
 int sqlite_journal::write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep,

@@ -24,7 +24,8 @@ detail::erased_command application::make_command(std::string command_type, const
   cmd.command_type = std::move(command_type);
   cmd.aggregate_id = std::move(aggregate_id);
   cmd.body = std::move(body);
-  cmd.command_id = opts.command_id.empty() ? new_id() : std::move(opts.command_id);
+  cmd.idempotent = !opts.command_id.empty();
+  cmd.command_id = cmd.idempotent ? std::move(opts.command_id) : new_id();
   cmd.correlation_id = opts.correlation_id.empty() ? cmd.command_id : std::move(opts.correlation_id);
   cmd.causation_id = std::move(opts.causation_id);
   return cmd;

@@ -42,6 +42,7 @@ struct runtime_settings {
   std::size_t snapshot_keep = 2;                          // snapshots kept per stream (the newest)
   std::chrono::milliseconds passivate_after{300'000};     // an aggregate idle this long stops; 0: never
   std::size_t max_live_aggregates = 100'000;              // live aggregate actors, at most (LRU passivated); 0: no cap
+  std::size_t conflict_retries = 3;                       // reload + rerun of a command whose append conflicted
   std::string log_level = "warning";                      // quiet | error | warning | info | debug
 };
 

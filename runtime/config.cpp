@@ -232,6 +232,8 @@ std::vector<config_option> make_options() {
                                                "an aggregate idle this long stops; 0ms: never"),
       count_option<&rs::max_live_aggregates, 0>("aggregates.max_live", "max_live_aggregates",
                                                 "live aggregate actors, at most (least recently used stop); 0: no cap"),
+      count_option<&rs::conflict_retries, 0>("aggregates.conflict_retries", "conflict_retries",
+                                             "times a command whose append conflicted (another writer) is reloaded and rerun"),
       {"log.level", "log_level", "one of quiet, error, warning, info, debug", "how much the runtime logs",
        &format_log_level, &parse_log_level},
   };
@@ -242,7 +244,7 @@ std::vector<config_option> make_options() {
 // config/README.md), then add a name here.
 [[maybe_unused]] void every_field_has_an_option(const runtime_settings& s) {
   [[maybe_unused]] auto& [path, sync, memory, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
-                          passivate, max_live, level] = s;
+                          passivate, max_live, retries, level] = s;
 }
 
 // Sections the format knows. [node] is reserved for the node settings to come:

@@ -9,6 +9,10 @@ namespace interlock {
 
 /// Per-command settings. Empty ids are filled in: command_id with a fresh ULID,
 /// correlation_id with the command id (a command that starts a conversation).
+/// A command_id chosen by the caller is an idempotency key: it is recorded
+/// with the command's events, and a command dispatched again with it returns
+/// the first outcome (receipt and result) instead of running again - also
+/// after a restart. Its result type must then be JSON-serialisable.
 struct dispatch_options {
   std::string command_id{};
   std::string correlation_id{};

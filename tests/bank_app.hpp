@@ -8,9 +8,11 @@
 namespace testing_support {
 
 /// The test bank on a SQLite file (or in memory for an empty path).
-inline caf::expected<interlock::application> start_bank(caf::actor_system& sys, const std::string& db) {
+inline caf::expected<interlock::application> start_bank(caf::actor_system& sys, const std::string& db,
+                                                        interlock::runtime_settings settings = {}) {
   interlock::application_builder b{sys};
   testbank::register_bank(b);
+  b.settings(settings);
   if (db.empty()) b.in_memory();
   else b.sqlite(db);
   return b.build();

@@ -25,10 +25,16 @@ namespace interlock::detail {
 /// What running a command produced: an error, or events to persist (with a
 /// snapshot of the state after them when one is due) and a result.
 struct command_outcome {
+  static command_outcome failed(caf::error why) {
+    command_outcome out;
+    out.error = std::move(why);
+    return out;
+  }
   caf::error error;
   std::vector<event_record> events;
   std::shared_ptr<const void> result;
   std::optional<snapshot_record> snapshot;
+  std::string result_json;  // for idempotent commands: the result, to return again on a retry
 };
 
 /// The runtime's snapshot defaults (runtime_settings), for aggregate types
@@ -55,6 +61,9 @@ class aggregate_instance {
   /// Replaces the state with a snapshot's; errc::schema_mismatch if it was
   /// written by another state_version, errc::corrupt_event if it does not decode.
   virtual caf::error restore(const snapshot_record& snap) = 0;
+  /// A result stored by an idempotent command of type `command_type`, decoded.
+  virtual caf::expected<std::shared_ptr<const void>> decode_result(const std::string& command_type,
+                                                                  const std::string& json) const = 0;
   /// Whether this aggregate writes (and so may load) snapshots.
   virtual bool snapshots_enabled() const = 0;
   /// How many snapshots its stream keeps.
@@ -167,6 +176,9 @@ class aggregate_model final : public aggregate_instance {
   struct command_fn {
     const std::type_info* type;
     std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)> run;
+    // Idempotent commands store their result: null if R cannot be encoded.
+    std::string (*encode_result)(const void* result);
+    caf::expected<std::shared_ptr<const void>> (*decode_result)(const std::string& json);
   };
   using replay_fn = caf::error (*)(T&, const event_view&);
 
@@ -193,14 +205,16 @@ class aggregate_model final : public aggregate_instance {
   command_outcome execute(const erased_command& cmd) override {
     auto it = handlers().find(cmd.command_type);
     if (it == handlers().end())
-      return {make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
-                                                    " does not handle command " + cmd.command_type),
-              {}, nullptr};
+      return command_outcome::failed(make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
+                                                    " does not handle command " + cmd.command_type));
     if (!cmd.body_type || *cmd.body_type != *it->second.type)
-      return {make_error(errc::unknown_command, "the command type named " + cmd.command_type +
+      return command_outcome::failed(make_error(errc::unknown_command, "the command type named " + cmd.command_type +
                                                     " is not the C++ type aggregate " + std::string{type_name_of<T>()} +
-                                                    " handles under that name; give one of them its own `type_name`"),
-              {}, nullptr};
+                                                    " handles under that name; give one of them its own `type_name`"));
+    if (cmd.idempotent && !it->second.encode_result)
+      return command_outcome::failed(make_error(errc::invalid_argument, "command " + cmd.command_type +
+                                                     " was given a command_id (idempotency key), but its result type "
+                                                     "is not JSON-serialisable, so a retry could not return it"));
     command_outcome out;
     try {
       std::tie(out.error, out.result) = it->second.run(state_, cmd.body.get());
@@ -215,6 +229,7 @@ class aggregate_model final : public aggregate_instance {
     }
     for (auto& p : aggregate_access::pending(state_)) out.events.push_back(p.record);
     if (!out.events.empty()) out.snapshot = snapshot_if_due();
+    if (cmd.idempotent) out.result_json = it->second.encode_result(out.result.get());
     return out;
   }
 
@@ -264,6 +279,15 @@ class aggregate_model final : public aggregate_instance {
     }
   }
 
+  caf::expected<std::shared_ptr<const void>> decode_result(const std::string& command_type,
+                                                          const std::string& json) const override {
+    auto it = handlers().find(command_type);
+    if (it == handlers().end() || !it->second.decode_result)
+      return make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
+                                                   " cannot decode a stored result of command " + command_type);
+    return it->second.decode_result(json);
+  }
+
   bool snapshots_enabled() const override { return policy_.enabled; }
   std::size_t snapshots_kept() const override { return policy_.keep; }
 
@@ -282,13 +306,38 @@ class aggregate_model final : public aggregate_instance {
   static name_map<command_fn> make_handlers(types<Cs...>*) {
     static_assert((check_command<T, Cs>() && ...));
     name_map<command_fn> table;
-    (table.emplace(std::string{type_name_of<Cs>()}, command_fn{&typeid(Cs), [](T& self, const void* body) {
-                     const auto& cmd = *static_cast<const Cs*>(body);
-                     using H = decltype(self.handle(cmd));
-                     return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
-                   }}),
+    (table.emplace(std::string{type_name_of<Cs>()},
+                   command_fn{&typeid(Cs),
+                              [](T& self, const void* body) {
+                                const auto& cmd = *static_cast<const Cs*>(body);
+                                using H = decltype(self.handle(cmd));
+                                return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
+                              },
+                              result_encoder<result_of_t<Cs>>(), result_decoder<result_of_t<Cs>>()}),
      ...);
     return table;
+  }
+
+  template <class R>
+  static auto result_encoder() -> std::string (*)(const void*) {
+    if constexpr (std::is_void_v<R>) return +[](const void*) { return std::string{"null"}; };
+    else if constexpr (json_codable<R>) return +[](const void* r) { return encode_json(*static_cast<const R*>(r)); };
+    else return nullptr;
+  }
+
+  template <class R>
+  static auto result_decoder() -> caf::expected<std::shared_ptr<const void>> (*)(const std::string&) {
+    if constexpr (std::is_void_v<R>)
+      return +[](const std::string&) -> caf::expected<std::shared_ptr<const void>> { return nullptr; };
+    else if constexpr (json_codable<R>)
+      return +[](const std::string& json) -> caf::expected<std::shared_ptr<const void>> {
+        try {
+          return std::shared_ptr<const void>{std::make_shared<R>(decode_json<R>(json))};
+        } catch (const std::exception& ex) {
+          return make_error(errc::corrupt_event, std::string{"a stored command result does not decode: "} + ex.what());
+        }
+      };
+    else return nullptr;
   }
 
   template <class... Es>

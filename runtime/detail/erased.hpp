@@ -22,6 +22,7 @@ struct erased_command {
   std::string command_id;
   std::string correlation_id;
   std::string causation_id;
+  bool idempotent = false;  // the caller chose command_id: a retry returns the first outcome
 };
 
 struct erased_reply {
