@@ -17,6 +17,7 @@
 #include <caf/actor.hpp>
 
 #include <interlock/runtime/detail/aggregate_model.hpp>
+#include <interlock/runtime/middleware.hpp>
 
 namespace interlock {
 
@@ -29,6 +30,7 @@ struct aggregate_context {
   std::chrono::milliseconds passivate_after{300'000};  // 0: never
   std::size_t max_live = 100'000;                       // 0: no cap
   std::size_t conflict_retries = 3;                     // reload + rerun after a conflicting append
+  std::vector<std::shared_ptr<command_middleware>> middleware;  // run by the router around every command
 };
 
 caf::actor spawn_aggregate_actor(caf::local_actor* parent, std::shared_ptr<const detail::aggregate_kind> kind,

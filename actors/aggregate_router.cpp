@@ -95,6 +95,66 @@ caf::expected<caf::actor> find_or_spawn(self_ptr self, const detail::erased_comm
   return spawn_for(self, cmd, std::move(key));
 }
 
+// -- the middleware pipeline ---------------------------------------------------
+
+command_envelope envelope_of(const detail::erased_command& cmd) {
+  return {cmd.command_type, cmd.aggregate_type, cmd.aggregate_id, cmd.command_id, cmd.correlation_id, cmd.causation_id};
+}
+
+void run_after(self_ptr self, const command_envelope& env, const command_result& result, clock_type::time_point start) {
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(clock_type::now() - start);
+  auto& pipeline = self->state.ctx.middleware;
+  for (auto it = pipeline.rbegin(); it != pipeline.rend(); ++it) {
+    try {
+      (*it)->after(env, result, took);
+    } catch (...) {  // an observer's failure must not change the command's outcome
+      log(log_level::error, "command middleware after() threw for command " + env.command_id);
+    }
+  }
+}
+
+caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& cmd);
+
+// before() in order, then the command, then after() in reverse: the reply is
+// requested (not delegated) so that after() sees it.
+caf::result<detail::erased_reply> route_through_middleware(self_ptr self, detail::erased_command& cmd) {
+  const auto start = clock_type::now();
+  auto env = envelope_of(cmd);
+  caf::error stop;
+  for (auto& m : self->state.ctx.middleware) {
+    try {
+      stop = m->before(env);
+    } catch (const std::exception& ex) {
+      stop = make_error(errc::rejected, std::string{"command middleware threw: "} + ex.what());
+    } catch (...) {
+      stop = make_error(errc::rejected, "command middleware threw a non-standard exception");
+    }
+    if (stop) break;
+  }
+  if (stop) {
+    run_after(self, env, command_result{stop}, start);
+    return stop;
+  }
+  cmd.command_id = env.command_id;
+  cmd.correlation_id = env.correlation_id;
+  cmd.causation_id = env.causation_id;
+  auto rp = self->make_response_promise<detail::erased_reply>();
+  const auto timeout = std::max(std::chrono::milliseconds{1}, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                                  cmd.deadline - clock_type::now())) +
+                       self->state.ctx.journal_timeout;
+  self->request(caf::actor_cast<caf::actor>(self), timeout, std::move(cmd))
+      .then(
+          [=](detail::erased_reply& r) mutable {
+            run_after(self, env, command_result{{}, r.position, r.version, r.events}, start);
+            rp.deliver(std::move(r));
+          },
+          [=](caf::error& err) mutable {
+            run_after(self, env, command_result{err}, start);
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
 caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& cmd) {
   auto key = key_of(cmd);
   if (auto waiting = self->state.stopping.find(key); waiting != self->state.stopping.end()) {
@@ -148,6 +208,10 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
         if (cmd.aggregate_id.empty())
           return make_error(errc::invalid_argument, "command " + cmd.command_type + " has an empty aggregate id");
+        if (!self->state.ctx.middleware.empty() && !cmd.through_middleware) {
+          cmd.through_middleware = true;
+          return route_through_middleware(self, cmd);
+        }
         return route(self, cmd);
       },
       [=](live_atom) -> std::size_t { return self->state.live.size() + self->state.stopping.size(); },

@@ -163,7 +163,7 @@ caf::expected<application> application_builder::build() {
                                       std::make_shared<const upcaster_chain>(upcasters_));
   aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
-                        settings_.max_live_aggregates, settings_.conflict_retries};
+                        settings_.max_live_aggregates, settings_.conflict_retries, middleware_};
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
   core->client = spawn_client_actor(sys_, core->router, settings_.client_window);
   for (auto& p : projections_) {

@@ -24,6 +24,7 @@
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
+#include <interlock/runtime/middleware.hpp>
 
 namespace interlock {
 
@@ -76,6 +77,12 @@ class application_builder {
   /// older version it may have been stored at to its current one.
   upcaster_chain& upcasters() { return upcasters_; }
 
+  /// Adds `m` to the command pipeline (after those added before; see middleware.hpp).
+  application_builder& use(std::shared_ptr<command_middleware> m) {
+    middleware_.push_back(std::move(m));
+    return *this;
+  }
+
   /// Replaces every setting, the journal choice included: call sqlite() or
   /// in_memory() after it, not before.
   application_builder& settings(runtime_settings s);
@@ -94,6 +101,7 @@ class application_builder {
   std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;
   std::vector<std::shared_ptr<const detail::projection_kind>> projections_;
   upcaster_chain upcasters_;
+  std::vector<std::shared_ptr<command_middleware>> middleware_;
 };
 
 }  // namespace interlock

@@ -8,10 +8,12 @@
 #include <interlock/runtime/application_builder.hpp>
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
+#include <interlock/runtime/context.hpp>
 #include <interlock/runtime/errors.hpp>
 #include <interlock/runtime/event_envelope.hpp>
 #include <interlock/runtime/json_fields.hpp>
 #include <interlock/runtime/log.hpp>
+#include <interlock/runtime/middleware.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/rejected.hpp>
 #include <interlock/runtime/system_config.hpp>

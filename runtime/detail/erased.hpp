@@ -23,6 +23,7 @@ struct erased_command {
   std::string correlation_id;
   std::string causation_id;
   bool idempotent = false;  // the caller chose command_id: a retry returns the first outcome
+  bool through_middleware = false;  // the router has run the middleware pipeline on it
 };
 
 struct erased_reply {
