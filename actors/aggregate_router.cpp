@@ -120,20 +120,21 @@ caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& c
 caf::result<detail::erased_reply> route_through_middleware(self_ptr self, detail::erased_command& cmd) {
   const auto start = clock_type::now();
   auto env = envelope_of(cmd);
-  caf::error stop;
+  std::optional<command_result> answer;
   for (auto& m : self->state.ctx.middleware) {
     try {
-      stop = m->before(env);
+      answer = m->before(env);
     } catch (const std::exception& ex) {
-      stop = make_error(errc::rejected, std::string{"command middleware threw: "} + ex.what());
+      answer = command_result{make_error(errc::rejected, std::string{"command middleware threw: "} + ex.what())};
     } catch (...) {
-      stop = make_error(errc::rejected, "command middleware threw a non-standard exception");
+      answer = command_result{make_error(errc::rejected, "command middleware threw a non-standard exception")};
     }
-    if (stop) break;
+    if (answer) break;
   }
-  if (stop) {
-    run_after(self, env, command_result{stop}, start);
-    return stop;
+  if (answer) {  // short-circuit: the command does not run
+    run_after(self, env, *answer, start);
+    if (answer->error) return answer->error;
+    return detail::erased_reply{cmd.aggregate_id, answer->position, answer->version, answer->events, nullptr};
   }
   cmd.command_id = env.command_id;
   cmd.correlation_id = env.correlation_id;

@@ -4,8 +4,11 @@
 //   builder.use(std::make_shared<MyTenantCheck>());
 //
 // before() runs in registration order before the command is routed to its
-// aggregate; it may enrich the envelope (ids) or short-circuit: an error it
-// returns is the command's reply and the command does not run. after() runs
+// aggregate; it may enrich the envelope (ids) and pass on (return nullopt), or
+// short-circuit: the command_result it returns is the reply and the command
+// does not run - an error, or a success (a command whose type declares a
+// result other than void then gets errc::invalid_argument: no result can be
+// made up for it). after() runs
 // in reverse order once the reply is known (short-circuits included), with
 // the outcome and the time since the first before(). All middleware of an
 // application runs on one actor, one call at a time: no locking needed, but
@@ -21,6 +24,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/error.hpp>
@@ -50,10 +54,10 @@ struct command_result {
 class command_middleware {
  public:
   virtual ~command_middleware() = default;
-  /// Before the command: change `cmd`'s ids, or return an error to reply with it.
-  virtual caf::error before(command_envelope& cmd) {
+  /// Before the command: change `cmd`'s ids and pass on (nullopt), or reply in its place.
+  virtual std::optional<command_result> before(command_envelope& cmd) {
     (void)cmd;
-    return {};
+    return std::nullopt;
   }
   /// After the reply is known.
   virtual void after(const command_envelope& cmd, const command_result& result, std::chrono::microseconds took) {

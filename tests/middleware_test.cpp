@@ -12,9 +12,9 @@ namespace {
 
 struct recorder : interlock::command_middleware {
   recorder(std::string name, std::shared_ptr<std::vector<std::string>> trail) : name(std::move(name)), trail(trail) {}
-  caf::error before(interlock::command_envelope& cmd) override {
+  std::optional<interlock::command_result> before(interlock::command_envelope& cmd) override {
     trail->push_back("before " + name + " " + cmd.command_type + " " + cmd.aggregate_type + "/" + cmd.aggregate_id);
-    return {};
+    return std::nullopt;
   }
   void after(const interlock::command_envelope& cmd, const interlock::command_result& r,
              std::chrono::microseconds took) override {
@@ -26,14 +26,20 @@ struct recorder : interlock::command_middleware {
   std::shared_ptr<std::vector<std::string>> trail;
 };
 
-// Refuses withdrawals (say, an account frozen by an operator) and tags every
+// Refuses withdrawals (say, an account frozen by an operator), answers a
+// second Open of "dup" itself (a success, nothing runs), and tags every
 // command's conversation with a tenant.
 struct policy : interlock::command_middleware {
-  caf::error before(interlock::command_envelope& cmd) override {
-    if (cmd.command_type == "Withdraw") return interlock::make_error(errc::rejected, "withdrawals are frozen");
+  std::optional<interlock::command_result> before(interlock::command_envelope& cmd) override {
+    if (cmd.command_type == "Withdraw")
+      return interlock::command_result{interlock::make_error(errc::rejected, "withdrawals are frozen")};
+    if (cmd.aggregate_id == "dup" && (cmd.command_type == "Open" || cmd.command_type == "Deposit") && seen_dup)
+      return interlock::command_result{{}, 1, 1, 1};
+    seen_dup = seen_dup || cmd.aggregate_id == "dup";
     cmd.correlation_id = "tenant-42";
-    return {};
+    return std::nullopt;
   }
+  bool seen_dup = false;
 };
 
 caf::expected<interlock::application> start(caf::actor_system& sys, const std::string& db,
@@ -78,6 +84,18 @@ TEST_CASE("middleware: short-circuit with an error, enrich the envelope", "[midd
   CHECK(state->state.balance == 10);  // the withdrawal never ran
   CHECK(state->state.version() == 2);
   CHECK(state->last->correlation_id == "tenant-42");  // stored with the events
+
+  // A success in the command's place: nothing runs, the receipt is the middleware's.
+  auto opened = app->dispatch("dup", Open{"Dup"});
+  REQUIRE(opened);
+  auto again = app->dispatch("dup", Open{"Dup"});  // the aggregate would reject this one
+  REQUIRE(again);
+  CHECK((again->version == 1 && again->position == 1 && again->events == 1));
+  CHECK(trail->back() == "after log Open ok v1 events 1");
+  auto typed = app->dispatch("dup", Deposit{{}, 5, "x"});  // Deposit returns a balance: none can be made up
+  REQUIRE_FALSE(typed);
+  CHECK(interlock::is(typed.error(), errc::invalid_argument));
+  CHECK(app->load_as_of<Account>("dup")->state.version() == 1);
 }
 
 TEST_CASE("middleware: the logging middleware writes one line per command", "[middleware]") {

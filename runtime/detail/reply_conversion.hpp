@@ -3,6 +3,7 @@
 #include <caf/expected.hpp>
 
 #include <interlock/runtime/detail/erased.hpp>
+#include <interlock/runtime/errors.hpp>
 #include <interlock/runtime/receipt.hpp>
 
 namespace interlock::detail {
@@ -13,7 +14,13 @@ caf::expected<receipt<R>> to_receipt(caf::expected<erased_reply> reply) {
   receipt<R> out;
   static_cast<receipt_info&>(out) = receipt_info{std::move(reply->aggregate_id), reply->position, reply->version,
                                                  reply->events};
-  if constexpr (!std::is_void_v<R>) out.value = *std::static_pointer_cast<const R>(reply->result);
+  if constexpr (!std::is_void_v<R>) {
+    if (!reply->result)
+      return make_error(errc::invalid_argument,
+                        "the reply carries no result: a command middleware answered in the command's place, "
+                        "which only commands without a result type allow");
+    out.value = *std::static_pointer_cast<const R>(reply->result);
+  }
   return out;
 }
 
