@@ -64,7 +64,10 @@ void persist(self_ptr self, command_ptr cmd, detail::command_outcome outcome, ca
                      st.instance->snapshots_kept(), cmd->idempotent,
                      std::move(outcome.result_json)};
   auto result = std::move(outcome.result);
-  self->request(st.ctx.writer, st.ctx.journal_timeout, append_atom::value, std::move(req))
+  // No timeout: the writer answers every append it takes (or CAF bounces it
+  // if the writer is gone), and abandoning an append could not undo it anyway.
+  // The caller's own command timeout bounds its wait.
+  self->request(st.ctx.writer, caf::infinite, append_atom::value, std::move(req))
       .await(
           [=](append_result& r) mutable {
             auto& st = self->state;

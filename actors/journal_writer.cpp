@@ -68,13 +68,30 @@ class writer_loop {
     std::vector<append_request> requests;
     requests.reserve(batch_.size());
     for (auto& p : batch_) requests.push_back(std::move(p.request));
-    auto results = journal_->append(requests);
+    auto results = append_or_fail(requests);
     publish(requests, results);
     for (std::size_t i = 0; i < batch_.size(); ++i) {
       if (results[i]) batch_[i].promise.deliver(*results[i]);
       else batch_[i].promise.deliver(results[i].error());
     }
     batch_.clear();
+  }
+
+  // Appenders wait for their reply without a timeout (a timer per append
+  // costs CAF's clock thread more than the append itself), so every request
+  // taken from the mailbox must be answered, even if the journal throws.
+  std::vector<caf::expected<append_result>> append_or_fail(const std::vector<append_request>& requests) {
+    try {
+      return journal_->append(requests);
+    } catch (const std::exception& e) {
+      return failed_batch(requests.size(), std::string{"the journal failed the batch: "} + e.what());
+    } catch (...) {
+      return failed_batch(requests.size(), "the journal failed the batch with an unknown exception");
+    }
+  }
+
+  static std::vector<caf::expected<append_result>> failed_batch(std::size_t n, const std::string& why) {
+    return std::vector<caf::expected<append_result>>(n, caf::expected<append_result>{make_error(errc::storage, why)});
   }
 
   // Subscribers get the events before appenders get their replies, so a client

@@ -36,7 +36,7 @@ struct runtime_settings {
   std::size_t max_batch = 1024;                           // appends committed in one transaction, at most
   std::chrono::microseconds group_commit_wait{0};         // how long the first append of a batch waits for more
   std::size_t read_batch = 4096;                          // events per read during recovery / catch-up
-  std::chrono::milliseconds journal_timeout{30'000};      // aggregate -> journal requests
+  std::chrono::milliseconds journal_timeout{30'000};      // journal reads (recovery, catch-up); appends have none
   std::size_t client_window = 1024;                       // commands in flight from the application's client actor
   // Aggregate lifecycle (an aggregate type's own declarations take precedence).
   std::uint64_t snapshot_every = 0;                       // events between snapshots; 0: no snapshots

@@ -221,7 +221,7 @@ std::vector<config_option> make_options() {
       count_option<&rs::read_batch, 1>("journal.read_batch", "read_batch",
                                        "events read at a time during recovery and catch-up"),
       duration_option<&rs::journal_timeout, 1>("journal.timeout", "journal_timeout",
-                                               "how long an aggregate waits for the journal to answer"),
+                                               "how long a read of the journal may take (recovery, catch-up); appends always get their answer"),
       count_option<&rs::client_window, 1>("client.window", "client_window",
                                           "commands in flight from the application's client actor, at most"),
       count_option<&rs::snapshot_every, 0>("aggregates.snapshot_every", "snapshot_every",
