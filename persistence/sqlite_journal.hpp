@@ -64,7 +64,11 @@ struct sqlite_settings {
 /// errc::invalid_argument if `j` is not a SQLite journal.
 caf::expected<sqlite_settings> settings_of(journal& j);
 
-/// The format version this build writes and reads (journal_meta.format_version).
-inline constexpr int sqlite_journal_format_version = 1;
+/// The format version this build creates (journal_meta.format_version).
+/// Format 2 indexes streams by span of positions (see sqlite_journal.cpp);
+/// files of format 1 are still read and written, in their own format.
+inline constexpr int sqlite_journal_format_version = 2;
+/// The oldest format version this build opens.
+inline constexpr int sqlite_journal_oldest_format_version = 1;
 
 }  // namespace interlock
