@@ -23,6 +23,14 @@ struct waiting_command {
   caf::response_promise promise;
 };
 
+// A passivated actor that has not stopped yet (it finishes the commands routed
+// to it first), and the commands that wait for it to stop.
+struct stopping_actor {
+  clock_type::time_point since = clock_type::now();
+  bool reported = false;  // a slow stop is logged once
+  std::vector<waiting_command> commands;
+};
+
 struct router_state {
   std::unordered_map<std::string, std::shared_ptr<const detail::aggregate_kind>> kinds;
   aggregate_context ctx;
@@ -32,7 +40,7 @@ struct router_state {
   // Passivated actors that have not stopped yet, and the commands for them
   // that must wait: a new actor may only read the stream once the old one's
   // last append has committed.
-  std::unordered_map<std::string, std::vector<waiting_command>> stopping;
+  std::unordered_map<std::string, stopping_actor> stopping;
   static inline const char* name = "interlock.aggregate_router";
 };
 
@@ -66,9 +74,30 @@ void sweep_idle(self_ptr self) {
 }
 
 // How often idle actors are looked for: an idle actor lives between
-// passivate_after and 1.5 x passivate_after.
+// passivate_after and 1.5 x passivate_after. Actors stopping for the cap are
+// checked at least every second.
 std::chrono::milliseconds sweep_interval(const aggregate_context& ctx) {
-  return std::clamp(ctx.passivate_after / 2, std::chrono::milliseconds{5}, std::chrono::milliseconds{60'000});
+  if (ctx.passivate_after.count() == 0) return std::chrono::milliseconds{1'000};
+  return std::clamp(ctx.passivate_after / 2, std::chrono::milliseconds{5}, std::chrono::milliseconds{1'000});
+}
+
+// An actor that is slow to stop is named in the log, once: it is still busy
+// with a command (a handler that blocks, or a journal that does not answer),
+// and the commands for its aggregate wait. (They are not lost: each still
+// gets its reply, or its timeout from its caller's deadline.)
+void report_slow_stops(self_ptr self) {
+  auto& st = self->state;
+  const auto now = clock_type::now();
+  for (auto& [key, stopping] : st.stopping) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - stopping.since);
+    if (stopping.reported || waited <= st.ctx.journal_timeout) continue;
+    stopping.reported = true;
+    auto name = key;
+    std::replace(name.begin(), name.end(), '\x1f', '/');
+    log(log_level::warning, "aggregate " + name + " was passivated " + std::to_string(waited.count()) +
+                                " ms ago and has not stopped; " + std::to_string(stopping.commands.size()) +
+                                " commands wait for it");
+  }
 }
 
 caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command& cmd, std::string key) {
@@ -160,7 +189,7 @@ caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& c
   auto key = key_of(cmd);
   if (auto waiting = self->state.stopping.find(key); waiting != self->state.stopping.end()) {
     auto rp = self->make_response_promise();
-    waiting->second.push_back({std::move(cmd), rp});
+    waiting->second.commands.push_back({std::move(cmd), rp});
     return rp;
   }
   auto target = find_or_spawn(self, cmd, std::move(key));
@@ -179,7 +208,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   auto key = std::move(it->second);
   st.keys.erase(it);
   if (auto waiting = st.stopping.find(key); waiting != st.stopping.end()) {
-    auto commands = std::move(waiting->second);
+    auto commands = std::move(waiting->second.commands);
     st.stopping.erase(waiting);
     for (auto& w : commands) {
       auto target = find_or_spawn(self, w.cmd, key);
@@ -203,7 +232,7 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
     for (auto& [addr, key] : self->state.keys) self->send_exit(addr, em.reason);
     self->quit(em.reason);
   });
-  if (self->state.ctx.passivate_after.count() > 0)
+  if (self->state.ctx.passivate_after.count() > 0 || self->state.ctx.max_live > 0)
     self->delayed_send(self, sweep_interval(self->state.ctx), sweep_atom::value);
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
@@ -217,7 +246,8 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
       },
       [=](live_atom) -> std::size_t { return self->state.live.size() + self->state.stopping.size(); },
       [=](sweep_atom) {
-        sweep_idle(self);
+        if (self->state.ctx.passivate_after.count() > 0) sweep_idle(self);
+        report_slow_stops(self);
         self->delayed_send(self, sweep_interval(self->state.ctx), sweep_atom::value);
       },
   };

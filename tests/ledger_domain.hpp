@@ -3,8 +3,10 @@
 // of its own, so runtime_settings decide; SnappyLedger declares one.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <interlock/runtime/interlock.hpp>
@@ -19,15 +21,20 @@ struct Add {  // emits `times` events of `amount` each
 struct Describe {  // emits nothing: the live state as text (field-less: encoded as {})
   using result_type = std::string;
 };
+struct Pause {  // emits nothing: holds its actor (and a scheduler thread) for `ms`
+  using result_type = std::string;
+  int ms = 0;
+};
 struct Added {
   std::int64_t amount = 0;
 };
 INTERLOCK_JSON(Add, amount, times)
 INTERLOCK_JSON(Added, amount)
+INTERLOCK_JSON(Pause, ms)
 
 template <class Self>
 struct ledger_base : interlock::aggregate<Self> {
-  using commands = interlock::types<Add, Describe>;
+  using commands = interlock::types<Add, Describe, Pause>;
   using events = interlock::types<Added>;
 
   std::int64_t total = 0;
@@ -39,6 +46,10 @@ struct ledger_base : interlock::aggregate<Self> {
     return total + c.amount * c.times;
   }
   std::string handle(const Describe&) const { return text(); }
+  std::string handle(const Pause& c) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds(c.ms));
+    return text();
+  }
   void apply(const Added& e) {
     total += e.amount;
     history.push_back(e.amount);

@@ -118,3 +118,35 @@ TEST_CASE("passivation: passivate_after 0 and no cap keep every actor", "[passiv
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK(*app->live_aggregates() == 50);
 }
+
+TEST_CASE("passivation: an actor slow to stop is named in the log, and its waiting commands are served",
+          "[passivation]") {
+  temp_dir dir;
+  std::mutex m;
+  std::vector<std::string> warnings;
+  interlock::set_log_sink([&](interlock::log_level level, std::string_view line) {
+    std::lock_guard lock{m};
+    if (level == interlock::log_level::warning) warnings.emplace_back(line);
+  });
+  {
+    actor_env env;
+    interlock::runtime_settings s;
+    s.database_path = dir.file("ledger.db");
+    s.max_live_aggregates = 1;
+    s.journal_timeout = std::chrono::milliseconds{100};  // a stop slower than this is reported
+    auto app = interlock::application_builder{env.sys}.aggregate<Ledger>().settings(s).build();
+    REQUIRE(app);
+    auto busy = app->dispatch_async("a", Pause{2500});          // a is busy for 2.5 s (two sweeps)...
+    REQUIRE(app->dispatch("b", Add{1}));                        // ...when b's actor passivates it
+    auto waiting = app->dispatch_async("a", Add{2});            // waits for a's actor to stop
+    REQUIRE(busy.get());
+    auto served = waiting.get();
+    REQUIRE(served);
+    CHECK(served->value == 2);
+  }
+  interlock::set_log_sink(nullptr);
+  std::lock_guard lock{m};
+  REQUIRE(warnings.size() == 1);
+  CHECK_THAT(warnings[0], Catch::Matchers::Contains("aggregate Ledger/a was passivated") &&
+                              Catch::Matchers::Contains("has not stopped; 1 commands wait for it"));
+}
