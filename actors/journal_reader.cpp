@@ -98,13 +98,15 @@ caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> j
                                                  reached_bound = true;
                                                  return false;
                                                }
-                                               failure = upcast_then(*self->state.upcasters, e,
-                                                                     [&](const event_view& v, bool more) {
-                                                                       auto err = instance.replay(v, more);
-                                                                       if (!err && job.keep_last) job.last = to_stored(v);
-                                                                       return err;
-                                                                     });
-                                               return !failure;
+                                               auto err = upcast_then(*self->state.upcasters, e,
+                                                                      [&](const event_view& v, bool more) {
+                                                                        auto err = instance.replay(v, more);
+                                                                        if (!err && job.keep_last) job.last = to_stored(v);
+                                                                        return err;
+                                                                      });
+                                               if (!err) return true;
+                                               failure = std::move(err);
+                                               return false;
                                              });
   if (!scanned) return std::move(scanned.error());
   if (failure) return failure;

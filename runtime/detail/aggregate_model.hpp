@@ -192,12 +192,16 @@ class aggregate_model final : public aggregate_instance {
     auto& version = aggregate_access::version(state_);
     if (e.version != (more_of_same ? version : version + 1))
       return make_error(errc::corrupt_event, describe_event(e) + ": expected version " + std::to_string(version + 1));
-    auto it = appliers().find(e.event_type);
-    if (it == appliers().end())
-      return make_error(errc::unknown_event_type,
-                        describe_event(e) + ": aggregate " + std::string{type_name_of<T>()} +
-                            " has no event of this type in its `events` list");
-    if (auto err = it->second(state_, e)) return err;
+    if (e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
+      auto it = appliers().find(e.event_type);
+      if (it == appliers().end())
+        return make_error(errc::unknown_event_type,
+                          describe_event(e) + ": aggregate " + std::string{type_name_of<T>()} +
+                              " has no event of this type in its `events` list");
+      last_type_ = it->first;  // the table is static: the view stays valid
+      last_applier_ = it->second;
+    }
+    if (auto err = last_applier_(state_, e)) return err;
     version = e.version;
     return {};
   }
@@ -413,6 +417,8 @@ class aggregate_model final : public aggregate_instance {
 
   snapshot_policy policy_;
   T state_;
+  std::string_view last_type_;        // the type replay() applied last...
+  replay_fn last_applier_ = nullptr;  // ...and its applier
 };
 
 template <class... Es>

@@ -74,8 +74,13 @@ class projection_model final : public projection_instance {
   explicit projection_model(P initial) : state_(std::move(initial)) {}
 
   caf::error apply(const event_view& e, event_envelope& scratch) override {
-    auto it = consumers().find(e.event_type);
-    return it == consumers().end() ? caf::error{} : it->second(state_, e, scratch);
+    if (!seen_a_type_ || e.event_type != last_type_) {  // the journal holds runs of one type: skip the hash then
+      auto it = consumers().find(e.event_type);
+      last_consumer_ = it == consumers().end() ? nullptr : it->second;
+      last_type_ = e.event_type;
+      seen_a_type_ = true;
+    }
+    return last_consumer_ ? last_consumer_(state_, e, scratch) : caf::error{};
   }
 
   query_outcome answer(const erased_query& q) override {
@@ -151,6 +156,9 @@ class projection_model final : public projection_instance {
   }
 
   P state_;
+  bool seen_a_type_ = false;
+  std::string last_type_;             // the type apply() saw last...
+  event_fn last_consumer_ = nullptr;  // ...and its consumer, or none
 };
 
 template <class P, class Factory>
