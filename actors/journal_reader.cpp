@@ -107,7 +107,8 @@ caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> j
                                                if (!err) return true;
                                                failure = std::move(err);
                                                return false;
-                                             });
+                                             },
+                                             job.keep_last ? scan_fields::all : scan_fields::without_ids);
   if (!scanned) return std::move(scanned.error());
   if (failure) return failure;
   if (reached_bound || *scanned < self->state.chunk) return {};

@@ -107,7 +107,7 @@ caf::expected<std::size_t> visit_all(caf::expected<std::vector<stored_event>> ev
 
 caf::expected<std::size_t> journal::scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
                                                 std::uint64_t from_version, std::size_t max_count,
-                                                const event_visitor& visit) {
+                                                const event_visitor& visit, scan_fields) {
   return visit_all(read_stream(aggregate_type, aggregate_id, from_version, max_count), visit);
 }
 

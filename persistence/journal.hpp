@@ -110,6 +110,11 @@ struct event_view {
 /// Called once per event, in order; returning false stops the scan.
 using event_visitor = std::function<bool(const event_view&)>;
 
+/// What a scan's visitor reads of each event. Loading an aggregate needs no
+/// command, correlation or causation ids, and not reading them is measurably
+/// cheaper; with `without_ids` a journal may leave them empty.
+enum class scan_fields { all, without_ids };
+
 /// A view of a stored event (valid while `e` lives), and a copy of a view.
 event_view view_of(const stored_event& e);
 stored_event to_stored(const event_view& v);
@@ -139,7 +144,7 @@ class journal {
   /// The default implementation reads through read_stream().
   virtual caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
                                                  std::uint64_t from_version, std::size_t max_count,
-                                                 const event_visitor& visit);
+                                                 const event_visitor& visit, scan_fields fields = scan_fields::all);
 
   /// Visits what read_all() would return; the number of events visited.
   virtual caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,

@@ -115,10 +115,16 @@ constexpr const char* read_stream_v1_sql =
 
 // Format 2: one span of positions at a time (the expression must match the
 // index's for SQLite to use it).
-constexpr const char* read_span_sql =
-    "SELECT " INTERLOCK_EVENT_COLUMNS
-    " FROM events e WHERE (e.global_position >> 12) = ?1 AND e.stream_key = ?2 AND e.version >= ?3"
-    " ORDER BY e.version LIMIT ?4";
+#define INTERLOCK_READ_SPAN_WHERE \
+  " FROM events e WHERE (e.global_position >> 12) = ?1 AND e.stream_key = ?2 AND e.version >= ?3" \
+  " ORDER BY e.version LIMIT ?4"
+constexpr const char* read_span_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_SPAN_WHERE;
+// The same without the ids (scan_fields::without_ids): each column SQLite
+// does not extract is time saved on every event of a recovery.
+constexpr const char* read_span_lean_sql =
+    "SELECT e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, NULL, NULL, NULL"
+    INTERLOCK_READ_SPAN_WHERE;
+#undef INTERLOCK_READ_SPAN_WHERE
 
 constexpr const char* read_all_sql =
     "SELECT " INTERLOCK_EVENT_COLUMNS
@@ -168,8 +174,8 @@ class sqlite_journal final : public journal {
                                                        std::uint64_t from_version,
                                                        std::size_t max_count) override;
   caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
-                                         std::uint64_t from_version, std::size_t max_count,
-                                         const event_visitor& visit) override;
+                                         std::uint64_t from_version, std::size_t max_count, const event_visitor& visit,
+                                         scan_fields fields = scan_fields::all) override;
   caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,
                                       const event_visitor& visit) override;
   caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position,
@@ -221,7 +227,7 @@ class sqlite_journal final : public journal {
   connection db_;  // declared before the statements: they are finalized first
   statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   statement last_position_, find_stream_, insert_stream_, update_stream_, insert_event_;
-  statement read_stream_, read_all_, data_version_;
+  statement read_stream_, read_stream_lean_, read_all_, data_version_;
   statement insert_snapshot_, trim_snapshots_, load_snapshot_, insert_command_, find_command_;
   // The streams this connection has written or read in a write transaction.
   // Valid while no other connection commits (PRAGMA data_version tells), so
@@ -352,6 +358,7 @@ caf::error sqlite_journal::prepare_statements() {
        " recorded_at, command_id, correlation_id, causation_id)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&read_stream_, v2 ? read_span_sql : read_stream_v1_sql},
+      {&read_stream_lean_, v2 ? read_span_lean_sql : read_stream_v1_sql},
       {&read_all_, read_all_sql},
       {&data_version_, "PRAGMA data_version"},
       {&insert_snapshot_, "INSERT OR REPLACE INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5)"},
@@ -642,9 +649,11 @@ event_view row_view(const statement& q) {
 
 caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggregate_type,
                                                        const std::string& aggregate_id, std::uint64_t from_version,
-                                                       std::size_t max_count, const event_visitor& visit) {
+                                                       std::size_t max_count, const event_visitor& visit,
+                                                       scan_fields fields) {
   if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
   if (format_ < 2) return scan_stream_v1(aggregate_type, aggregate_id, from_version, max_count, visit);
+  auto& query = fields == scan_fields::all ? read_stream_ : read_stream_lean_;
   auto failed_read = [&] { return read_error("stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'"); };
   stream_row stream;
   if (find_stream(aggregate_type, aggregate_id, stream) != SQLITE_OK) return failed_read();
@@ -657,14 +666,14 @@ caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggreg
     first_span = std::max(first_span, hint->second.span);
   span_hint seen;
   for (auto span = first_span; more && n < max_count && span <= last_span; ++span) {
-    reset_on_exit guard{read_stream_};
-    read_stream_.bind(1, clamp_to_int64(span));
-    read_stream_.bind(2, stream.key);
-    read_stream_.bind(3, clamp_to_int64(from_version));
-    read_stream_.bind(4, clamp_to_int64(max_count - n));
+    reset_on_exit guard{query};
+    query.bind(1, clamp_to_int64(span));
+    query.bind(2, stream.key);
+    query.bind(3, clamp_to_int64(from_version));
+    query.bind(4, clamp_to_int64(max_count - n));
     int rc;
-    while (more && (rc = read_stream_.step()) == SQLITE_ROW) {
-      auto v = row_view(read_stream_);
+    while (more && (rc = query.step()) == SQLITE_ROW) {
+      auto v = row_view(query);
       v.aggregate_type = aggregate_type;
       v.aggregate_id = aggregate_id;
       seen = {v.version, v.position >> span_shift};
