@@ -123,6 +123,7 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
   auto& job = *job_ptr;
   caf::error failure;
   event_envelope scratch;
+  const auto fields = job.instance->reads_ids() ? scan_fields::all : scan_fields::without_ids;
   auto scanned = self->state.db->scan_all(job.position + 1, self->state.chunk, [&](const event_view& e) {
     if (e.position != job.position + 1) {  // the journal's positions are gapless: a hole is damage
       failure = make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: global position " +
@@ -139,7 +140,7 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
     }
     job.position = e.position;
     return true;
-  });
+  }, fields);
   if (!scanned) return std::move(scanned.error());
   if (failure) return failure;
   if (*scanned < self->state.chunk) return {};

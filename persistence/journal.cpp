@@ -112,7 +112,7 @@ caf::expected<std::size_t> journal::scan_stream(const std::string& aggregate_typ
 }
 
 caf::expected<std::size_t> journal::scan_all(std::uint64_t from_position, std::size_t max_count,
-                                             const event_visitor& visit) {
+                                             const event_visitor& visit, scan_fields) {
   return visit_all(read_all(from_position, max_count), visit);
 }
 

@@ -148,7 +148,7 @@ class journal {
 
   /// Visits what read_all() would return; the number of events visited.
   virtual caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,
-                                              const event_visitor& visit);
+                                              const event_visitor& visit, scan_fields fields = scan_fields::all);
 
   /// The highest committed global position (0 when empty).
   virtual caf::expected<std::uint64_t> last_position() = 0;

@@ -126,11 +126,15 @@ constexpr const char* read_span_lean_sql =
     INTERLOCK_READ_SPAN_WHERE;
 #undef INTERLOCK_READ_SPAN_WHERE
 
-constexpr const char* read_all_sql =
-    "SELECT " INTERLOCK_EVENT_COLUMNS
-    ", s.aggregate_type, s.aggregate_id"
-    " FROM events e JOIN streams s ON s.stream_key = e.stream_key"
-    " WHERE e.global_position >= ?1 ORDER BY e.global_position LIMIT ?2";
+#define INTERLOCK_READ_ALL_FROM                                \
+  ", s.aggregate_type, s.aggregate_id"                          \
+  " FROM events e JOIN streams s ON s.stream_key = e.stream_key" \
+  " WHERE e.global_position >= ?1 ORDER BY e.global_position LIMIT ?2"
+constexpr const char* read_all_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_ALL_FROM;
+constexpr const char* read_all_lean_sql =
+    "SELECT e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, NULL, NULL, NULL"
+    INTERLOCK_READ_ALL_FROM;
+#undef INTERLOCK_READ_ALL_FROM
 
 #undef INTERLOCK_EVENT_COLUMNS
 
@@ -176,8 +180,8 @@ class sqlite_journal final : public journal {
   caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
                                          std::uint64_t from_version, std::size_t max_count, const event_visitor& visit,
                                          scan_fields fields = scan_fields::all) override;
-  caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,
-                                      const event_visitor& visit) override;
+  caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count, const event_visitor& visit,
+                                      scan_fields fields = scan_fields::all) override;
   caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position,
                                                     std::size_t max_count) override;
   caf::expected<std::uint64_t> last_position() override;
@@ -227,7 +231,7 @@ class sqlite_journal final : public journal {
   connection db_;  // declared before the statements: they are finalized first
   statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   statement last_position_, find_stream_, insert_stream_, update_stream_, insert_event_;
-  statement read_stream_, read_stream_lean_, read_all_, data_version_;
+  statement read_stream_, read_stream_lean_, read_all_, read_all_lean_, data_version_;
   statement insert_snapshot_, trim_snapshots_, load_snapshot_, insert_command_, find_command_;
   // The streams this connection has written or read in a write transaction.
   // Valid while no other connection commits (PRAGMA data_version tells), so
@@ -360,6 +364,7 @@ caf::error sqlite_journal::prepare_statements() {
       {&read_stream_, v2 ? read_span_sql : read_stream_v1_sql},
       {&read_stream_lean_, v2 ? read_span_lean_sql : read_stream_v1_sql},
       {&read_all_, read_all_sql},
+      {&read_all_lean_, read_all_lean_sql},
       {&data_version_, "PRAGMA data_version"},
       {&insert_snapshot_, "INSERT OR REPLACE INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5)"},
       {&trim_snapshots_,
@@ -712,16 +717,17 @@ caf::expected<std::size_t> sqlite_journal::scan_stream_v1(const std::string& agg
 }
 
 caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position, std::size_t max_count,
-                                                    const event_visitor& visit) {
-  reset_on_exit guard{read_all_};
-  read_all_.bind(1, clamp_to_int64(from_position));
-  read_all_.bind(2, clamp_to_int64(max_count));
+                                                    const event_visitor& visit, scan_fields fields) {
+  auto& query = fields == scan_fields::all ? read_all_ : read_all_lean_;
+  reset_on_exit guard{query};
+  query.bind(1, clamp_to_int64(from_position));
+  query.bind(2, clamp_to_int64(max_count));
   std::size_t n = 0;
   int rc;
-  while ((rc = read_all_.step()) == SQLITE_ROW) {
-    auto v = row_view(read_all_);
-    v.aggregate_type = read_all_.column_view(9);
-    v.aggregate_id = read_all_.column_view(10);
+  while ((rc = query.step()) == SQLITE_ROW) {
+    auto v = row_view(query);
+    v.aggregate_type = query.column_view(9);
+    v.aggregate_id = query.column_view(10);
     ++n;
     if (!visit(v)) return n;
   }

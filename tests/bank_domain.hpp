@@ -106,7 +106,7 @@ struct GetTotals {
 struct GetTags : interlock::query<std::vector<std::string>> {
   std::string account_id;
 };
-struct GetSeen {  // every envelope the projection saw, as "position:stream:version"
+struct GetSeen {  // every envelope the projection saw, as "position:stream:version:command:correlation:causation"
   using result_type = std::vector<std::string>;
 };
 
@@ -133,7 +133,10 @@ struct Audit {
   std::vector<std::string> seen;
 
   void record(const interlock::event_envelope& env) {
-    seen.push_back(std::to_string(env.position) + ":" + env.stream_name() + ":" + std::to_string(env.version));
+    // With the ids: catch-up must hand a projection that takes envelopes the
+    // same ids as the live stream did (restart and rebuild tests compare).
+    seen.push_back(std::to_string(env.position) + ":" + env.stream_name() + ":" + std::to_string(env.version) + ":" +
+                   env.command_id + ":" + env.correlation_id + ":" + env.causation_id);
   }
   void on(const Opened&, const interlock::event_envelope& env) { record(env); }
   void on(const Deposited& e, const interlock::event_envelope& env) {

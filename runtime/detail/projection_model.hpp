@@ -27,6 +27,9 @@ class projection_instance {
   /// allocating per event.
   virtual caf::error apply(const event_view& e, event_envelope& scratch) = 0;
   virtual query_outcome answer(const erased_query& q) = 0;
+  /// Whether a handler takes the envelope (and so may read the command,
+  /// correlation and causation ids); catch-up skips reading them otherwise.
+  virtual bool reads_ids() const = 0;
 };
 
 /// One registered projection type. `make` builds a fresh, empty read model
@@ -83,6 +86,8 @@ class projection_model final : public projection_instance {
     return last_consumer_ ? last_consumer_(state_, e, scratch) : caf::error{};
   }
 
+  bool reads_ids() const override { return takes_envelope(static_cast<typename P::events*>(nullptr)); }
+
   query_outcome answer(const erased_query& q) override {
     auto it = queries().find(q.query_type);
     if (it == queries().end())
@@ -134,6 +139,11 @@ class projection_model final : public projection_instance {
                                                  " on() threw a non-standard exception");
     }
     return {};
+  }
+
+  template <class... Es>
+  static constexpr bool takes_envelope(types<Es...>*) {
+    return (consumes_with_envelope<P, Es> || ...);
   }
 
   template <class... Es>
