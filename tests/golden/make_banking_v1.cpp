@@ -4,6 +4,9 @@
 // record; it is not built. To regenerate (you should not need to):
 //   g++ -std=c++20 -Ibuild/include tests/golden/make_banking_v1.cpp build/libinterlock.a -lsqlite3 -lcaf_core -o /tmp/mk
 //   /tmp/mk /tmp/v1.db && sqlite3 /tmp/v1.db .dump > tests/golden/banking_v1.sql
+// The committed file is in journal format 1 (one UNIQUE (stream_key, version)
+// index), so golden_test.cpp also keeps the format-1 read and write path
+// tested; this program, built today, would write format 2 instead.
 #include <cstdio>
 
 #include <interlock/persistence/sqlite_journal.hpp>
