@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <variant>
 
+#include <interlock/actors/deadline_keeper.hpp>
 #include <interlock/actors/messages.hpp>
 
 namespace interlock {
@@ -14,6 +15,7 @@ using callback = std::variant<detail::command_done, detail::query_done>;
 
 struct client_state {
   caf::actor router;
+  detail::deadline_keeper* deadlines = nullptr;
   std::size_t window = 1024;
   std::deque<job> queue;
   std::unordered_map<std::uint64_t, callback> in_flight;  // by ticket
@@ -39,12 +41,20 @@ void launch(self_ptr self, detail::command_job& j) {
   auto ticket = self->state.next_ticket++;
   self->state.in_flight.emplace(ticket, std::move(j.done));
   auto what = "command " + j.cmd.command_type + " to " + j.cmd.aggregate_type + "/" + j.cmd.aggregate_id;
-  self->request(self->state.router, j.timeout, std::move(j.cmd))
-      .then([=](detail::erased_reply& r) { complete(self, ticket, caf::expected<detail::erased_reply>{std::move(r)}); },
-            [=, timeout = j.timeout](caf::error& err) {
-              complete(self, ticket,
-                       caf::expected<detail::erased_reply>{detail::explain_transport_error(std::move(err), what, timeout, true)});
-            });
+  // Timed by the deadline keeper, not by a CAF timer (see deadline_keeper.hpp).
+  auto handle = self->request(self->state.router, caf::infinite, std::move(j.cmd));
+  auto watch = self->state.deadlines->watch(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id(), j.timeout,
+                                            std::move(what));
+  handle.then(
+      [=](detail::erased_reply& r) {
+        watch->answered.store(true, std::memory_order_release);
+        complete(self, ticket, caf::expected<detail::erased_reply>{std::move(r)});
+      },
+      [=](caf::error& err) {
+        watch->answered.store(true, std::memory_order_release);
+        complete(self, ticket, caf::expected<detail::erased_reply>{detail::explain_transport_error(
+                                   std::move(err), watch->what, watch->timeout, true)});
+      });
 }
 
 void launch(self_ptr self, detail::query_job& j) {
@@ -76,8 +86,9 @@ void fail_everything(self_ptr self) {
   self->state.queue.clear();
 }
 
-caf::behavior client_actor(self_ptr self, caf::actor router, std::size_t window) {
+caf::behavior client_actor(self_ptr self, caf::actor router, std::size_t window, detail::deadline_keeper* deadlines) {
   self->state.router = std::move(router);
+  self->state.deadlines = deadlines;
   self->state.window = std::max<std::size_t>(1, window);
   self->set_exit_handler([=](caf::exit_msg& em) {
     fail_everything(self);
@@ -97,8 +108,9 @@ caf::behavior client_actor(self_ptr self, caf::actor router, std::size_t window)
 
 }  // namespace
 
-caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router, std::size_t window) {
-  return sys.spawn(client_actor, std::move(router), window);
+caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router, std::size_t window,
+                              detail::deadline_keeper* deadlines) {
+  return sys.spawn(client_actor, std::move(router), window, deadlines);
 }
 
 }  // namespace interlock

@@ -14,6 +14,12 @@
 
 namespace interlock {
 
-caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router, std::size_t window);
+namespace detail {
+class deadline_keeper;
+}
+
+/// `deadlines` (owned by the application) times the commands out.
+caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router, std::size_t window,
+                              detail::deadline_keeper* deadlines);
 
 }  // namespace interlock

@@ -30,11 +30,20 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
     return;
   }
   auto what = "command " + erased.command_type + " to " + erased.aggregate_type + "/" + erased.aggregate_id;
-  self->request(app.router(), timeout, std::move(erased))
-      .then([on_reply](detail::erased_reply& r) mutable { on_reply(detail::to_receipt<R>(std::move(r))); },
-            [on_reply, what, timeout](caf::error& err) mutable {
-              on_reply(caf::expected<receipt<R>>{detail::explain_transport_error(std::move(err), what, timeout, true)});
-            });
+  // No CAF timeout: the application's deadline keeper answers in the reply's
+  // place if it is late (a CAF timer per request costs more than the command).
+  auto handle = self->request(app.router(), caf::infinite, std::move(erased));
+  auto watch = app.watch_reply(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id(), timeout, std::move(what));
+  handle.then(
+      [on_reply, watch](detail::erased_reply& r) mutable {
+        watch->answered.store(true, std::memory_order_release);
+        on_reply(detail::to_receipt<R>(std::move(r)));
+      },
+      [on_reply, watch](caf::error& err) mutable {
+        watch->answered.store(true, std::memory_order_release);
+        on_reply(caf::expected<receipt<R>>{
+            detail::explain_transport_error(std::move(err), watch->what, watch->timeout, true)});
+      });
 }
 
 template <class Q, class Self, class F>

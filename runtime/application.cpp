@@ -123,6 +123,12 @@ caf::actor_system& application::system() const { return *core_->sys; }
 
 caf::actor application::router() const { return core_ ? core_->router : caf::actor{}; }
 
+std::shared_ptr<detail::reply_watch> application::watch_reply(caf::strong_actor_ptr requester, caf::message_id id,
+                                                              std::chrono::milliseconds timeout,
+                                                              std::string what) const {
+  return core_->deadlines->watch(std::move(requester), id, timeout, std::move(what));
+}
+
 caf::expected<caf::actor> application::projection_for(const std::string& query_type) const {
   if (!core_ || core_->stopped()) return stopped_error();
   auto it = core_->query_routes.find(query_type);

@@ -26,6 +26,7 @@
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/reply_conversion.hpp>
+#include <interlock/runtime/detail/reply_watch.hpp>
 #include <interlock/runtime/options.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/type_name.hpp>
@@ -131,6 +132,10 @@ class application {
   void ask(detail::erased_query q, query_callback done) const;
   /// The router that takes every command; the projection answering a query type.
   caf::actor router() const;
+  /// Answers request `id` of `requester` with errc::timeout unless the watch is
+  /// marked answered within `timeout` (command timeouts without a CAF timer).
+  std::shared_ptr<detail::reply_watch> watch_reply(caf::strong_actor_ptr requester, caf::message_id id,
+                                                   std::chrono::milliseconds timeout, std::string what) const;
   caf::expected<caf::actor> projection_for(const std::string& query_type) const;
   std::chrono::milliseconds journal_timeout() const;
   detail::snapshot_settings snapshot_defaults() const;

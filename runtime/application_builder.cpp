@@ -165,7 +165,7 @@ caf::expected<application> application_builder::build() {
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};
   core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
-  core->client = spawn_client_actor(sys_, core->router, settings_.client_window);
+  core->client = spawn_client_actor(sys_, core->router, settings_.client_window, core->deadlines.get());
   for (auto& p : projections_) {
     auto actor = spawn_projection_actor(sys_, p, ctx);
     core->projections.emplace(p->type_name, actor);

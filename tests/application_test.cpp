@@ -320,6 +320,49 @@ TEST_CASE("app: a command whose caller gave up while it waited is not run", "[ap
   CHECK(after->version == 2);  // the impatient command never ran
 }
 
+TEST_CASE("app: async_dispatch times out on time, and the late reply does no harm", "[app]") {
+  temp_dir dir;
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<Slowpoke>().sqlite(dir.file("slow.db")).build();
+  REQUIRE(app);
+  auto& a = *app;
+  // The user's actor sends a stalling command with a short timeout, reports
+  // what its callback got and how long it took, and then sends another one.
+  auto user = env.sys.spawn([&a](caf::event_based_actor* me) -> caf::behavior {
+    return {[=, &a](int stall_ms, int timeout_ms) {
+      auto rp = me->make_response_promise<std::string>();
+      const auto start = std::chrono::steady_clock::now();
+      interlock::async_dispatch(
+          me, a, "s", Stall{stall_ms},
+          [=](caf::expected<interlock::receipt<void>> r) mutable {
+            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                                     start);
+            rp.deliver((r ? std::string{"ok"} : interlock::describe(r.error())) + " after " +
+                       std::to_string(took.count() / 50 * 50) + "+ ms");
+          },
+          {.timeout = std::chrono::milliseconds(timeout_ms)});
+      return rp;
+    }};
+  });
+  caf::scoped_actor self{env.sys};
+  std::string first, second;
+  self->request(user, std::chrono::seconds(10), 600, 100).receive([&](std::string& s) { first = s; },
+                                                                  [](caf::error& err) { FAIL(interlock::describe(err)); });
+  CHECK_THAT(first, Catch::StartsWith("timeout: command Stall to Slowpoke/s: no reply within 100 ms") &&
+                        Catch::Contains("its outcome is unknown"));
+  CHECK_THAT(first, Catch::EndsWith("after 100+ ms"));  // a tick or so late, not the stall's 600 ms
+  // The stalled command still commits; its reply reaches the actor after the
+  // timeout and is dropped: the actor goes on working.
+  self->request(user, std::chrono::seconds(10), 0, 5000).receive([&](std::string& s) { second = s; },
+                                                                 [](caf::error& err) { FAIL(interlock::describe(err)); });
+  CHECK_THAT(second, Catch::StartsWith("ok after "));
+  auto version = app->dispatch("s", Stall{0});
+  REQUIRE(version);
+  CHECK(version->version == 3);
+  self->send_exit(user, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("app: a projection survives a handler throwing a non-standard exception", "[app]") {
   actor_env env;
   interlock::application_builder b{env.sys};

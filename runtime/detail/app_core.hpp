@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 
+#include <interlock/actors/deadline_keeper.hpp>
 #include <interlock/runtime/application_builder.hpp>
 
 namespace interlock::detail {
@@ -22,6 +23,7 @@ class app_core {
   caf::actor reader;
   caf::actor router;
   caf::actor client;
+  std::unique_ptr<deadline_keeper> deadlines = std::make_unique<deadline_keeper>();  // command timeouts
   std::unordered_map<std::string, caf::actor> projections;          // by projection type name
   std::unordered_map<std::string, caf::actor> query_routes;         // query type -> projection actor
   std::unordered_map<std::string, std::string> command_routes;      // command type -> aggregate type

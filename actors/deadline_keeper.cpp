@@ -1,0 +1,68 @@
+#include <interlock/actors/deadline_keeper.hpp>
+
+#include <caf/abstract_actor.hpp>
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+#include <interlock/runtime/errors.hpp>
+
+namespace interlock::detail {
+
+deadline_keeper::deadline_keeper(std::chrono::milliseconds tick) : tick_(tick), thread_([this] { run(); }) {}
+
+deadline_keeper::~deadline_keeper() {
+  {
+    std::lock_guard lock{mutex_};
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+std::shared_ptr<reply_watch> deadline_keeper::watch(caf::strong_actor_ptr requester, caf::message_id id,
+                                                    std::chrono::milliseconds timeout, std::string what) {
+  auto w = std::make_shared<reply_watch>();
+  w->what = std::move(what);
+  w->timeout = timeout;
+  bool wake = false;
+  {
+    std::lock_guard lock{mutex_};
+    incoming_.push_back({std::move(requester), id, std::chrono::steady_clock::now() + timeout, w});
+    wake = std::exchange(sleeping_, false);
+  }
+  if (wake) wake_.notify_one();  // only the first request after an idle spell pays for a wake-up
+  return w;
+}
+
+void deadline_keeper::run() {
+  std::unique_lock lock{mutex_};
+  while (!stopping_) {
+    pending_.insert(pending_.end(), std::make_move_iterator(incoming_.begin()),
+                    std::make_move_iterator(incoming_.end()));
+    incoming_.clear();
+    lock.unlock();
+    expire_overdue();
+    lock.lock();
+    if (pending_.empty() && incoming_.empty()) {
+      sleeping_ = true;
+      wake_.wait(lock, [&] { return stopping_ || !sleeping_; });
+    } else {
+      wake_.wait_for(lock, tick_, [&] { return stopping_; });
+    }
+  }
+}
+
+void deadline_keeper::expire_overdue() {
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(pending_, [&](entry& e) {
+    if (e.watch->answered.load(std::memory_order_acquire)) return true;
+    if (e.deadline > now) return false;
+    if (e.watch->answered.exchange(true)) return true;  // the reply won the race
+    auto err = explain_transport_error(caf::make_error(caf::sec::request_timeout), e.watch->what, e.watch->timeout,
+                                       true);
+    e.requester->enqueue(nullptr, e.id, caf::make_message(std::move(err)), nullptr);
+    return true;
+  });
+}
+
+}  // namespace interlock::detail
