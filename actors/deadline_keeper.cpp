@@ -17,6 +17,19 @@ deadline_keeper::~deadline_keeper() {
   }
   wake_.notify_one();
   thread_.join();
+  // The application has stopped: a command still unanswered never will be
+  // (its aggregate is gone), and its caller must not wait for the deadline
+  // of a keeper that no longer runs.
+  pending_.insert(pending_.end(), std::make_move_iterator(incoming_.begin()), std::make_move_iterator(incoming_.end()));
+  for (auto& e : pending_)
+    answer(e, make_error(errc::unavailable, e.watch->what +
+                                                ": the application stopped before the reply arrived; the command "
+                                                "may or may not have been committed"));
+}
+
+void deadline_keeper::answer(entry& e, caf::error err) {
+  if (e.watch->answered.exchange(true)) return;  // the reply won the race
+  e.requester->enqueue(nullptr, e.id, caf::make_message(std::move(err)), nullptr);
 }
 
 std::shared_ptr<reply_watch> deadline_keeper::watch(caf::strong_actor_ptr requester, caf::message_id id,
@@ -57,10 +70,8 @@ void deadline_keeper::expire_overdue() {
   std::erase_if(pending_, [&](entry& e) {
     if (e.watch->answered.load(std::memory_order_acquire)) return true;
     if (e.deadline > now) return false;
-    if (e.watch->answered.exchange(true)) return true;  // the reply won the race
-    auto err = explain_transport_error(caf::make_error(caf::sec::request_timeout), e.watch->what, e.watch->timeout,
-                                       true);
-    e.requester->enqueue(nullptr, e.id, caf::make_message(std::move(err)), nullptr);
+    answer(e, explain_transport_error(caf::make_error(caf::sec::request_timeout), e.watch->what, e.watch->timeout,
+                                      true));
     return true;
   });
 }

@@ -7,7 +7,9 @@
 // its own thread and answers an overdue one with a timeout error sent as the
 // reply to its request. The caller's response handler sees it exactly like
 // CAF's own request timeout, and a real reply that comes later is dropped by
-// CAF like any reply after a timeout. Timeouts fire up to one tick late.
+// CAF like any reply after a timeout. Timeouts fire up to one tick late. When
+// the keeper is destroyed (its application stops), every request still
+// unanswered gets errc::unavailable at once.
 //
 // Internal (includes CAF).
 #pragma once
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include <caf/actor_control_block.hpp>
+#include <caf/error.hpp>
 #include <caf/message_id.hpp>
 
 #include <interlock/runtime/detail/reply_watch.hpp>
@@ -51,6 +54,7 @@ class deadline_keeper {
 
   void run();
   void expire_overdue();
+  void answer(entry& e, caf::error err);  // unless the reply came first
 
   const std::chrono::milliseconds tick_;
   std::mutex mutex_;

@@ -363,6 +363,36 @@ TEST_CASE("app: async_dispatch times out on time, and the late reply does no har
   self->send_exit(user, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("app: a command in flight from an actor is answered when the application stops", "[app]") {
+  temp_dir dir;
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<Slowpoke>().sqlite(dir.file("slow.db")).build();
+  REQUIRE(app);
+  auto& a = *app;
+  auto user = env.sys.spawn([&a](caf::event_based_actor* me) -> caf::behavior {
+    return {[=, &a](int stall_ms) {
+      auto rp = me->make_response_promise<std::string>();
+      interlock::async_dispatch(me, a, "s", Stall{stall_ms}, [=](caf::expected<interlock::receipt<void>> r) mutable {
+        rp.deliver(r ? std::string{"ok"} : interlock::describe(r.error()));
+      });  // default timeout: 30 s
+      return rp;
+    }};
+  });
+  caf::scoped_actor self{env.sys};
+  auto answer = self->request(user, std::chrono::seconds(20), 300);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the command is in its handler
+  const auto stopping = std::chrono::steady_clock::now();
+  app->stop();
+  std::string got;
+  answer.receive([&](std::string& s) { got = s; }, [](caf::error& err) { FAIL(interlock::describe(err)); });
+  // Either its reply made it out before the aggregate stopped, or the caller
+  // hears at once that the application stopped; never the 30 s timeout.
+  CHECK(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(10));
+  if (got != "ok") CHECK_THAT(got, Catch::StartsWith("unavailable: "));
+  self->send_exit(user, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("app: a projection survives a handler throwing a non-standard exception", "[app]") {
   actor_env env;
   interlock::application_builder b{env.sys};
