@@ -299,6 +299,43 @@ struct Thrower {
   }
 };
 
+caf::expected<interlock::application> start_slowpoke(caf::actor_system& sys, const std::string& db) {
+  interlock::application_builder b{sys};
+  return b.aggregate<Slowpoke>().sqlite(db).build();
+}
+
+// A user's actor: on (stall_ms, timeout_ms) it sends Stall{stall_ms} with that
+// timeout through async_dispatch and answers with what its callback got and
+// how long it took ("ok after 0+ ms", rounded down to 50 ms).
+caf::behavior stall_caller(caf::event_based_actor* me, interlock::application* app) {
+  return {[=](int stall_ms, int timeout_ms) {
+    auto rp = me->make_response_promise<std::string>();
+    const auto start = std::chrono::steady_clock::now();
+    interlock::async_dispatch(
+        me, *app, "s", Stall{stall_ms},
+        [=](caf::expected<interlock::receipt<void>> r) mutable {
+          const auto took =
+              std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+          rp.deliver((r ? std::string{"ok"} : interlock::describe(r.error())) + " after " +
+                     std::to_string(took.count() / 50 * 50) + "+ ms");
+        },
+        {.timeout = std::chrono::milliseconds(timeout_ms)});
+    return rp;
+  }};
+}
+
+// A Slowpoke application on a fresh file, and a stall_caller using it.
+struct slowpoke_fixture {
+  temp_dir dir;
+  actor_env env;
+  caf::expected<interlock::application> app = start_slowpoke(env.sys, dir.file("slow.db"));
+  caf::actor user = app ? env.sys.spawn(stall_caller, &*app) : caf::actor{};
+  caf::scoped_actor self{env.sys};
+  ~slowpoke_fixture() {
+    if (user) self->send_exit(user, caf::exit_reason::user_shutdown);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("app: a command whose caller gave up while it waited is not run", "[app]") {
@@ -320,32 +357,9 @@ TEST_CASE("app: a command whose caller gave up while it waited is not run", "[ap
   CHECK(after->version == 2);  // the impatient command never ran
 }
 
-TEST_CASE("app: async_dispatch times out on time, and the late reply does no harm", "[app]") {
-  temp_dir dir;
-  actor_env env;
-  interlock::application_builder b{env.sys};
-  auto app = b.aggregate<Slowpoke>().sqlite(dir.file("slow.db")).build();
+TEST_CASE_METHOD(slowpoke_fixture, "app: async_dispatch times out on time, and the late reply does no harm",
+                 "[app]") {
   REQUIRE(app);
-  auto& a = *app;
-  // The user's actor sends a stalling command with a short timeout, reports
-  // what its callback got and how long it took, and then sends another one.
-  auto user = env.sys.spawn([&a](caf::event_based_actor* me) -> caf::behavior {
-    return {[=, &a](int stall_ms, int timeout_ms) {
-      auto rp = me->make_response_promise<std::string>();
-      const auto start = std::chrono::steady_clock::now();
-      interlock::async_dispatch(
-          me, a, "s", Stall{stall_ms},
-          [=](caf::expected<interlock::receipt<void>> r) mutable {
-            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                                     start);
-            rp.deliver((r ? std::string{"ok"} : interlock::describe(r.error())) + " after " +
-                       std::to_string(took.count() / 50 * 50) + "+ ms");
-          },
-          {.timeout = std::chrono::milliseconds(timeout_ms)});
-      return rp;
-    }};
-  });
-  caf::scoped_actor self{env.sys};
   std::string first, second;
   self->request(user, std::chrono::seconds(10), 600, 100).receive([&](std::string& s) { first = s; },
                                                                   [](caf::error& err) { FAIL(interlock::describe(err)); });
@@ -360,27 +374,12 @@ TEST_CASE("app: async_dispatch times out on time, and the late reply does no har
   auto version = app->dispatch("s", Stall{0});
   REQUIRE(version);
   CHECK(version->version == 3);
-  self->send_exit(user, caf::exit_reason::user_shutdown);
 }
 
-TEST_CASE("app: a command in flight from an actor is answered when the application stops", "[app]") {
-  temp_dir dir;
-  actor_env env;
-  interlock::application_builder b{env.sys};
-  auto app = b.aggregate<Slowpoke>().sqlite(dir.file("slow.db")).build();
+TEST_CASE_METHOD(slowpoke_fixture, "app: a command in flight from an actor is answered when the application stops",
+                 "[app]") {
   REQUIRE(app);
-  auto& a = *app;
-  auto user = env.sys.spawn([&a](caf::event_based_actor* me) -> caf::behavior {
-    return {[=, &a](int stall_ms) {
-      auto rp = me->make_response_promise<std::string>();
-      interlock::async_dispatch(me, a, "s", Stall{stall_ms}, [=](caf::expected<interlock::receipt<void>> r) mutable {
-        rp.deliver(r ? std::string{"ok"} : interlock::describe(r.error()));
-      });  // default timeout: 30 s
-      return rp;
-    }};
-  });
-  caf::scoped_actor self{env.sys};
-  auto answer = self->request(user, std::chrono::seconds(20), 300);
+  auto answer = self->request(user, std::chrono::seconds(20), 300, 30'000);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the command is in its handler
   const auto stopping = std::chrono::steady_clock::now();
   app->stop();
@@ -389,8 +388,7 @@ TEST_CASE("app: a command in flight from an actor is answered when the applicati
   // Either its reply made it out before the aggregate stopped, or the caller
   // hears at once that the application stopped; never the 30 s timeout.
   CHECK(std::chrono::steady_clock::now() - stopping < std::chrono::seconds(10));
-  if (got != "ok") CHECK_THAT(got, Catch::StartsWith("unavailable: "));
-  self->send_exit(user, caf::exit_reason::user_shutdown);
+  if (!got.starts_with("ok")) CHECK_THAT(got, Catch::StartsWith("unavailable: "));
 }
 
 TEST_CASE("app: a projection survives a handler throwing a non-standard exception", "[app]") {
