@@ -101,42 +101,46 @@ CREATE TABLE IF NOT EXISTS commands (
   result TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
-// Columns shared by both reads, in the order row_view() expects.
-#define INTERLOCK_EVENT_COLUMNS                                                           \
-  "e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, " \
-  "e.command_id, e.correlation_id, e.causation_id"
+// Columns shared by every read, in the order row_view() expects. The lean
+// form (scan_fields::without_ids) leaves the ids out: each column SQLite does
+// not extract is time saved on every event of a recovery or catch-up.
+#define INTERLOCK_EVENT_COLUMNS_BUT_IDS \
+  "e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, "
+#define INTERLOCK_EVENT_COLUMNS INTERLOCK_EVENT_COLUMNS_BUT_IDS "e.command_id, e.correlation_id, e.causation_id"
+#define INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_EVENT_COLUMNS_BUT_IDS "NULL, NULL, NULL"
 
 // Format 1: one UNIQUE (stream_key, version) index over all events.
-constexpr const char* read_stream_v1_sql =
-    "SELECT " INTERLOCK_EVENT_COLUMNS
-    " FROM streams s JOIN events e ON e.stream_key = s.stream_key"
-    " WHERE s.aggregate_type = ?1 AND s.aggregate_id = ?2 AND e.version >= ?3"
-    " ORDER BY e.version LIMIT ?4";
-
+#define INTERLOCK_READ_STREAM_V1                                                \
+  " FROM streams s JOIN events e ON e.stream_key = s.stream_key"                  \
+  " WHERE s.aggregate_type = ?1 AND s.aggregate_id = ?2 AND e.version >= ?3" \
+  " ORDER BY e.version LIMIT ?4"
 // Format 2: one span of positions at a time (the expression must match the
 // index's for SQLite to use it).
-#define INTERLOCK_READ_SPAN_WHERE \
+#define INTERLOCK_READ_SPAN                                                                        \
   " FROM events e WHERE (e.global_position >> 12) = ?1 AND e.stream_key = ?2 AND e.version >= ?3" \
   " ORDER BY e.version LIMIT ?4"
-constexpr const char* read_span_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_SPAN_WHERE;
-// The same without the ids (scan_fields::without_ids): each column SQLite
-// does not extract is time saved on every event of a recovery.
-constexpr const char* read_span_lean_sql =
-    "SELECT e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, NULL, NULL, NULL"
-    INTERLOCK_READ_SPAN_WHERE;
-#undef INTERLOCK_READ_SPAN_WHERE
-
-#define INTERLOCK_READ_ALL_FROM                                \
-  ", s.aggregate_type, s.aggregate_id"                          \
+#define INTERLOCK_READ_ALL                                       \
+  ", s.aggregate_type, s.aggregate_id"                           \
   " FROM events e JOIN streams s ON s.stream_key = e.stream_key" \
   " WHERE e.global_position >= ?1 ORDER BY e.global_position LIMIT ?2"
-constexpr const char* read_all_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_ALL_FROM;
-constexpr const char* read_all_lean_sql =
-    "SELECT e.global_position, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at, NULL, NULL, NULL"
-    INTERLOCK_READ_ALL_FROM;
-#undef INTERLOCK_READ_ALL_FROM
 
+struct read_sql {
+  const char* all;
+  const char* lean;
+};
+constexpr read_sql read_stream_v1_sql{"SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_STREAM_V1,
+                                      "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_STREAM_V1};
+constexpr read_sql read_span_sql{"SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_SPAN,
+                                 "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_SPAN};
+constexpr read_sql read_all_sql{"SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_ALL,
+                                "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_ALL};
+
+#undef INTERLOCK_READ_ALL
+#undef INTERLOCK_READ_SPAN
+#undef INTERLOCK_READ_STREAM_V1
+#undef INTERLOCK_EVENT_COLUMNS_LEAN
 #undef INTERLOCK_EVENT_COLUMNS
+#undef INTERLOCK_EVENT_COLUMNS_BUT_IDS
 
 constexpr auto int64_max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
@@ -223,9 +227,6 @@ class sqlite_journal final : public journal {
 
   // -- reading --
   caf::error read_error(const std::string& what) const;
-  caf::expected<std::size_t> scan_stream_v1(const std::string& aggregate_type, const std::string& aggregate_id,
-                                            std::uint64_t from_version, std::size_t max_count,
-                                            const event_visitor& visit);
 
   std::string path_;
   connection db_;  // declared before the statements: they are finalized first
@@ -361,10 +362,10 @@ caf::error sqlite_journal::prepare_statements() {
        "INSERT INTO events (global_position, stream_key, version, event_type, schema_version, payload,"
        " recorded_at, command_id, correlation_id, causation_id)"
        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
-      {&read_stream_, v2 ? read_span_sql : read_stream_v1_sql},
-      {&read_stream_lean_, v2 ? read_span_lean_sql : read_stream_v1_sql},
-      {&read_all_, read_all_sql},
-      {&read_all_lean_, read_all_lean_sql},
+      {&read_stream_, v2 ? read_span_sql.all : read_stream_v1_sql.all},
+      {&read_stream_lean_, v2 ? read_span_sql.lean : read_stream_v1_sql.lean},
+      {&read_all_, read_all_sql.all},
+      {&read_all_lean_, read_all_sql.lean},
       {&data_version_, "PRAGMA data_version"},
       {&insert_snapshot_, "INSERT OR REPLACE INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5)"},
       {&trim_snapshots_,
@@ -637,7 +638,7 @@ caf::error sqlite_journal::read_error(const std::string& what) const {
   return make_error(errc::storage, "cannot read " + what + " from journal '" + path_ + "': " + db_.last_error());
 }
 
-// The columns of read_stream_sql / read_all_sql as views (no copies).
+// The event columns of every read (see read_sql) as views (no copies).
 event_view row_view(const statement& q) {
   event_view v;
   v.position = static_cast<std::uint64_t>(q.column_int64(0));
@@ -652,19 +653,46 @@ event_view row_view(const statement& q) {
   return v;
 }
 
+// Steps `q` and visits each row as an event, `name` filling in its stream;
+// counts the visits in `n` and clears `more` when the visitor says stop.
+// SQLITE_DONE at the end (or a stop), else SQLite's error.
+template <class Name>
+int visit_rows(statement& q, const event_visitor& visit, Name name, std::size_t& n, bool& more) {
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto v = row_view(q);
+    name(v);
+    ++n;
+    if (!(more = visit(v))) return SQLITE_DONE;
+  }
+  return rc;
+}
+
 caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggregate_type,
                                                        const std::string& aggregate_id, std::uint64_t from_version,
                                                        std::size_t max_count, const event_visitor& visit,
                                                        scan_fields fields) {
   if (auto err = detail::validate_stream_name(aggregate_type, aggregate_id)) return err;
-  if (format_ < 2) return scan_stream_v1(aggregate_type, aggregate_id, from_version, max_count, visit);
   auto& query = fields == scan_fields::all ? read_stream_ : read_stream_lean_;
   auto failed_read = [&] { return read_error("stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'"); };
+  auto name = [&](event_view& v) {
+    v.aggregate_type = aggregate_type;
+    v.aggregate_id = aggregate_id;
+  };
+  std::size_t n = 0;
+  bool more = true;
+  if (format_ < 2) {
+    reset_on_exit guard{query};
+    query.bind(1, aggregate_type);
+    query.bind(2, aggregate_id);
+    query.bind(3, clamp_to_int64(from_version));
+    query.bind(4, clamp_to_int64(max_count));
+    if (visit_rows(query, visit, name, n, more) != SQLITE_DONE) return failed_read();
+    return n;
+  }
   stream_row stream;
   if (find_stream(aggregate_type, aggregate_id, stream) != SQLITE_OK) return failed_read();
   if (stream.key == 0 || from_version > stream.version || max_count == 0) return std::size_t{0};
-  std::size_t n = 0;
-  bool more = true;
   const auto last_span = stream.last_position >> span_shift;
   auto first_span = stream.first_position >> span_shift;
   if (auto hint = span_hints_.find(stream.key); hint != span_hints_.end() && hint->second.version <= from_version)
@@ -676,43 +704,16 @@ caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggreg
     query.bind(2, stream.key);
     query.bind(3, clamp_to_int64(from_version));
     query.bind(4, clamp_to_int64(max_count - n));
-    int rc;
-    while (more && (rc = query.step()) == SQLITE_ROW) {
-      auto v = row_view(query);
-      v.aggregate_type = aggregate_type;
-      v.aggregate_id = aggregate_id;
+    auto name_and_note = [&](event_view& v) {
+      name(v);
       seen = {v.version, v.position >> span_shift};
-      ++n;
-      more = visit(v);
-    }
-    if (more && rc != SQLITE_DONE) return failed_read();
+    };
+    if (visit_rows(query, visit, name_and_note, n, more) != SQLITE_DONE) return failed_read();
   }
   if (n > 0) {
     if (span_hints_.size() >= max_span_hints) span_hints_.clear();
     span_hints_[stream.key] = seen;
   }
-  return n;
-}
-
-caf::expected<std::size_t> sqlite_journal::scan_stream_v1(const std::string& aggregate_type,
-                                                          const std::string& aggregate_id,
-                                                          std::uint64_t from_version, std::size_t max_count,
-                                                          const event_visitor& visit) {
-  reset_on_exit guard{read_stream_};
-  read_stream_.bind(1, aggregate_type);
-  read_stream_.bind(2, aggregate_id);
-  read_stream_.bind(3, clamp_to_int64(from_version));
-  read_stream_.bind(4, clamp_to_int64(max_count));
-  std::size_t n = 0;
-  int rc;
-  while ((rc = read_stream_.step()) == SQLITE_ROW) {
-    auto v = row_view(read_stream_);
-    v.aggregate_type = aggregate_type;
-    v.aggregate_id = aggregate_id;
-    ++n;
-    if (!visit(v)) return n;
-  }
-  if (rc != SQLITE_DONE) return read_error("stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
   return n;
 }
 
@@ -723,15 +724,13 @@ caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position,
   query.bind(1, clamp_to_int64(from_position));
   query.bind(2, clamp_to_int64(max_count));
   std::size_t n = 0;
-  int rc;
-  while ((rc = query.step()) == SQLITE_ROW) {
-    auto v = row_view(query);
+  bool more = true;
+  auto name = [&](event_view& v) {
     v.aggregate_type = query.column_view(9);
     v.aggregate_id = query.column_view(10);
-    ++n;
-    if (!visit(v)) return n;
-  }
-  if (rc != SQLITE_DONE) return read_error("events from position " + std::to_string(from_position));
+  };
+  if (visit_rows(query, visit, name, n, more) != SQLITE_DONE)
+    return read_error("events from position " + std::to_string(from_position));
   return n;
 }
 
