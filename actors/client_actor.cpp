@@ -6,6 +6,7 @@
 
 #include <interlock/actors/deadline_keeper.hpp>
 #include <interlock/actors/messages.hpp>
+#include <interlock/runtime/detail/watched_request.hpp>
 
 namespace interlock {
 namespace {
@@ -42,19 +43,12 @@ void launch(self_ptr self, detail::command_job& j) {
   self->state.in_flight.emplace(ticket, std::move(j.done));
   auto what = "command " + j.cmd.command_type + " to " + j.cmd.aggregate_type + "/" + j.cmd.aggregate_id;
   // Timed by the deadline keeper, not by a CAF timer (see deadline_keeper.hpp).
-  auto handle = self->request(self->state.router, caf::infinite, std::move(j.cmd));
-  auto watch = self->state.deadlines->watch(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id(), j.timeout,
-                                            std::move(what));
-  handle.then(
-      [=](detail::erased_reply& r) {
-        watch->answered.store(true, std::memory_order_release);
-        complete(self, ticket, caf::expected<detail::erased_reply>{std::move(r)});
+  detail::request_watched<detail::erased_reply>(
+      self, self->state.router, std::move(j.cmd),
+      [&](caf::strong_actor_ptr requester, caf::message_id id) {
+        return self->state.deadlines->watch(std::move(requester), id, j.timeout, std::move(what));
       },
-      [=](caf::error& err) {
-        watch->answered.store(true, std::memory_order_release);
-        complete(self, ticket, caf::expected<detail::erased_reply>{detail::explain_transport_error(
-                                   std::move(err), watch->what, watch->timeout, true)});
-      });
+      [=](caf::expected<detail::erased_reply> r) { complete(self, ticket, std::move(r)); });
 }
 
 void launch(self_ptr self, detail::query_job& j) {

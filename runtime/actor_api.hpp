@@ -14,6 +14,7 @@
 
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
+#include <interlock/runtime/detail/watched_request.hpp>
 #include <interlock/runtime/errors.hpp>
 
 namespace interlock {
@@ -32,18 +33,12 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
   auto what = "command " + erased.command_type + " to " + erased.aggregate_type + "/" + erased.aggregate_id;
   // No CAF timeout: the application's deadline keeper answers in the reply's
   // place if it is late (a CAF timer per request costs more than the command).
-  auto handle = self->request(app.router(), caf::infinite, std::move(erased));
-  auto watch = app.watch_reply(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id(), timeout, std::move(what));
-  handle.then(
-      [on_reply, watch](detail::erased_reply& r) mutable {
-        watch->answered.store(true, std::memory_order_release);
-        on_reply(detail::to_receipt<R>(std::move(r)));
+  detail::request_watched<detail::erased_reply>(
+      self, app.router(), std::move(erased),
+      [&](caf::strong_actor_ptr requester, caf::message_id id) {
+        return app.watch_reply(std::move(requester), id, timeout, std::move(what));
       },
-      [on_reply, watch](caf::error& err) mutable {
-        watch->answered.store(true, std::memory_order_release);
-        on_reply(caf::expected<receipt<R>>{
-            detail::explain_transport_error(std::move(err), watch->what, watch->timeout, true)});
-      });
+      [on_reply](caf::expected<detail::erased_reply> r) mutable { on_reply(detail::to_receipt<R>(std::move(r))); });
 }
 
 template <class Q, class Self, class F>
