@@ -17,16 +17,24 @@ interlock::runtime_settings no_retries() {
   s.conflict_retries = 0;
   return s;
 }
+
+// Two applications, each in its own actor system, on one SQLite file.
+struct two_apps {
+  temp_dir dir;
+  actor_env env_a, env_b;
+  caf::expected<interlock::application> a, b;
+  explicit two_apps(const interlock::runtime_settings& s = {})
+      : a(start_bank(env_a.sys, dir.file("bank.db"), s)), b(start_bank(env_b.sys, dir.file("bank.db"), s)) {
+    REQUIRE(a);
+    REQUIRE(b);
+  }
+};
 }  // namespace
 
 TEST_CASE("conflict: without retries a stale aggregate gets errc::conflict, then catches up", "[conflict]") {
-  temp_dir dir;
-  auto db = dir.file("bank.db");
-  actor_env env_a, env_b;
-  auto a = start_bank(env_a.sys, db, no_retries());
-  auto b = start_bank(env_b.sys, db, no_retries());
-  REQUIRE(a);
-  REQUIRE(b);
+  two_apps apps{no_retries()};
+  auto& a = apps.a;
+  auto& b = apps.b;
   REQUIRE(a->dispatch("acc", Open{"Alice"}));
   auto loaded = b->dispatch("acc", Ping{1});  // b's actor now holds the account at version 1
   REQUIRE(loaded);
@@ -51,13 +59,9 @@ TEST_CASE("conflict: without retries a stale aggregate gets errc::conflict, then
 }
 
 TEST_CASE("conflict: read-your-writes across two applications on one file", "[conflict]") {
-  temp_dir dir;
-  auto db = dir.file("bank.db");
-  actor_env env_a, env_b;
-  auto a = start_bank(env_a.sys, db);
-  auto b = start_bank(env_b.sys, db);
-  REQUIRE(a);
-  REQUIRE(b);
+  two_apps apps;
+  auto& a = apps.a;
+  auto& b = apps.b;
   REQUIRE(a->dispatch("acc", Open{"Alice"}));
   auto written = a->dispatch("acc", Deposit{{}, 42, "a"});
   REQUIRE(written);
@@ -68,13 +72,9 @@ TEST_CASE("conflict: read-your-writes across two applications on one file", "[co
 }
 
 TEST_CASE("conflict: with retries (the default) a stale command is rerun on the reloaded state", "[conflict]") {
-  temp_dir dir;
-  auto db = dir.file("bank.db");
-  actor_env env_a, env_b;
-  auto a = start_bank(env_a.sys, db);
-  auto b = start_bank(env_b.sys, db);
-  REQUIRE(a);
-  REQUIRE(b);
+  two_apps apps;
+  auto& a = apps.a;
+  auto& b = apps.b;
   REQUIRE(a->dispatch("acc", Open{"Alice"}));
   REQUIRE(b->dispatch("acc", Ping{1}));                      // b holds version 1
   REQUIRE(a->dispatch("acc", Deposit{{}, 10, "from-a"}));    // version 2 behind b's back
@@ -94,15 +94,11 @@ TEST_CASE("conflict: with retries (the default) a stale command is rerun on the 
 }
 
 TEST_CASE("conflict: two applications writing one aggregate at once lose nothing", "[conflict]") {
-  temp_dir dir;
-  auto db = dir.file("bank.db");
-  actor_env env_a, env_b;
   interlock::runtime_settings s;
   s.conflict_retries = 50;  // heavy contention on purpose
-  auto a = start_bank(env_a.sys, db, s);
-  auto b = start_bank(env_b.sys, db, s);
-  REQUIRE(a);
-  REQUIRE(b);
+  two_apps apps{s};
+  auto& a = apps.a;
+  auto& b = apps.b;
   REQUIRE(a->dispatch("acc", Open{"Alice"}));
   std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> replies;
   for (int i = 0; i < 100; ++i) {
