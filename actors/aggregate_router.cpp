@@ -3,6 +3,7 @@
 #include <list>
 #include <unordered_map>
 
+#include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/messages.hpp>
 #include <interlock/runtime/log.hpp>
 
@@ -41,6 +42,9 @@ struct router_state {
   // that must wait: a new actor may only read the stream once the old one's
   // last append has committed.
   std::unordered_map<std::string, stopping_actor> stopping;
+  // Live actors that callers may send to directly; null when middleware must
+  // see every command (it runs here).
+  std::shared_ptr<detail::aggregate_directory> directory;
   static inline const char* name = "interlock.aggregate_router";
 };
 
@@ -48,11 +52,52 @@ using self_ptr = caf::stateful_actor<router_state>*;
 
 std::string key_of(const detail::erased_command& cmd) { return cmd.aggregate_type + '\x1f' + cmd.aggregate_id; }
 
+struct type_and_id {
+  std::string type, id;
+};
+
+type_and_id split_key(const std::string& key) {
+  const auto sep = key.find('\x1f');
+  return {key.substr(0, sep), key.substr(sep + 1)};
+}
+
+// Callers that send straight to live actors do not pass through here: the
+// directory knows when they last used an actor.
+bool used_since_routed(self_ptr self, live_actor& live, const std::string& key) {
+  auto& directory = self->state.directory;
+  if (!directory) return false;
+  const auto [type, id] = split_key(key);
+  const auto used = directory->last_used(type, id);
+  if (used <= live.last_used) return false;
+  live.last_used = used;
+  return true;
+}
+
+// The oldest-used live actor, by what the router knows, checked against the
+// directory; one used since goes to the front of the list (second chance).
+// Returns live.end() once `budget` such moves are spent.
+std::unordered_map<std::string, live_actor>::iterator least_recently_used(self_ptr self, std::size_t& budget) {
+  auto& st = self->state;
+  while (!st.lru.empty()) {
+    auto it = st.live.find(st.lru.back());
+    if (budget == 0 || !used_since_routed(self, it->second, it->first)) return it;
+    --budget;
+    st.lru.splice(st.lru.begin(), st.lru, it->second.lru);
+  }
+  return st.live.end();
+}
+
 // The router sends passivate_atom after every command it routed to the
 // actor, so the actor serves them all before it stops.
 void passivate(self_ptr self, std::unordered_map<std::string, live_actor>::iterator it) {
   auto& st = self->state;
-  self->send(it->second.actor, passivate_atom::value);
+  auto stop = [&] { self->send(it->second.actor, passivate_atom::value); };
+  if (st.directory) {
+    const auto [type, id] = split_key(it->first);
+    st.directory->remove(type, id, stop);  // no direct sends after passivate_atom
+  } else {
+    stop();
+  }
   st.stopping.try_emplace(it->first);
   st.lru.erase(it->second.lru);
   st.live.erase(it);
@@ -60,14 +105,16 @@ void passivate(self_ptr self, std::unordered_map<std::string, live_actor>::itera
 
 void enforce_cap(self_ptr self) {
   auto& st = self->state;
-  while (st.ctx.max_live > 0 && st.live.size() > st.ctx.max_live) passivate(self, st.live.find(st.lru.back()));
+  auto budget = st.live.size();
+  while (st.ctx.max_live > 0 && st.live.size() > st.ctx.max_live) passivate(self, least_recently_used(self, budget));
 }
 
 void sweep_idle(self_ptr self) {
   auto& st = self->state;
   const auto idle_since = clock_type::now() - st.ctx.passivate_after;
+  auto budget = st.live.size();
   while (!st.lru.empty()) {
-    auto it = st.live.find(st.lru.back());
+    auto it = least_recently_used(self, budget);
     if (it->second.last_used > idle_since) break;
     passivate(self, it);
   }
@@ -110,8 +157,15 @@ caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command&
   st.keys.emplace(actor.address(), key);
   st.lru.push_front(key);
   st.live.emplace(std::move(key), live_actor{actor, st.lru.begin(), clock_type::now()});
-  enforce_cap(self);
   return actor;
+}
+
+// Only after the command that started the actor is in its mailbox: a direct
+// send from the same caller must not overtake it. The cap is enforced after
+// that, so that an actor is passivated only once it is listed.
+void publish(self_ptr self, const std::string& type, const std::string& id, const caf::actor& actor) {
+  if (self->state.directory) self->state.directory->add(type, id, actor);
+  enforce_cap(self);
 }
 
 caf::expected<caf::actor> find_or_spawn(self_ptr self, const detail::erased_command& cmd, std::string key) {
@@ -192,11 +246,28 @@ caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& c
     waiting->second.commands.push_back({std::move(cmd), rp});
     return rp;
   }
+  const bool spawned = !self->state.live.count(key);
   auto target = find_or_spawn(self, cmd, std::move(key));
   if (!target) return std::move(target.error());
   auto rp = self->make_response_promise();
+  if (!spawned) {
+    rp.delegate(*target, std::move(cmd));
+    return rp;
+  }
+  type_and_id name{cmd.aggregate_type, cmd.aggregate_id};
   rp.delegate(*target, std::move(cmd));
+  publish(self, name.type, name.id, *target);
   return rp;
+}
+
+caf::result<detail::erased_reply> take(self_ptr self, detail::erased_command& cmd) {
+  if (cmd.aggregate_id.empty())
+    return make_error(errc::invalid_argument, "command " + cmd.command_type + " has an empty aggregate id");
+  if (!self->state.ctx.middleware.empty() && !cmd.through_middleware) {
+    cmd.through_middleware = true;
+    return route_through_middleware(self, cmd);
+  }
+  return route(self, cmd);
 }
 
 // A stopped actor: forget it; if it was passivated, its waiting commands go
@@ -210,25 +281,36 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   if (auto waiting = st.stopping.find(key); waiting != st.stopping.end()) {
     auto commands = std::move(waiting->second.commands);
     st.stopping.erase(waiting);
+    if (commands.empty()) return;
+    auto target = find_or_spawn(self, commands.front().cmd, key);
     for (auto& w : commands) {
-      auto target = find_or_spawn(self, w.cmd, key);
       if (target) w.promise.delegate(*target, std::move(w.cmd));
       else w.promise.deliver(target.error());
+    }
+    if (target) {
+      const auto [type, id] = split_key(key);
+      publish(self, type, id, *target);
     }
     return;
   }
   if (auto live = st.live.find(key); live != st.live.end() && live->second.actor.address() == dm.source) {
+    if (st.directory) {
+      const auto [type, id] = split_key(key);
+      st.directory->remove_if(type, id, dm.source);
+    }
     st.lru.erase(live->second.lru);
     st.live.erase(live);
   }
 }
 
 caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const detail::aggregate_kind>> kinds,
-                               aggregate_context ctx) {
+                               aggregate_context ctx, std::shared_ptr<detail::aggregate_directory> directory) {
   for (auto& k : kinds) self->state.kinds.emplace(k->type_name, k);
   self->state.ctx = std::move(ctx);
+  if (self->state.ctx.middleware.empty()) self->state.directory = std::move(directory);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {
+    if (self->state.directory) self->state.directory->clear();
     for (auto& [addr, key] : self->state.keys) self->send_exit(addr, em.reason);
     self->quit(em.reason);
   });
@@ -236,13 +318,11 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
     self->delayed_send(self, sweep_interval(self->state.ctx), sweep_atom::value);
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
-        if (cmd.aggregate_id.empty())
-          return make_error(errc::invalid_argument, "command " + cmd.command_type + " has an empty aggregate id");
-        if (!self->state.ctx.middleware.empty() && !cmd.through_middleware) {
-          cmd.through_middleware = true;
-          return route_through_middleware(self, cmd);
-        }
-        return route(self, cmd);
+        if (!cmd.counted || !self->state.directory) return take(self, cmd);
+        type_and_id name{cmd.aggregate_type, cmd.aggregate_id};
+        auto result = take(self, cmd);
+        self->state.directory->settle(name.type, name.id);  // handed on: direct sends may follow it
+        return result;
       },
       [=](live_atom) -> std::size_t { return self->state.live.size() + self->state.stopping.size(); },
       [=](sweep_atom) {
@@ -257,8 +337,8 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
 
 caf::actor spawn_aggregate_router(caf::actor_system& sys,
                                   std::vector<std::shared_ptr<const detail::aggregate_kind>> kinds,
-                                  aggregate_context ctx) {
-  return sys.spawn(aggregate_router, std::move(kinds), std::move(ctx));
+                                  aggregate_context ctx, std::shared_ptr<detail::aggregate_directory> directory) {
+  return sys.spawn(aggregate_router, std::move(kinds), std::move(ctx), std::move(directory));
 }
 
 }  // namespace interlock

@@ -16,6 +16,7 @@ using callback = std::variant<detail::command_done, detail::query_done>;
 
 struct client_state {
   caf::actor router;
+  std::shared_ptr<detail::aggregate_directory> directory;  // live aggregates, sent to directly
   detail::deadline_keeper* deadlines = nullptr;
   std::size_t window = 1024;
   std::deque<job> queue;
@@ -43,8 +44,8 @@ void launch(self_ptr self, detail::command_job& j) {
   self->state.in_flight.emplace(ticket, std::move(j.done));
   auto what = "command " + j.cmd.command_type + " to " + j.cmd.aggregate_type + "/" + j.cmd.aggregate_id;
   // Timed by the deadline keeper, not by a CAF timer (see deadline_keeper.hpp).
-  detail::request_watched<detail::erased_reply>(
-      self, self->state.router, std::move(j.cmd),
+  detail::send_command(
+      self, self->state.directory.get(), self->state.router, std::move(j.cmd),
       [&](caf::strong_actor_ptr requester, caf::message_id id) {
         return self->state.deadlines->watch(std::move(requester), id, j.timeout, std::move(what));
       },
@@ -80,8 +81,10 @@ void fail_everything(self_ptr self) {
   self->state.queue.clear();
 }
 
-caf::behavior client_actor(self_ptr self, caf::actor router, std::size_t window, detail::deadline_keeper* deadlines) {
+caf::behavior client_actor(self_ptr self, caf::actor router, std::shared_ptr<detail::aggregate_directory> directory,
+                           std::size_t window, detail::deadline_keeper* deadlines) {
   self->state.router = std::move(router);
+  self->state.directory = std::move(directory);
   self->state.deadlines = deadlines;
   self->state.window = std::max<std::size_t>(1, window);
   self->set_exit_handler([=](caf::exit_msg& em) {
@@ -102,9 +105,10 @@ caf::behavior client_actor(self_ptr self, caf::actor router, std::size_t window,
 
 }  // namespace
 
-caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router, std::size_t window,
+caf::actor spawn_client_actor(caf::actor_system& sys, caf::actor router,
+                              std::shared_ptr<detail::aggregate_directory> directory, std::size_t window,
                               detail::deadline_keeper* deadlines) {
-  return sys.spawn(client_actor, std::move(router), window, deadlines);
+  return sys.spawn(client_actor, std::move(router), std::move(directory), window, deadlines);
 }
 
 }  // namespace interlock

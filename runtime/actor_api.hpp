@@ -33,8 +33,8 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
   auto what = "command " + erased.command_type + " to " + erased.aggregate_type + "/" + erased.aggregate_id;
   // No CAF timeout: the application's deadline keeper answers in the reply's
   // place if it is late (a CAF timer per request costs more than the command).
-  detail::request_watched<detail::erased_reply>(
-      self, app.router(), std::move(erased),
+  detail::send_command(
+      self, app.directory(), app.router(), std::move(erased),
       [&](caf::strong_actor_ptr requester, caf::message_id id) {
         return app.watch_reply(std::move(requester), id, timeout, std::move(what));
       },

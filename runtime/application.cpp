@@ -122,6 +122,7 @@ void application::stop() {
 caf::actor_system& application::system() const { return *core_->sys; }
 
 caf::actor application::router() const { return core_ ? core_->router : caf::actor{}; }
+detail::aggregate_directory* application::directory() const { return core_ ? core_->directory.get() : nullptr; }
 
 std::shared_ptr<detail::reply_watch> application::watch_reply(caf::strong_actor_ptr requester, caf::message_id id,
                                                               std::chrono::milliseconds timeout,

@@ -35,6 +35,7 @@
 namespace interlock {
 namespace detail {
 class app_core;
+class aggregate_directory;
 }
 
 class application {
@@ -132,6 +133,9 @@ class application {
   void ask(detail::erased_query q, query_callback done) const;
   /// The router that takes every command; the projection answering a query type.
   caf::actor router() const;
+  /// The live aggregate actors a command may go to directly, bypassing the
+  /// router; null when every command must pass the router (middleware).
+  detail::aggregate_directory* directory() const;
   /// Answers request `id` of `requester` with errc::timeout unless the watch is
   /// marked answered within `timeout` (command timeouts without a CAF timer).
   std::shared_ptr<detail::reply_watch> watch_reply(caf::strong_actor_ptr requester, caf::message_id id,

@@ -164,8 +164,11 @@ caf::expected<application> application_builder::build() {
   aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};
-  core->router = spawn_aggregate_router(sys_, aggregates_, ctx);
-  core->client = spawn_client_actor(sys_, core->router, settings_.client_window, core->deadlines.get());
+  // Middleware runs in the router, so then every command must pass it.
+  if (middleware_.empty()) core->directory = std::make_shared<detail::aggregate_directory>();
+  core->router = spawn_aggregate_router(sys_, aggregates_, ctx, core->directory);
+  core->client = spawn_client_actor(sys_, core->router, core->directory, settings_.client_window,
+                                    core->deadlines.get());
   for (auto& p : projections_) {
     auto actor = spawn_projection_actor(sys_, p, ctx);
     core->projections.emplace(p->type_name, actor);

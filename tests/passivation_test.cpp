@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include <interlock/actors/aggregate_directory.hpp>
+
 #include "ledger_domain.hpp"
 #include "test_support.hpp"
 
@@ -149,4 +151,44 @@ TEST_CASE("passivation: an actor slow to stop is named in the log, and its waiti
   REQUIRE(warnings.size() == 1);
   CHECK_THAT(warnings[0], Catch::Matchers::Contains("aggregate Ledger/a was passivated") &&
                               Catch::Matchers::Contains("has not stopped; 1 commands wait for it"));
+}
+
+TEST_CASE("passivation: the cap spares an actor used directly, bypassing the router", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  auto app = start(env.sys, dir.file("ledger.db"), 2, std::chrono::minutes{5});
+  REQUIRE(app);
+  REQUIRE(app->directory());
+  REQUIRE(app->dispatch("a", Add{1}));
+  REQUIRE(app->dispatch("b", Add{1}));
+  auto listed = [&](const char* id) { return app->directory()->listed("Ledger", id); };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!(listed("a") && listed("b")) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(listed("a"));
+  REQUIRE(listed("b"));
+  REQUIRE(app->dispatch("a", Add{1}));  // straight to a's actor: the router did not see it
+  REQUIRE(app->dispatch("c", Add{1}));  // over the cap: b is the least recently used
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (listed("a") && listed("b") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(listed("a"));
+  CHECK_FALSE(listed("b"));
+  CHECK(listed("c"));
+}
+
+TEST_CASE("passivation: with middleware every command passes the router", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  interlock::runtime_settings s;
+  s.database_path = dir.file("ledger.db");
+  auto app = interlock::application_builder{env.sys}
+                 .aggregate<Ledger>()
+                 .settings(s)
+                 .use(interlock::logging_middleware(interlock::log_level::debug))
+                 .build();
+  REQUIRE(app);
+  CHECK(app->directory() == nullptr);
+  REQUIRE(app->dispatch("a", Add{1}));
+  CHECK(app->dispatch("a", Add{2})->value == 3);
 }

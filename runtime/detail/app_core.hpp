@@ -10,6 +10,7 @@
 
 #include <caf/actor.hpp>
 
+#include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/deadline_keeper.hpp>
 #include <interlock/runtime/application_builder.hpp>
 
@@ -23,6 +24,8 @@ class app_core {
   caf::actor reader;
   caf::actor router;
   caf::actor client;
+  // Live aggregate actors, sent to directly; null with middleware.
+  std::shared_ptr<aggregate_directory> directory;
   std::unique_ptr<deadline_keeper> deadlines = std::make_unique<deadline_keeper>();  // command timeouts
   std::unordered_map<std::string, caf::actor> projections;          // by projection type name
   std::unordered_map<std::string, caf::actor> query_routes;         // query type -> projection actor

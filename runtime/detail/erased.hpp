@@ -24,6 +24,7 @@ struct erased_command {
   std::string causation_id;
   bool idempotent = false;  // the caller chose command_id: a retry returns the first outcome
   bool through_middleware = false;  // the router has run the middleware pipeline on it
+  bool counted = false;  // an aggregate_directory counts it until the router has passed it on
 };
 
 struct erased_reply {
