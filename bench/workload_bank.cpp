@@ -1,5 +1,5 @@
 // bank: A accounts opened, then D deposits each through the full runtime path
-// (async_dispatch -> router -> aggregate actor -> journal writer -> reply),
+// (async_dispatch -> aggregate actor, through the router only to start it -> journal writer -> reply),
 // `window` commands in flight, round-robin across accounts. The clock runs from
 // the first deposit sent to the last deposit's reply; the opens are not counted.
 #include <interlock/runtime/actor_api.hpp>
