@@ -219,7 +219,7 @@ class sqlite_journal final : public journal {
   int write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position);
   int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
   std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
-  std::optional<std::string> forget_streams_if_changed();
+  std::optional<std::string> forget_cache_if_changed();
   int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out);
   int read_last_position(std::uint64_t& out);
   int run(statement& stmt);
@@ -238,6 +238,9 @@ class sqlite_journal final : public journal {
   // Valid while no other connection commits (PRAGMA data_version tells), so
   // appends skip a lookup per request; cleared whenever a transaction fails.
   std::unordered_map<std::string, std::optional<stream_row>> streams_;
+  // The last position this connection committed, valid on the same terms:
+  // a commit then reads no last position.
+  std::optional<std::uint64_t> last_written_;
   std::int64_t seen_data_version_ = -1;
   int format_ = sqlite_journal_format_version;  // of the open file
   // Format 2: per stream, a version read before and the span it lies in. A
@@ -430,16 +433,20 @@ std::optional<std::string> sqlite_journal::write_batch(const std::vector<append_
                                                        std::vector<caf::expected<append_result>>& results,
                                                        bool isolate) {
   if (run(begin_) != SQLITE_OK) return "cannot begin a transaction: " + db_.last_error();
-  if (auto failure = forget_streams_if_changed()) return failure;
-  std::uint64_t last = 0;
-  if (read_last_position(last) != SQLITE_OK) return "cannot read the last position: " + db_.last_error();
-  std::uint64_t next_position = last + 1;
+  if (auto failure = forget_cache_if_changed()) return failure;
+  if (!last_written_) {
+    std::uint64_t last = 0;
+    if (read_last_position(last) != SQLITE_OK) return "cannot read the last position: " + db_.last_error();
+    last_written_ = last;
+  }
+  std::uint64_t next_position = *last_written_ + 1;
   const auto now = detail::now_us();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;  // invalid argument
     if (auto failure = append_one(batch[i], next_position, now, results[i], isolate)) return failure;
   }
   if (run(commit_) != SQLITE_OK) return "commit failed: " + db_.last_error();
+  last_written_ = next_position - 1;
   return std::nullopt;
 }
 
@@ -607,15 +614,19 @@ int sqlite_journal::run(statement& stmt) {
 
 void sqlite_journal::rollback() {
   streams_.clear();  // it may hold versions of the rolled-back transaction
+  last_written_.reset();
   // SQLite rolls back by itself after some errors (e.g. SQLITE_FULL).
   if (db_.in_transaction()) run(rollback_);
 }
 
-std::optional<std::string> sqlite_journal::forget_streams_if_changed() {
+std::optional<std::string> sqlite_journal::forget_cache_if_changed() {
   reset_on_exit guard{data_version_};
   if (data_version_.step() != SQLITE_ROW) return "cannot read the data version: " + db_.last_error();
   const auto version = data_version_.column_int64(0);
-  if (version != seen_data_version_) streams_.clear();
+  if (version != seen_data_version_) {
+    streams_.clear();
+    last_written_.reset();
+  }
   seen_data_version_ = version;
   return std::nullopt;
 }
