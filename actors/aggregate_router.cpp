@@ -75,7 +75,8 @@ bool used_since_routed(self_ptr self, live_actor& live, const std::string& key) 
 
 // The oldest-used live actor, by what the router knows, checked against the
 // directory; one used since goes to the front of the list (second chance).
-// Returns live.end() once `budget` such moves are spent.
+// Once `budget` such moves are spent, the oldest as it stands; live.end()
+// only if no actor is live.
 std::unordered_map<std::string, live_actor>::iterator least_recently_used(self_ptr self, std::size_t& budget) {
   auto& st = self->state;
   while (!st.lru.empty()) {
@@ -121,7 +122,8 @@ void sweep_idle(self_ptr self) {
 }
 
 // How often idle actors are looked for: an idle actor lives between
-// passivate_after and 1.5 x passivate_after. Actors stopping for the cap are
+// passivate_after and about 1.5 x passivate_after (a little longer if an actor
+// used more recently but seen later by the router stands before it in the list). Actors stopping for the cap are
 // checked at least every second.
 std::chrono::milliseconds sweep_interval(const aggregate_context& ctx) {
   if (ctx.passivate_after.count() == 0) return std::chrono::milliseconds{1'000};
