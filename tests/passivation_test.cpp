@@ -7,6 +7,7 @@
 #include <thread>
 
 #include <interlock/actors/aggregate_directory.hpp>
+#include <interlock/runtime/actor_api.hpp>
 
 #include "ledger_domain.hpp"
 #include "test_support.hpp"
@@ -191,4 +192,61 @@ TEST_CASE("passivation: with middleware every command passes the router", "[pass
   CHECK(app->directory() == nullptr);
   REQUIRE(app->dispatch("a", Add{1}));
   CHECK(app->dispatch("a", Add{2})->value == 3);
+}
+
+namespace {
+
+// Each reply's version, by the index of the command it answers.
+struct sender_log {
+  std::map<std::string, std::vector<std::pair<int, std::uint64_t>>> versions;  // by aggregate id
+  std::string error;
+};
+
+// An actor that sends `n` Add commands to each of "a" and "b", alternating,
+// without waiting, and reports the replies when all have come.
+std::future<sender_log> start_sender(caf::actor_system& sys, interlock::application& app, int n) {
+  auto done = std::make_shared<std::promise<sender_log>>();
+  auto future = done->get_future();
+  sys.spawn([&app, done, n](caf::event_based_actor* self) {
+    auto log = std::make_shared<sender_log>();
+    auto left = std::make_shared<int>(2 * n);
+    for (int i = 0; i < n; ++i)
+      for (std::string id : {"a", "b"})
+        interlock::async_dispatch(self, app, id, Add{1},
+                                  [=](caf::expected<interlock::receipt<std::int64_t>> r) {
+                                    if (r) log->versions[id].emplace_back(i, r->version);
+                                    else log->error = interlock::describe(r.error());
+                                    if (--*left == 0) {
+                                      done->set_value(*log);
+                                      self->quit();
+                                    }
+                                  });
+  });
+  return future;
+}
+
+}  // namespace
+
+TEST_CASE("passivation: each sender's commands keep their order while actors start and stop", "[passivation]") {
+  temp_dir dir;
+  actor_env env;
+  // Cap 1 and two aggregates: the actors stop and start all the time, so
+  // commands go direct, through the router, and wait for stopping actors.
+  auto app = start(env.sys, dir.file("ledger.db"), 1, std::chrono::minutes{5});
+  REQUIRE(app);
+  const int per_aggregate = 300;
+  auto first = start_sender(env.sys, *app, per_aggregate);
+  auto second = start_sender(env.sys, *app, per_aggregate);
+  for (auto* f : {&first, &second}) {
+    auto log = f->get();
+    INFO(log.error);
+    REQUIRE(log.error.empty());
+    for (auto id : {"a", "b"}) {
+      auto v = log.versions[id];
+      REQUIRE(v.size() == per_aggregate);
+      std::sort(v.begin(), v.end());  // by command index
+      for (std::size_t i = 1; i < v.size(); ++i) CHECK(v[i - 1].second < v[i].second);
+    }
+  }
+  for (auto id : {"a", "b"}) CHECK(app->load_as_of<Ledger>(id)->state.total == 2 * per_aggregate);
 }
