@@ -9,7 +9,7 @@ void aggregate_directory::drop_if_unused(shard& s, entry_iterator it) {
 void aggregate_directory::settle(const std::string& type, const std::string& id) {
   auto& shard = shard_of(id);
   std::lock_guard guard{shard.mutex};
-  auto it = shard.entries.find(key_view{type, id});
+  auto it = shard.entries.find(aggregate_key_view{type, id});
   if (it == shard.entries.end() || it->second.in_router == 0) return;
   --it->second.in_router;
   drop_if_unused(shard, it);
@@ -18,7 +18,7 @@ void aggregate_directory::settle(const std::string& type, const std::string& id)
 void aggregate_directory::add(const std::string& type, const std::string& id, caf::actor actor) {
   auto& shard = shard_of(id);
   std::lock_guard guard{shard.mutex};
-  auto& e = shard.entries[key{type, id}];
+  auto& e = shard.entries[aggregate_key{type, id}];
   e.actor = std::move(actor);
   e.last_used = {};
 }
@@ -26,7 +26,7 @@ void aggregate_directory::add(const std::string& type, const std::string& id, ca
 void aggregate_directory::remove(const std::string& type, const std::string& id, const std::function<void()>& then) {
   auto& shard = shard_of(id);
   std::lock_guard guard{shard.mutex};
-  if (auto it = shard.entries.find(key_view{type, id}); it != shard.entries.end()) {
+  if (auto it = shard.entries.find(aggregate_key_view{type, id}); it != shard.entries.end()) {
     it->second.actor = caf::actor{};
     drop_if_unused(shard, it);
   }
@@ -36,7 +36,7 @@ void aggregate_directory::remove(const std::string& type, const std::string& id,
 void aggregate_directory::remove_if(const std::string& type, const std::string& id, const caf::actor_addr& actor) {
   auto& shard = shard_of(id);
   std::lock_guard guard{shard.mutex};
-  auto it = shard.entries.find(key_view{type, id});
+  auto it = shard.entries.find(aggregate_key_view{type, id});
   if (it == shard.entries.end() || it->second.actor.address() != actor) return;
   it->second.actor = caf::actor{};
   drop_if_unused(shard, it);
@@ -46,14 +46,14 @@ aggregate_directory::clock_type::time_point aggregate_directory::last_used(const
                                                                            const std::string& id) {
   auto& shard = shard_of(id);
   std::lock_guard guard{shard.mutex};
-  auto it = shard.entries.find(key_view{type, id});
+  auto it = shard.entries.find(aggregate_key_view{type, id});
   return it == shard.entries.end() || !it->second.actor ? clock_type::time_point{} : it->second.last_used;
 }
 
 bool aggregate_directory::listed(const std::string& type, const std::string& id) {
   auto& shard = shard_of(id);
   std::lock_guard guard{shard.mutex};
-  auto it = shard.entries.find(key_view{type, id});
+  auto it = shard.entries.find(aggregate_key_view{type, id});
   return it != shard.entries.end() && it->second.actor;
 }
 

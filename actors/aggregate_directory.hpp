@@ -31,6 +31,8 @@
 
 #include <caf/actor.hpp>
 
+#include <interlock/actors/aggregate_key.hpp>
+
 namespace interlock::detail {
 
 class aggregate_directory {
@@ -44,13 +46,13 @@ class aggregate_directory {
   void send(const std::string& type, const std::string& id, const caf::actor& router, Send&& send) {
     auto& shard = shard_of(id);
     std::lock_guard guard{shard.mutex};
-    auto it = shard.entries.find(key_view{type, id});
+    auto it = shard.entries.find(aggregate_key_view{type, id});
     if (it != shard.entries.end() && it->second.actor && it->second.in_router == 0) {
       it->second.last_used = clock_type::now();
       send(it->second.actor, false);
       return;
     }
-    if (it == shard.entries.end()) it = shard.entries.emplace(key{type, id}, entry{}).first;
+    if (it == shard.entries.end()) it = shard.entries.emplace(aggregate_key{type, id}, entry{}).first;
     ++it->second.in_router;
     send(router, true);
   }
@@ -72,27 +74,6 @@ class aggregate_directory {
   void clear();
 
  private:
-  struct key_view {
-    const std::string& type;
-    const std::string& id;
-  };
-  struct key {
-    std::string type, id;
-  };
-  struct key_hash {
-    using is_transparent = void;
-    std::size_t operator()(const key_view& k) const {
-      return std::hash<std::string>{}(k.id) * 31 + std::hash<std::string>{}(k.type);
-    }
-    std::size_t operator()(const key& k) const { return (*this)(key_view{k.type, k.id}); }
-  };
-  struct key_equal {
-    using is_transparent = void;
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const {
-      return a.id == b.id && a.type == b.type;
-    }
-  };
   struct entry {
     caf::actor actor;  // null: none listed
     clock_type::time_point last_used;  // of the last direct send
@@ -100,9 +81,9 @@ class aggregate_directory {
   };
   struct shard {
     std::mutex mutex;
-    std::unordered_map<key, entry, key_hash, key_equal> entries;
+    std::unordered_map<aggregate_key, entry, aggregate_key_hash, aggregate_key_equal> entries;
   };
-  using entry_iterator = std::unordered_map<key, entry, key_hash, key_equal>::iterator;
+  using entry_iterator = std::unordered_map<aggregate_key, entry, aggregate_key_hash, aggregate_key_equal>::iterator;
 
   shard& shard_of(const std::string& id) { return shards_[std::hash<std::string>{}(id) % shards_.size()]; }
   static void drop_if_unused(shard& s, entry_iterator it);

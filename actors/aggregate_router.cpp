@@ -11,10 +11,13 @@ namespace interlock {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+using detail::aggregate_key;
+using key_hash = detail::aggregate_key_hash;
+using key_equal = detail::aggregate_key_equal;
 
 struct live_actor {
   caf::actor actor;
-  std::list<std::string>::iterator lru;  // its place in router_state::lru
+  std::list<aggregate_key>::iterator lru;  // its place in router_state::lru
   clock_type::time_point last_used;
 };
 
@@ -35,13 +38,13 @@ struct stopping_actor {
 struct router_state {
   std::unordered_map<std::string, std::shared_ptr<const detail::aggregate_kind>> kinds;
   aggregate_context ctx;
-  std::unordered_map<std::string, live_actor> live;  // key: type '\x1f' id
-  std::list<std::string> lru;                        // keys of live actors, most recently used first
-  std::unordered_map<caf::actor_addr, std::string> keys;
+  std::unordered_map<aggregate_key, live_actor, key_hash, key_equal> live;
+  std::list<aggregate_key> lru;                       // keys of live actors, most recently used first
+  std::unordered_map<caf::actor_addr, aggregate_key> keys;
   // Passivated actors that have not stopped yet, and the commands for them
   // that must wait: a new actor may only read the stream once the old one's
   // last append has committed.
-  std::unordered_map<std::string, stopping_actor> stopping;
+  std::unordered_map<aggregate_key, stopping_actor, key_hash, key_equal> stopping;
   // Live actors that callers may send to directly; null when middleware must
   // see every command (it runs here).
   std::shared_ptr<detail::aggregate_directory> directory;
@@ -50,24 +53,16 @@ struct router_state {
 
 using self_ptr = caf::stateful_actor<router_state>*;
 
-std::string key_of(const detail::erased_command& cmd) { return cmd.aggregate_type + '\x1f' + cmd.aggregate_id; }
+using live_iterator = std::unordered_map<aggregate_key, live_actor, key_hash, key_equal>::iterator;
 
-struct type_and_id {
-  std::string type, id;
-};
-
-type_and_id split_key(const std::string& key) {
-  const auto sep = key.find('\x1f');
-  return {key.substr(0, sep), key.substr(sep + 1)};
-}
+detail::aggregate_key_view key_of(const detail::erased_command& cmd) { return {cmd.aggregate_type, cmd.aggregate_id}; }
 
 // Callers that send straight to live actors do not pass through here: the
 // directory knows when they last used an actor.
-bool used_since_routed(self_ptr self, live_actor& live, const std::string& key) {
+bool used_since_routed(self_ptr self, live_actor& live, const aggregate_key& key) {
   auto& directory = self->state.directory;
   if (!directory) return false;
-  const auto [type, id] = split_key(key);
-  const auto used = directory->last_used(type, id);
+  const auto used = directory->last_used(key.type, key.id);
   if (used <= live.last_used) return false;
   live.last_used = used;
   return true;
@@ -77,7 +72,7 @@ bool used_since_routed(self_ptr self, live_actor& live, const std::string& key) 
 // directory; one used since goes to the front of the list (second chance).
 // Once `budget` such moves are spent, the oldest as it stands; live.end()
 // only if no actor is live.
-std::unordered_map<std::string, live_actor>::iterator least_recently_used(self_ptr self, std::size_t& budget) {
+live_iterator least_recently_used(self_ptr self, std::size_t& budget) {
   auto& st = self->state;
   while (!st.lru.empty()) {
     auto it = st.live.find(st.lru.back());
@@ -90,15 +85,11 @@ std::unordered_map<std::string, live_actor>::iterator least_recently_used(self_p
 
 // The router sends passivate_atom after every command it routed to the
 // actor, so the actor serves them all before it stops.
-void passivate(self_ptr self, std::unordered_map<std::string, live_actor>::iterator it) {
+void passivate(self_ptr self, live_iterator it) {
   auto& st = self->state;
   auto stop = [&] { self->send(it->second.actor, passivate_atom::value); };
-  if (st.directory) {
-    const auto [type, id] = split_key(it->first);
-    st.directory->remove(type, id, stop);  // no direct sends after passivate_atom
-  } else {
-    stop();
-  }
+  if (st.directory) st.directory->remove(it->first.type, it->first.id, stop);  // no direct sends after passivate_atom
+  else stop();
   st.stopping.try_emplace(it->first);
   st.lru.erase(it->second.lru);
   st.live.erase(it);
@@ -141,21 +132,20 @@ void report_slow_stops(self_ptr self) {
     const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - stopping.since);
     if (stopping.reported || waited <= st.ctx.journal_timeout) continue;
     stopping.reported = true;
-    auto name = key;
-    std::replace(name.begin(), name.end(), '\x1f', '/');
-    log(log_level::warning, "aggregate " + name + " was passivated " + std::to_string(waited.count()) +
+    log(log_level::warning, "aggregate " + key.name() + " was passivated " + std::to_string(waited.count()) +
                                 " ms ago and has not stopped; " + std::to_string(stopping.commands.size()) +
                                 " commands wait for it");
   }
 }
 
-caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command& cmd, std::string key) {
+caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command& cmd) {
   auto& st = self->state;
   auto kind = st.kinds.find(cmd.aggregate_type);
   if (kind == st.kinds.end())
     return make_error(errc::unknown_command, "no aggregate type " + cmd.aggregate_type + " is registered");
   auto actor = spawn_aggregate_actor(self, kind->second, cmd.aggregate_id, st.ctx);
   self->monitor(actor);
+  aggregate_key key{cmd.aggregate_type, cmd.aggregate_id};
   st.keys.emplace(actor.address(), key);
   st.lru.push_front(key);
   st.live.emplace(std::move(key), live_actor{actor, st.lru.begin(), clock_type::now()});
@@ -168,16 +158,6 @@ caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command&
 void publish(self_ptr self, const std::string& type, const std::string& id, const caf::actor& actor) {
   if (self->state.directory) self->state.directory->add(type, id, actor);
   enforce_cap(self);
-}
-
-caf::expected<caf::actor> find_or_spawn(self_ptr self, const detail::erased_command& cmd, std::string key) {
-  auto& st = self->state;
-  if (auto it = st.live.find(key); it != st.live.end()) {
-    st.lru.splice(st.lru.begin(), st.lru, it->second.lru);
-    it->second.last_used = clock_type::now();
-    return it->second.actor;
-  }
-  return spawn_for(self, cmd, std::move(key));
 }
 
 // -- the middleware pipeline ---------------------------------------------------
@@ -242,23 +222,23 @@ caf::result<detail::erased_reply> route_through_middleware(self_ptr self, detail
 }
 
 caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& cmd) {
-  auto key = key_of(cmd);
-  if (auto waiting = self->state.stopping.find(key); waiting != self->state.stopping.end()) {
-    auto rp = self->make_response_promise();
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (auto waiting = st.stopping.find(key_of(cmd)); waiting != st.stopping.end()) {
     waiting->second.commands.push_back({std::move(cmd), rp});
     return rp;
   }
-  const bool spawned = !self->state.live.count(key);
-  auto target = find_or_spawn(self, cmd, std::move(key));
-  if (!target) return std::move(target.error());
-  auto rp = self->make_response_promise();
-  if (!spawned) {
-    rp.delegate(*target, std::move(cmd));
+  if (auto live = st.live.find(key_of(cmd)); live != st.live.end()) {
+    st.lru.splice(st.lru.begin(), st.lru, live->second.lru);
+    live->second.last_used = clock_type::now();
+    rp.delegate(live->second.actor, std::move(cmd));
     return rp;
   }
-  type_and_id name{cmd.aggregate_type, cmd.aggregate_id};
+  auto target = spawn_for(self, cmd);
+  if (!target) return std::move(target.error());
+  aggregate_key key{cmd.aggregate_type, cmd.aggregate_id};
   rp.delegate(*target, std::move(cmd));
-  publish(self, name.type, name.id, *target);
+  publish(self, key.type, key.id, *target);
   return rp;
 }
 
@@ -284,22 +264,17 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
     auto commands = std::move(waiting->second.commands);
     st.stopping.erase(waiting);
     if (commands.empty()) return;
-    auto target = find_or_spawn(self, commands.front().cmd, key);
+    // Commands for a stopping actor wait here, so none has started another.
+    auto target = spawn_for(self, commands.front().cmd);
     for (auto& w : commands) {
       if (target) w.promise.delegate(*target, std::move(w.cmd));
       else w.promise.deliver(target.error());
     }
-    if (target) {
-      const auto [type, id] = split_key(key);
-      publish(self, type, id, *target);
-    }
+    if (target) publish(self, key.type, key.id, *target);
     return;
   }
   if (auto live = st.live.find(key); live != st.live.end() && live->second.actor.address() == dm.source) {
-    if (st.directory) {
-      const auto [type, id] = split_key(key);
-      st.directory->remove_if(type, id, dm.source);
-    }
+    if (st.directory) st.directory->remove_if(key.type, key.id, dm.source);
     st.lru.erase(live->second.lru);
     st.live.erase(live);
   }
@@ -309,7 +284,7 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
                                aggregate_context ctx, std::shared_ptr<detail::aggregate_directory> directory) {
   for (auto& k : kinds) self->state.kinds.emplace(k->type_name, k);
   self->state.ctx = std::move(ctx);
-  if (self->state.ctx.middleware.empty()) self->state.directory = std::move(directory);
+  self->state.directory = std::move(directory);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
   self->set_exit_handler([=](caf::exit_msg& em) {
     if (self->state.directory) self->state.directory->clear();
@@ -321,9 +296,9 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
         if (!cmd.counted || !self->state.directory) return take(self, cmd);
-        type_and_id name{cmd.aggregate_type, cmd.aggregate_id};
+        aggregate_key key{cmd.aggregate_type, cmd.aggregate_id};
         auto result = take(self, cmd);
-        self->state.directory->settle(name.type, name.id);  // handed on: direct sends may follow it
+        self->state.directory->settle(key.type, key.id);  // handed on: direct sends may follow it
         return result;
       },
       [=](live_atom) -> std::size_t { return self->state.live.size() + self->state.stopping.size(); },

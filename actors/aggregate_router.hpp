@@ -1,9 +1,10 @@
 // The aggregate router: finds or spawns the actor of (aggregate type, id) and
 // hands it the command; the reply goes straight back to the sender. It keeps
 // one live actor per aggregate and forgets actors that stop. It lists the live
-// actors in `directory` (unless middleware is configured: middleware runs here,
-// so every command must come through), where callers find them and send to
-// them directly (actors/aggregate_directory.hpp).
+// actors in `directory`, where callers find them and send to them directly
+// (actors/aggregate_directory.hpp). The application passes a null directory
+// when middleware is configured: middleware runs here, so every command must
+// come through.
 //
 // Messages: (erased_command) -> delegated to the aggregate actor
 #pragma once
