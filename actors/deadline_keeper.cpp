@@ -20,11 +20,16 @@ deadline_keeper::~deadline_keeper() {
   // The application has stopped: a command still unanswered never will be
   // (its aggregate is gone), and its caller must not wait for the deadline
   // of a keeper that no longer runs.
-  pending_.insert(pending_.end(), std::make_move_iterator(incoming_.begin()), std::make_move_iterator(incoming_.end()));
+  take_incoming();
   for (auto& e : pending_)
     answer(e, make_error(errc::unavailable, e.watch->what +
                                                 ": the application stopped before the reply arrived; the command "
                                                 "may or may not have been committed"));
+}
+
+void deadline_keeper::take_incoming() {
+  pending_.insert(pending_.end(), std::make_move_iterator(incoming_.begin()), std::make_move_iterator(incoming_.end()));
+  incoming_.clear();
 }
 
 void deadline_keeper::answer(entry& e, caf::error err) {
@@ -50,9 +55,7 @@ std::shared_ptr<reply_watch> deadline_keeper::watch(caf::strong_actor_ptr reques
 void deadline_keeper::run() {
   std::unique_lock lock{mutex_};
   while (!stopping_) {
-    pending_.insert(pending_.end(), std::make_move_iterator(incoming_.begin()),
-                    std::make_move_iterator(incoming_.end()));
-    incoming_.clear();
+    take_incoming();
     lock.unlock();
     expire_overdue();
     lock.lock();

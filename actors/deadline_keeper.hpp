@@ -53,6 +53,7 @@ class deadline_keeper {
   };
 
   void run();
+  void take_incoming();  // under mutex_, or once the thread has stopped
   void expire_overdue();
   void answer(entry& e, caf::error err);  // unless the reply came first
 

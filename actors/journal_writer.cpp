@@ -8,11 +8,6 @@
 namespace interlock {
 namespace {
 
-struct pending_append {
-  append_request request;
-  caf::response_promise promise;
-};
-
 class writer_loop {
  public:
   writer_loop(caf::blocking_actor* self, std::unique_ptr<journal> j, std::size_t max_batch,
@@ -42,7 +37,8 @@ class writer_loop {
   bool receive_one(std::optional<std::chrono::microseconds> timeout) {
     bool got = true;
     auto on_append = [&](append_atom, append_request& r) {
-      batch_.push_back({std::move(r), self_->make_response_promise()});
+      requests_.push_back(std::move(r));
+      promises_.push_back(self_->make_response_promise());
     };
     auto on_subscribe = [&](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
       auto last = journal_->last_position();
@@ -67,24 +63,19 @@ class writer_loop {
   // batches grow by themselves while a commit is in flight).
   void drain() {
     auto deadline = std::chrono::steady_clock::now() + wait_;
-    while (running_ && !batch_.empty() && batch_.size() < max_batch_) {
+    while (running_ && !requests_.empty() && requests_.size() < max_batch_) {
       auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
       if (!receive_one(std::max(left, std::chrono::microseconds{0}))) break;
     }
   }
 
   void commit() {
-    if (batch_.empty()) return;
-    std::vector<append_request> requests;
-    requests.reserve(batch_.size());
-    for (auto& p : batch_) requests.push_back(std::move(p.request));
-    auto results = append_or_fail(requests);
-    publish(requests, results);
-    for (std::size_t i = 0; i < batch_.size(); ++i) {
-      if (results[i]) batch_[i].promise.deliver(*results[i]);
-      else batch_[i].promise.deliver(results[i].error());
-    }
-    batch_.clear();
+    if (requests_.empty()) return;
+    auto results = append_or_fail(requests_);
+    publish(requests_, results);
+    for (std::size_t i = 0; i < promises_.size(); ++i) promises_[i].deliver(std::move(results[i]));
+    requests_.clear();
+    promises_.clear();
   }
 
   // Appenders wait for their reply without a timeout (a timer per append
@@ -126,9 +117,11 @@ class writer_loop {
   std::unique_ptr<journal> journal_;
   std::size_t max_batch_;
   std::chrono::microseconds wait_;
-  std::chrono::microseconds spin_{50};
+  static constexpr std::chrono::microseconds spin_{50};
   bool running_ = true;
-  std::vector<pending_append> batch_;
+  // The batch being gathered: requests_[i] is answered through promises_[i].
+  std::vector<append_request> requests_;
+  std::vector<caf::response_promise> promises_;
   std::vector<caf::actor> subscribers_;
 };
 
