@@ -65,9 +65,11 @@ struct sqlite_settings {
 caf::expected<sqlite_settings> settings_of(journal& j);
 
 /// The format version this build creates (journal_meta.format_version).
-/// Format 2 indexes streams by span of positions (see sqlite_journal.cpp);
-/// files of format 1 are still read and written, in their own format.
-inline constexpr int sqlite_journal_format_version = 2;
+/// Format 2 indexes streams by span of positions; format 3 writes a stream's
+/// row (version, last position) lazily, exact as of journal_meta's
+/// heads_position (see sqlite_journal.cpp). Files of formats 1 and 2 are still
+/// read and written, each in its own format.
+inline constexpr int sqlite_journal_format_version = 3;
 /// The oldest format version this build opens.
 inline constexpr int sqlite_journal_oldest_format_version = 1;
 

@@ -2,6 +2,7 @@
 // what only the SQLite journal promises (files, pragmas, the events view).
 #include <catch2/catch.hpp>
 
+#include "journal_test_support.hpp"
 #include "raw_db.hpp"
 
 #include <chrono>
@@ -23,127 +24,9 @@
 #include <interlock/runtime/errors.hpp>
 
 using namespace interlock;
+using namespace journal_testing;
 using testing_support::raw_db;
 using Catch::Matchers::Contains;
-
-namespace {
-
-namespace fs = std::filesystem;
-
-// A fresh directory under the system temp dir, removed with its contents.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    auto pattern = (fs::temp_directory_path() / "interlock-journal-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-};
-
-// The backends the conformance tests run against: each gives a factory whose
-// journals share one fresh, empty store.
-struct memory_backend {
-  journal_factory factory = memory_journal_factory();
-};
-
-struct sqlite_backend {
-  temp_dir dir;
-  std::string path = (dir.path / "journal.db").string();
-  journal_factory factory = sqlite_journal_factory(sqlite_options{path});
-};
-
-template <class T>
-T value_of(caf::expected<T> x) {
-  if (!x) FAIL("unexpected error: " << interlock::describe(x.error()));
-  return std::move(*x);
-}
-
-std::unique_ptr<journal> open_journal(const journal_factory& factory) { return value_of(factory()); }
-
-std::int64_t now_us() {
-  using namespace std::chrono;
-  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-// `n` events for stream type/id expected at `expected`; payloads name their version.
-append_request request(const std::string& type, const std::string& id, std::uint64_t expected, std::size_t n) {
-  append_request req;
-  req.aggregate_type = type;
-  req.aggregate_id = id;
-  req.expected_version = expected;
-  for (std::size_t i = 0; i < n; ++i)
-    req.events.push_back({"Happened", 1, R"({"v":)" + std::to_string(expected + 1 + i) + "}"});
-  req.command_id = "cmd-" + id + "-" + std::to_string(expected);
-  req.correlation_id = "corr-" + id;
-  req.causation_id = "cause-" + id;
-  return req;
-}
-
-append_result append_ok(journal& j, const append_request& req) {
-  auto results = j.append({req});
-  REQUIRE(results.size() == 1);
-  return value_of(std::move(results[0]));
-}
-
-caf::error append_error(journal& j, const append_request& req) {
-  auto results = j.append({req});
-  REQUIRE(results.size() == 1);
-  REQUIRE_FALSE(results[0]);
-  return results[0].error();
-}
-
-void check_error(const caf::error& err, errc code, const std::vector<std::string>& words) {
-  INFO(interlock::describe(err));
-  CHECK(interlock::is(err, code));
-  for (const auto& w : words) CHECK_THAT(message_of(err), Contains(w));
-}
-
-void check_same(const stored_event& a, const stored_event& b) {
-  CHECK(a.position == b.position);
-  CHECK(a.aggregate_type == b.aggregate_type);
-  CHECK(a.aggregate_id == b.aggregate_id);
-  CHECK(a.version == b.version);
-  CHECK(a.event_type == b.event_type);
-  CHECK(a.schema_version == b.schema_version);
-  CHECK(a.recorded_at_us == b.recorded_at_us);
-  CHECK(a.command_id == b.command_id);
-  CHECK(a.correlation_id == b.correlation_id);
-  CHECK(a.causation_id == b.causation_id);
-  CHECK(a.payload == b.payload);
-}
-
-void check_same(const std::vector<stored_event>& a, const std::vector<stored_event>& b) {
-  REQUIRE(a.size() == b.size());
-  for (std::size_t i = 0; i < a.size(); ++i) check_same(a[i], b[i]);
-}
-
-std::vector<std::uint64_t> positions_of(const std::vector<stored_event>& events) {
-  std::vector<std::uint64_t> out;
-  for (const auto& ev : events) out.push_back(ev.position);
-  return out;
-}
-
-std::vector<std::uint64_t> versions_of(const std::vector<stored_event>& events) {
-  std::vector<std::uint64_t> out;
-  for (const auto& ev : events) out.push_back(ev.version);
-  return out;
-}
-
-std::vector<std::uint64_t> iota(std::uint64_t first, std::uint64_t last) {
-  std::vector<std::uint64_t> out;
-  for (auto i = first; i <= last; ++i) out.push_back(i);
-  return out;
-}
-
-std::vector<stored_event> read_everything(journal& j) { return value_of(j.read_all(1, 1'000'000)); }
-
-}  // namespace
 
 // -- conformance: every journal -----------------------------------------------
 
@@ -723,7 +606,7 @@ TEST_CASE("sqlite journal: streams that cross many spans read back whole, from a
   raw_db db{backend.path};
   CHECK(db.rows("SELECT count(*) FROM (SELECT stream_key, version FROM events GROUP BY 1, 2 HAVING count(*) > 1)") ==
         std::vector<std::string>{"0"});
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"2"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"3"});
 }
 
 TEST_CASE("sqlite journal: a stream read seeks the span index, it does not scan the events", "[journal][sqlite]") {
