@@ -1,11 +1,62 @@
 #include <interlock/actors/aggregate_actor.hpp>
 
+#include <vector>
+
 #include <interlock/actors/messages.hpp>
 
 namespace interlock {
 namespace {
 
 using command_ptr = std::shared_ptr<const detail::erased_command>;
+
+// A command waiting its turn, with the promise its caller waits on.
+struct queued_command {
+  command_ptr cmd;
+  caf::response_promise rp;
+  std::size_t retries_left = 0;  // reruns left after a conflicting append
+};
+
+// The commands waiting at one actor, oldest first: a vector and the index of
+// its front. No allocation while empty (a std::deque allocates ~600 bytes on
+// construction, for each of possibly a million live aggregates).
+class command_queue {
+ public:
+  bool empty() const { return head_ == items_.size(); }
+  queued_command& front() { return items_[head_]; }
+  void push_back(queued_command q) { items_.push_back(std::move(q)); }
+  queued_command pop_front() {
+    auto q = std::move(items_[head_++]);
+    if (empty()) clear();
+    else if (head_ > 64 && head_ * 2 > items_.size()) compact();
+    return q;
+  }
+  // Puts `qs` back in front, in their order (commands to run again).
+  void push_front(std::vector<queued_command>& qs) {
+    items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(head_), std::make_move_iterator(qs.begin()),
+                  std::make_move_iterator(qs.end()));
+  }
+  template <class F>
+  void drain(F f) {
+    for (auto i = head_; i < items_.size(); ++i) f(items_[i]);
+    clear();
+  }
+
+ private:
+  void clear() {
+    items_.clear();
+    head_ = 0;
+  }
+  void compact() {
+    items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ = 0;
+  }
+  std::vector<queued_command> items_;
+  std::size_t head_ = 0;
+};
+
+// The most commands one batch runs before its append goes out: bounds the
+// work a conflict may have to redo and the size of one group append.
+constexpr std::size_t max_batch_commands = 64;
 
 struct aggregate_state {
   std::shared_ptr<const detail::aggregate_kind> kind;
@@ -14,6 +65,11 @@ struct aggregate_state {
   std::shared_ptr<detail::aggregate_instance> instance;  // shared with the reader while it recovers
   caf::error failure;        // recovery failed: commands get this error
   bool failure_is_transient = false;  // the journal did not answer: retry with a fresh actor
+  command_queue waiting;      // arrived while a batch was in flight, in order
+  bool busy = false;          // a batch (or an idempotency lookup) is in flight
+  bool stale = false;         // the instance holds state the journal may not: rebuild before going on
+  bool passivating = false;   // stop once the waiting commands are served
+  caf::error exit_reason;     // set when told to exit: stop once the batch in flight is answered
   static inline const char* name = "interlock.aggregate";
 };
 
@@ -21,9 +77,15 @@ using self_ptr = caf::stateful_actor<aggregate_state>*;
 
 std::string stream_of(self_ptr self) { return self->state.kind->type_name + "/" + self->state.id; }
 
+void run_waiting(self_ptr self);
+
+caf::error stopping_error(self_ptr self) {
+  return make_error(errc::unavailable, stream_of(self) + ": the aggregate is stopping (application stopped?)");
+}
+
 // The reader loads snapshot + stream into the instance on its own thread; the
 // await keeps commands queued until the state is current. `then` runs after
-// a successful load (a command waiting to be rerun).
+// the load, successful or not.
 void recover(self_ptr self, std::function<void()> then = {}) {
   auto& st = self->state;
   auto job = std::make_shared<detail::recovery_job>();
@@ -40,70 +102,202 @@ void recover(self_ptr self, std::function<void()> then = {}) {
             st.failure_is_transient = !detail::is_data_error(err);
             st.failure = detail::explain_transport_error(std::move(err), "recovering " + stream_of(self),
                                                          st.ctx.journal_timeout);
-            if (then) then();  // the command then gets the failure
+            if (then) then();  // the waiting commands then get the failure
           });
 }
 
-void run_command(self_ptr self, command_ptr cmd, caf::response_promise rp, std::size_t retries_left);
-
-// After a conflict another writer has appended to the stream: reload the
-// tail and run the command again on the new state.
-void rerun_after_conflict(self_ptr self, command_ptr cmd, caf::response_promise rp, std::size_t retries_left) {
-  self->state.instance->rollback();
-  recover(self, [=]() mutable { run_command(self, cmd, rp, retries_left - 1); });
+// Reloads the state after the batch and serves what waits. `from_scratch`:
+// the instance holds events the journal did not take, so it is rebuilt;
+// otherwise only the stream's tail is read (another writer appended).
+void reload_then_continue(self_ptr self, bool from_scratch) {
+  auto& st = self->state;
+  if (from_scratch || st.stale) st.instance = st.kind->make(st.id, st.ctx.snapshots);
+  st.stale = false;
+  recover(self, [=] {
+    self->state.busy = false;
+    run_waiting(self);
+  });
 }
 
-void persist(self_ptr self, command_ptr cmd, detail::command_outcome outcome, caf::response_promise rp,
-             std::size_t retries_left) {
+// One command of a batch and what became of it.
+struct batch_entry {
+  queued_command q;
+  caf::error error;                      // rejected (or could not run)
+  std::shared_ptr<const void> result;
+  std::size_t events = 0;                // appended by request `request`
+  std::size_t request = 0;               // its request's index, if events > 0
+  std::size_t requests_before = 0;       // requests of earlier commands: its outcome rests on them
+  std::uint64_t version_seen = 0;        // the version it ran on (for commands without events)
+};
+
+// A batch: the waiting commands run back to back, each on the state the
+// commands before it left, their events appended together (one request per
+// command, consecutive expected versions, one transaction). Replies go out
+// once the append is answered: a command's outcome depends on the events of
+// the commands before it, which count only once they are stored.
+struct command_batch {
+  std::vector<batch_entry> entries;
+  std::vector<append_request> requests;  // moved to the writer when sent
+  std::size_t sent = 0;                  // how many requests went to the writer
+  bool last_pending = false;             // the last request's events are pending, not applied
+};
+
+append_request request_for(self_ptr self, const detail::erased_command& cmd, detail::command_outcome& outcome) {
   auto& st = self->state;
-  auto count = outcome.events.size();
-  append_request req{st.kind->type_name,          st.id,
-                     st.instance->version(),       std::move(outcome.events),
-                     cmd->command_id,              cmd->correlation_id,
-                     cmd->causation_id,            std::move(outcome.snapshot),
-                     st.instance->snapshots_kept(), cmd->idempotent,
-                     std::move(outcome.result_json)};
-  auto result = std::move(outcome.result);
-  // No timeout: the writer answers every append it takes (or CAF bounces it
-  // if the writer is gone), and abandoning an append could not undo it anyway.
-  // The caller's own command timeout bounds its wait.
-  self->request(st.ctx.writer, caf::infinite, append_atom::value, std::move(req))
-      .await(
-          [=](append_result& r) mutable {
-            auto& st = self->state;
-            if (auto err = st.instance->commit()) {
-              rp.deliver(err);  // the events are stored, but this code cannot apply them
-              st.instance = st.kind->make(st.id, st.ctx.snapshots);
-              recover(self);
-              return;
-            }
-            rp.deliver(detail::erased_reply{st.id, r.last_position, r.last_version, count, result});
-          },
-          [=](caf::error& err) mutable {
-            auto& st = self->state;
-            const bool conflict = is(err, errc::conflict) && !cmd->idempotent;
-            if (conflict && retries_left > 0) return rerun_after_conflict(self, cmd, rp, retries_left);
-            // An idempotent command conflicts when its id was committed meanwhile
-            // (a concurrent retry): the recorded outcome is the answer.
-            if (is(err, errc::conflict) && cmd->idempotent) {
-              st.instance->rollback();
-              recover(self, [=]() mutable { run_command(self, cmd, rp, 0); });
-              return;
-            }
-            st.instance->rollback();
-            rp.deliver(detail::explain_transport_error(std::move(err), "appending to " + stream_of(self),
+  return append_request{st.kind->type_name,          st.id,
+                        st.instance->version(),       std::move(outcome.events),
+                        cmd.command_id,               cmd.correlation_id,
+                        cmd.causation_id,             std::move(outcome.snapshot),
+                        st.instance->snapshots_kept(), cmd.idempotent,
+                        std::move(outcome.result_json)};
+}
+
+void add_outcome(self_ptr self, command_batch& batch, queued_command q, detail::command_outcome outcome) {
+  batch_entry e;
+  e.requests_before = batch.requests.size();
+  e.version_seen = self->state.instance->version();
+  e.error = std::move(outcome.error);
+  e.result = std::move(outcome.result);
+  if (!e.error && !outcome.events.empty()) {
+    e.events = outcome.events.size();
+    e.request = batch.requests.size();
+    batch.requests.push_back(request_for(self, *q.cmd, outcome));
+    batch.requests.back().after_previous = e.request > 0;  // it ran on the events of the one before
+  }
+  e.q = std::move(q);
+  batch.entries.push_back(std::move(e));
+}
+
+// The caller has given up on a command still in line: it is not run (it would
+// commit unseen).
+bool expired(self_ptr self, queued_command& q) {
+  if (std::chrono::steady_clock::now() <= q.cmd->deadline) return false;
+  q.rp.deliver(make_error(errc::timeout, "command " + q.cmd->command_type + " to " + stream_of(self) +
+                                             " was not run: its deadline passed while it waited in line"));
+  return true;
+}
+
+void deliver_success(self_ptr self, batch_entry& e, const append_result* r) {
+  if (e.error) return void(e.q.rp.deliver(std::move(e.error)));
+  auto& st = self->state;
+  if (r) return void(e.q.rp.deliver(detail::erased_reply{st.id, r->last_position, r->last_version, e.events, e.result}));
+  e.q.rp.deliver(detail::erased_reply{st.id, 0, e.version_seen, 0, e.result});
+}
+
+// The batch's append failed at request `failed` with `err`: the commands before
+// it are served, its command reruns after a conflict or gets the error, and the
+// commands after it (which ran on its events) go back in line.
+void settle_failure(self_ptr self, command_batch& batch, const std::vector<append_outcome>& outcomes,
+                    std::size_t failed, caf::error err) {
+  auto& st = self->state;
+  const bool conflict = is(err, errc::conflict);
+  std::vector<queued_command> again;
+  for (auto& e : batch.entries) {
+    const bool has_request = e.events > 0;
+    if (has_request ? e.request < failed : e.requests_before <= failed) {
+      deliver_success(self, e, has_request ? &outcomes[e.request].result : nullptr);
+    } else if (has_request && e.request == failed) {
+      const bool idempotent = e.q.cmd->idempotent;
+      if (conflict && (idempotent || e.q.retries_left > 0)) {
+        // An idempotent command conflicts when its id was committed meanwhile
+        // (a concurrent retry): the rerun finds the recorded outcome.
+        if (!idempotent) --e.q.retries_left;
+        again.push_back(std::move(e.q));
+      } else {
+        e.q.rp.deliver(detail::explain_transport_error(caf::error{err}, "appending to " + stream_of(self),
                                                        st.ctx.journal_timeout));
-            recover(self);  // a timeout may hide a commit; a conflict means another writer
+      }
+    } else {
+      again.push_back(std::move(e.q));
+    }
+  }
+  st.waiting.push_front(again);
+  // Events of requests before the last one were applied for the commands
+  // after them; the last one's too if a command without events followed it.
+  const bool applied_unstored = !(failed + 1 == batch.sent && batch.last_pending);
+  st.instance->rollback();
+  reload_then_continue(self, applied_unstored);
+}
+
+void settle(self_ptr self, command_batch& batch, const std::vector<append_outcome>& outcomes) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < outcomes.size(); ++i)
+    if (outcomes[i].error) return settle_failure(self, batch, outcomes, i, outcomes[i].error);
+  if (auto err = st.instance->commit()) {  // the last command's events
+    // Stored, but this code cannot apply them: that command gets the error.
+    auto& last = batch.entries[batch.entries.size() - 1];
+    for (auto& e : batch.entries)
+      if (&e != &last || e.events == 0) deliver_success(self, e, e.events ? &outcomes[e.request].result : nullptr);
+    if (last.events > 0) last.q.rp.deliver(err);
+    return reload_then_continue(self, true);
+  }
+  for (auto& e : batch.entries) deliver_success(self, e, e.events ? &outcomes[e.request].result : nullptr);
+  if (st.stale) return reload_then_continue(self, true);
+  st.busy = false;
+  run_waiting(self);
+}
+
+// No timeout: the writer answers every append it takes (or CAF bounces it if
+// the writer is gone), and abandoning an append could not undo it anyway. The
+// callers' own command timeouts bound their wait.
+void append_batch(self_ptr self, std::shared_ptr<command_batch> batch) {
+  auto& st = self->state;
+  if (batch->requests.empty()) {  // nothing to store: every outcome stands now
+    for (auto& e : batch->entries) deliver_success(self, e, nullptr);
+    return;
+  }
+  st.busy = true;
+  batch->sent = batch->requests.size();
+  batch->last_pending = batch->entries.back().events > 0;
+  self->request(st.ctx.writer, caf::infinite, append_atom::value, std::move(batch->requests))
+      .then(
+          [=](std::vector<append_outcome>& outcomes) {
+            if (outcomes.size() == batch->sent) return settle(self, *batch, outcomes);
+            settle_failure(self, *batch, std::vector<append_outcome>(batch->sent), 0,
+                           make_error(errc::storage, "the journal writer answered " + std::to_string(outcomes.size()) +
+                                                         " of " + std::to_string(batch->sent) + " appends"));
+          },
+          [=](caf::error& err) {
+            settle_failure(self, *batch, std::vector<append_outcome>(batch->sent), 0, std::move(err));
           });
 }
 
-void execute(self_ptr self, command_ptr cmd, caf::response_promise rp, std::size_t retries_left) {
+// Runs the waiting commands up to an idempotent one (it runs alone) as one
+// batch. A command runs on the state after the commands before it: their
+// events are applied before it runs (apply_unstored()), and undone by a
+// reload if the append fails.
+void run_batch(self_ptr self) {
   auto& st = self->state;
-  auto outcome = st.instance->execute(*cmd);
-  if (outcome.error) return void(rp.deliver(std::move(outcome.error)));
-  if (outcome.events.empty())
-    return void(rp.deliver(detail::erased_reply{st.id, 0, st.instance->version(), 0, std::move(outcome.result)}));
-  persist(self, std::move(cmd), std::move(outcome), std::move(rp), retries_left);
+  auto batch = std::make_shared<command_batch>();
+  while (!st.waiting.empty() && !st.waiting.front().cmd->idempotent && batch->entries.size() < max_batch_commands) {
+    auto q = st.waiting.pop_front();
+    if (expired(self, q)) continue;
+    if (!batch->requests.empty() && batch->entries.back().events > 0) {
+      if (auto err = st.instance->apply_unstored()) {
+        // The previous command's events cannot be applied: it is rejected
+        // (nothing of it is stored) and the state rebuilt before the rest.
+        auto prev = std::move(batch->entries.back());
+        batch->entries.pop_back();
+        batch->requests.pop_back();
+        prev.q.rp.deliver(err);
+        std::vector<queued_command> back{};
+        back.push_back(std::move(q));
+        st.waiting.push_front(back);
+        st.busy = true;
+        st.stale = true;
+        if (batch->requests.empty()) {
+          for (auto& e : batch->entries) deliver_success(self, e, nullptr);
+          return reload_then_continue(self, true);
+        }
+        // Applied events of the commands before it are stored with them.
+        append_batch(self, batch);
+        return;
+      }
+    }
+    auto outcome = st.instance->execute(*q.cmd);
+    add_outcome(self, *batch, std::move(q), std::move(outcome));
+  }
+  append_batch(self, batch);
 }
 
 // The first outcome of a command retried with the same id.
@@ -121,35 +315,62 @@ void reply_recorded(self_ptr self, const detail::erased_command& cmd, const comm
 }
 
 // An idempotency key: look it up first (the journal may hold it from before a
-// restart); run the command only if it was never committed.
-void run_idempotent(self_ptr self, command_ptr cmd, caf::response_promise rp, std::size_t retries_left) {
+// restart); run the command, alone, only if it was never committed.
+void run_idempotent(self_ptr self) {
   auto& st = self->state;
-  self->request(st.ctx.reader, st.ctx.journal_timeout, find_command_atom::value, cmd->command_id)
+  auto q = st.waiting.pop_front();
+  if (expired(self, q)) return;
+  st.busy = true;
+  self->request(st.ctx.reader, st.ctx.journal_timeout, find_command_atom::value, q.cmd->command_id)
       .await(
           [=](command_record& rec) mutable {
-            if (!rec.aggregate_type.empty()) return reply_recorded(self, *cmd, rec, rp);
-            execute(self, cmd, rp, retries_left);
+            self->state.busy = false;
+            if (!rec.aggregate_type.empty()) {
+              reply_recorded(self, *q.cmd, rec, q.rp);
+              return run_waiting(self);
+            }
+            auto batch = std::make_shared<command_batch>();
+            auto outcome = self->state.instance->execute(*q.cmd);
+            add_outcome(self, *batch, std::move(q), std::move(outcome));
+            append_batch(self, batch);
+            if (!self->state.busy) run_waiting(self);
           },
           [=](caf::error& err) mutable {
-            rp.deliver(detail::explain_transport_error(std::move(err), "looking up command " + cmd->command_id,
-                                                       self->state.ctx.journal_timeout));
+            self->state.busy = false;
+            q.rp.deliver(detail::explain_transport_error(std::move(err), "looking up command " + q.cmd->command_id,
+                                                         self->state.ctx.journal_timeout));
+            run_waiting(self);
           });
 }
 
-void run_command(self_ptr self, command_ptr cmd, caf::response_promise rp, std::size_t retries_left) {
+// Serves the waiting commands while no batch is in flight.
+void run_waiting(self_ptr self) {
   auto& st = self->state;
-  if (st.failure) {
-    // Bad data stays an error until it is fixed; a journal that did not
-    // answer gets another chance with a fresh actor on the next command.
-    if (st.failure_is_transient) self->quit();
-    return void(rp.deliver(st.failure));
+  while (!st.busy && !st.waiting.empty()) {
+    if (st.failure) {
+      // Bad data stays an error until it is fixed; a journal that did not
+      // answer gets another chance with a fresh actor on the next command.
+      st.waiting.drain([&](queued_command& q) { q.rp.deliver(st.failure); });
+      if (st.failure_is_transient) self->quit();
+      return;
+    }
+    if (st.waiting.front().cmd->idempotent)
+      run_idempotent(self);
+    else
+      run_batch(self);
   }
-  // The caller has given up: do not run it (it would commit unseen).
-  if (std::chrono::steady_clock::now() > cmd->deadline)
-    return void(rp.deliver(make_error(errc::timeout, "command " + cmd->command_type + " to " + stream_of(self) +
-                                                         " was not run: its deadline passed while it waited in line")));
-  if (cmd->idempotent) return run_idempotent(self, std::move(cmd), std::move(rp), retries_left);
-  execute(self, std::move(cmd), std::move(rp), retries_left);
+  if (!st.busy && st.exit_reason) self->quit(st.exit_reason);
+  if (!st.busy && st.passivating) self->quit();
+}
+
+// Told to exit (the application stops): commands not started are refused;
+// a batch in flight is still answered (its appends may commit) before the
+// actor stops, so no caller is left waiting for a reply that cannot come.
+void on_exit(self_ptr self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  st.exit_reason = msg.reason ? msg.reason : caf::error{caf::exit_reason::user_shutdown};
+  st.waiting.drain([&](queued_command& q) { q.rp.deliver(stopping_error(self)); });
+  run_waiting(self);
 }
 
 caf::behavior aggregate_actor(self_ptr self, std::shared_ptr<const detail::aggregate_kind> kind, std::string id,
@@ -159,15 +380,22 @@ caf::behavior aggregate_actor(self_ptr self, std::shared_ptr<const detail::aggre
   st.id = std::move(id);
   st.ctx = std::move(ctx);
   st.instance = st.kind->make(st.id, st.ctx.snapshots);
+  self->set_exit_handler([=](caf::exit_msg& msg) { on_exit(self, msg); });
   recover(self);
   return {
       [=](detail::erased_command& cmd) -> caf::result<detail::erased_reply> {
+        auto& st = self->state;
+        if (st.exit_reason) return stopping_error(self);
         auto rp = self->make_response_promise();
-        run_command(self, std::make_shared<const detail::erased_command>(std::move(cmd)), rp,
-                    self->state.ctx.conflict_retries);
+        st.waiting.push_back({std::make_shared<const detail::erased_command>(std::move(cmd)), rp,
+                              st.ctx.conflict_retries});
+        run_waiting(self);
         return rp;
       },
-      [=](passivate_atom) { self->quit(); },
+      [=](passivate_atom) {
+        self->state.passivating = true;
+        run_waiting(self);
+      },
   };
 }
 

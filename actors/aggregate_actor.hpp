@@ -1,12 +1,22 @@
 // One actor per (aggregate type, id). It recovers its state from the journal
-// before its first command, then runs commands strictly one at a time: the next
-// command starts only after the previous one's events are committed (or it was
-// rejected). A rejected command changes nothing; a failed append re-reads the
-// stream's tail before the next command so the state matches the journal.
+// before its first command, then serves commands in arrival order, as if one
+// at a time: a command runs on the state every command before it left.
+//
+// Batches: commands that arrive while an append is in flight wait; when it
+// is answered they run back to back, each on the state after the one before
+// (whose events are applied, not yet stored), and their events go to the
+// writer as one group (one request per command, committed in one
+// transaction). Every reply, a rejection included, goes out only once the
+// events it rests on are stored. So a burst to one aggregate costs one append
+// round trip per batch, not per command. If the append fails, the commands up
+// to the failed one are answered, the state is reloaded, the failed one reruns
+// after a conflict (or gets the error) and the ones after it run again.
+// A command with an idempotency key runs alone (its key is looked up first).
+// A rejected command changes nothing.
 //
 // Messages: (erased_command) -> erased_reply | error
-//           (passivate_atom): stop; sent by the router after the last command
-//           it routed here, so everything before it is served first.
+//           (passivate_atom): stop once the commands received before it are
+//           served; sent by the router after the last command it routed here.
 #pragma once
 
 #include <chrono>

@@ -38,7 +38,12 @@ class writer_loop {
     bool got = true;
     auto on_append = [&](append_atom, append_request& r) {
       requests_.push_back(std::move(r));
-      promises_.push_back(self_->make_response_promise());
+      replies_.push_back({self_->make_response_promise(), 1, false});
+    };
+    auto on_group = [&](append_atom, std::vector<append_request>& group) {
+      if (group.empty()) return void(self_->make_response_promise().deliver(std::vector<append_outcome>{}));
+      replies_.push_back({self_->make_response_promise(), group.size(), true});
+      std::move(group.begin(), group.end(), std::back_inserter(requests_));
     };
     auto on_subscribe = [&](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
       auto last = journal_->last_position();
@@ -52,9 +57,10 @@ class writer_loop {
     };
     auto on_exit = [&](caf::exit_msg&) { running_ = false; };
     if (timeout)
-      self_->receive(on_append, on_subscribe, on_down, on_exit, caf::after(*timeout) >> [&] { got = false; });
+      self_->receive(on_append, on_group, on_subscribe, on_down, on_exit,
+                     caf::after(*timeout) >> [&] { got = false; });
     else
-      self_->receive(on_append, on_subscribe, on_down, on_exit);
+      self_->receive(on_append, on_group, on_subscribe, on_down, on_exit);
     return got;
   }
 
@@ -73,9 +79,22 @@ class writer_loop {
     if (requests_.empty()) return;
     auto results = append_or_fail(requests_);
     publish(requests_, results);
-    for (std::size_t i = 0; i < promises_.size(); ++i) promises_[i].deliver(std::move(results[i]));
+    auto next = results.begin();
+    for (auto& reply : replies_) {
+      if (reply.group) {
+        std::vector<append_outcome> outcomes(reply.requests);
+        for (auto& out : outcomes) {
+          if (*next) out.result = **next;
+          else out.error = std::move(next->error());
+          ++next;
+        }
+        reply.promise.deliver(std::move(outcomes));
+      } else {
+        reply.promise.deliver(std::move(*next++));
+      }
+    }
     requests_.clear();
-    promises_.clear();
+    replies_.clear();
   }
 
   // Appenders wait for their reply without a timeout (a timer per append
@@ -119,9 +138,15 @@ class writer_loop {
   std::chrono::microseconds wait_;
   static constexpr std::chrono::microseconds spin_{50};
   bool running_ = true;
-  // The batch being gathered: requests_[i] is answered through promises_[i].
+  // The batch being gathered: each reply answers the next `requests` of
+  // requests_, as one append_result (single) or a vector<append_outcome> (group).
+  struct pending_reply {
+    caf::response_promise promise;
+    std::size_t requests;
+    bool group;
+  };
   std::vector<append_request> requests_;
-  std::vector<caf::response_promise> promises_;
+  std::vector<pending_reply> replies_;
   std::vector<caf::actor> subscribers_;
 };
 

@@ -20,6 +20,7 @@
 namespace interlock {
 
 using append_atom = caf::atom_constant<caf::atom("append")>;        // (append_request) -> append_result
+                                                                    // (vector<append_request>) -> vector<append_outcome>
 using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id, from_version, max) -> vector<stored_event>
 using read_all_atom = caf::atom_constant<caf::atom("rdall")>;       // (from_position, max) -> vector<stored_event>
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -> last committed position
@@ -44,6 +45,17 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {
   return f(caf::meta::type_name("interlock.append_result"), x.first_position, x.last_position, x.last_version,
            x.recorded_at_us);
+}
+
+/// One request's answer in a group append: `error` empty if it committed.
+struct append_outcome {
+  append_result result;
+  caf::error error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, append_outcome& x) {
+  return f(caf::meta::type_name("interlock.append_outcome"), x.result, x.error);
 }
 
 template <class Inspector>
@@ -128,6 +140,7 @@ struct query_job {
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 // The journal actors are local to their node; append requests never travel.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::append_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<interlock::append_request>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::command_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)

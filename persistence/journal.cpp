@@ -58,6 +58,12 @@ caf::error conflict(const append_request& req, std::uint64_t actual_version) {
                                         ", expected version " + std::to_string(req.expected_version));
 }
 
+caf::error previous_failed(const append_request& req) {
+  return make_error(errc::conflict, "append to '" + stream_name(req.aggregate_type, req.aggregate_id) +
+                                        "' at expected version " + std::to_string(req.expected_version) +
+                                        " not tried: the request it follows (after_previous) failed");
+}
+
 caf::error command_seen(const append_request& req) {
   return make_error(errc::conflict, "command " + req.command_id + " to '" +
                                         stream_name(req.aggregate_type, req.aggregate_id) +

@@ -63,6 +63,11 @@ struct append_request {
   /// A command id recorded before makes the request fail with errc::conflict.
   bool record_command = false;
   std::string result_json{};  // the command's result, encoded, for that retry
+  /// Append only if the request before it in the batch was appended; else
+  /// fail with errc::conflict. For a chain of requests whose events each rest
+  /// on the ones before (an aggregate's commands run back to back): a stream
+  /// then takes a prefix of the chain, never a later link without an earlier.
+  bool after_previous = false;
 };
 
 /// What find_command() knows of a recorded command: where its events landed

@@ -37,7 +37,9 @@ class memory_journal final : public journal {
     std::lock_guard<std::mutex> lock{store_->mutex};
     // One timestamp per batch, as the SQLite journal records its commit time.
     const auto now = detail::now_us();
-    for (const auto& req : batch) results.push_back(append_one(req, now));
+    for (const auto& req : batch)
+      results.push_back(req.after_previous && !results.empty() && !results.back() ? detail::previous_failed(req)
+                                                                                   : append_one(req, now));
     return results;
   }
 

@@ -447,7 +447,7 @@ std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vect
   results.reserve(batch.size());
   bool any_valid = false;
   for (const auto& req : batch) {
-    if (auto err = detail::validate(req)) {
+    if (auto err = detail::validate(req)) {  // (an after_previous request after it fails in write_batch)
       results.emplace_back(std::move(err));
     } else {
       results.emplace_back(append_result{});
@@ -499,6 +499,10 @@ std::optional<std::string> sqlite_journal::write_batch(const std::vector<append_
   const auto now = detail::now_us();
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;  // invalid argument
+    if (batch[i].after_previous && i > 0 && !results[i - 1]) {
+      results[i] = detail::previous_failed(batch[i]);
+      continue;
+    }
     if (auto failure = append_one(batch[i], next_position, now, results[i], isolate)) return failure;
   }
   if (lazy_heads() && next_position - 1 >= *heads_ + heads_flush_positions)

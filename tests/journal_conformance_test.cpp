@@ -167,6 +167,40 @@ TEMPLATE_TEST_CASE("journal: a conflicting request in a batch does not fail the 
   CHECK(value_of(j->stream_version("B", "1")) == 0);
 }
 
+TEMPLATE_TEST_CASE("journal: an after_previous request is appended only if the one before it was", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "1", 0, 1));  // A/1 at version 1
+  auto chained = [](append_request r) {
+    r.after_previous = true;
+    return r;
+  };
+  // A chain that starts stale: its second link's expected version matches
+  // the stream, but it rests on the first, so neither is appended.
+  auto results = j->append({request("A", "1", 0, 1), chained(request("A", "1", 1, 1)), chained(request("A", "1", 2, 1)),
+                            request("B", "1", 0, 1)});
+  REQUIRE(results.size() == 4);
+  check_error(results[0].error(), errc::conflict, {"'A/1' is at version 1, expected version 0"});
+  for (std::size_t i : {1, 2}) {
+    REQUIRE_FALSE(results[i]);
+    check_error(results[i].error(), errc::conflict, {"'A/1'", "the request it follows (after_previous) failed"});
+  }
+  CHECK(value_of(std::move(results[3])).first_position == 2);  // not chained: appended
+  CHECK(value_of(j->stream_version("A", "1")) == 1);
+  // A chain that starts right is appended link by link.
+  results = j->append({request("A", "1", 1, 2), chained(request("A", "1", 3, 1))});
+  CHECK(value_of(std::move(results[0])).last_version == 3);
+  CHECK(value_of(std::move(results[1])).last_version == 4);
+  // An invalid request breaks the chain too.
+  auto invalid = request("A", "1", 4, 1);
+  invalid.events.clear();
+  results = j->append({invalid, chained(request("A", "1", 4, 1))});
+  check_error(results[0].error(), errc::invalid_argument, {});
+  check_error(results[1].error(), errc::conflict, {"after_previous"});
+  CHECK(positions_of(read_everything(*j)) == iota(1, 5));
+}
+
 TEMPLATE_TEST_CASE("journal: requests of one batch on one stream see each other", "[journal]", memory_backend,
                    sqlite_backend) {
   TestType backend;

@@ -55,6 +55,9 @@ class aggregate_instance {
   virtual command_outcome execute(const erased_command& cmd) = 0;
   /// Applies the pending events once the journal has committed them.
   virtual caf::error commit() = 0;
+  /// Applies the pending events before they are stored, so the next command
+  /// of a batch runs on them; the caller rebuilds the state if they never are.
+  virtual caf::error apply_unstored() = 0;
   /// Drops the pending events (the append failed).
   virtual void rollback() = 0;
   virtual std::uint64_t version() const = 0;
@@ -237,7 +240,10 @@ class aggregate_model final : public aggregate_instance {
     return out;
   }
 
-  caf::error commit() override {
+  caf::error commit() override { return apply_pending("the events are committed, but "); }
+  caf::error apply_unstored() override { return apply_pending("the events were not stored: "); }
+
+  caf::error apply_pending(const std::string& context) {
     auto& pending = aggregate_access::pending(state_);
     auto batch = std::move(pending);
     pending.clear();
@@ -245,11 +251,10 @@ class aggregate_model final : public aggregate_instance {
       try {
         p.apply(state_);
       } catch (const std::exception& ex) {
-        return make_error(errc::corrupt_event, "the events are committed, but apply(" + p.record.type +
-                                                   ") threw: " + ex.what());
+        return make_error(errc::corrupt_event, context + "apply(" + p.record.type + ") threw: " + ex.what());
       } catch (...) {
-        return make_error(errc::corrupt_event, "the events are committed, but apply(" + p.record.type +
-                                                   ") threw a non-standard exception");
+        return make_error(errc::corrupt_event,
+                          context + "apply(" + p.record.type + ") threw a non-standard exception");
       }
       ++aggregate_access::version(state_);
     }

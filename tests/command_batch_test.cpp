@@ -1,0 +1,163 @@
+// Commands that queue at one aggregate while its append is in flight run as a
+// batch: back to back, each on the state the ones before it left, their
+// events stored together, every reply after the store (actors/aggregate_actor.hpp).
+#include <catch2/catch.hpp>
+
+#include "raw_db.hpp"
+#include "test_support.hpp"
+
+#include <chrono>
+#include <future>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <interlock/runtime/interlock.hpp>
+
+using interlock::errc;
+using testing_support::actor_env;
+using testing_support::raw_db;
+using testing_support::temp_dir;
+
+namespace {
+
+struct Add {  // adds `n`, after sleeping `ms` in the handler
+  using result_type = std::int64_t;  // the total after it
+  std::int64_t n = 0;
+  int ms = 0;
+};
+struct Take {  // refused if it would take the total below zero
+  using result_type = std::int64_t;
+  std::int64_t n = 0;
+};
+struct Poison {  // emits an event whose apply() throws
+  using result_type = void;
+};
+struct Peek {  // emits nothing: the total it saw
+  using result_type = std::int64_t;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Add, n, ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Take, n)
+struct Added {
+  std::int64_t n = 0;
+};
+struct Taken {
+  std::int64_t n = 0;
+};
+struct Poisoned {
+  int dose = 1;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Added, n)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Taken, n)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Poisoned, dose)
+
+struct Tally : interlock::aggregate<Tally> {
+  using commands = interlock::types<Add, Take, Poison, Peek>;
+  using events = interlock::types<Added, Taken, Poisoned>;
+  std::int64_t total = 0;
+
+  std::int64_t handle(const Add& c) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(c.ms));
+    emit(Added{c.n});
+    return total + c.n;
+  }
+  std::int64_t handle(const Take& c) {
+    if (c.n > total) throw interlock::rejected{"cannot take " + std::to_string(c.n) + " of " + std::to_string(total)};
+    emit(Taken{c.n});
+    return total - c.n;
+  }
+  void handle(const Poison&) { emit(Poisoned{}); }
+  std::int64_t handle(const Peek&) const { return total; }
+  void apply(const Added& e) { total += e.n; }
+  void apply(const Taken& e) { total -= e.n; }
+  void apply(const Poisoned&) { throw std::runtime_error("poisoned"); }
+};
+
+struct tally_app {
+  temp_dir dir;
+  std::string db = dir.file("tally.db");
+  actor_env env;
+  caf::expected<interlock::application> app = interlock::application_builder{env.sys}.aggregate<Tally>().sqlite(db).build();
+};
+
+template <class F>
+auto value_of(F& future) {
+  auto r = future.get();
+  INFO((r ? std::string{} : interlock::describe(r.error())));
+  REQUIRE(r);
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("batch: a burst to one aggregate is answered in order, in fewer transactions than commands", "[batch]") {
+  tally_app t;
+  REQUIRE(t.app);
+  constexpr int n = 200;
+  std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> replies;
+  for (int i = 1; i <= n; ++i) replies.push_back(t.app->dispatch_async("t", Add{i, 0}));
+  std::int64_t total = 0;
+  for (int i = 1; i <= n; ++i) {
+    auto r = value_of(replies[static_cast<std::size_t>(i - 1)]);
+    total += i;
+    CHECK(r.version == static_cast<std::uint64_t>(i));  // one sender: its order is kept
+    CHECK(r.value == total);                             // each ran on the ones before it
+    CHECK(r.events == 1);
+  }
+  raw_db db{t.db};
+  CHECK(db.rows("SELECT count(*), max(version) FROM events") == std::vector<std::string>{"200|200"});
+  // One recorded_at per transaction: the queued commands were stored together.
+  const auto transactions = std::stoi(db.rows("SELECT count(DISTINCT recorded_at) FROM events")[0]);
+  CHECK(transactions <= n / 2);
+}
+
+TEST_CASE("batch: a command is judged on the unstored events of the ones before it", "[batch]") {
+  tally_app t;
+  REQUIRE(t.app);
+  // The slow first command keeps the append of the rest waiting for its own:
+  // the rest queue up and run as one batch.
+  auto slow = t.app->dispatch_async("t", Add{10, 100});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto take_all = t.app->dispatch_async("t", Take{10});
+  auto take_more = t.app->dispatch_async("t", Take{1});  // refused: the take before it left 0
+  auto peek = t.app->dispatch_async("t", Peek{});
+  auto add = t.app->dispatch_async("t", Add{5, 0});
+  CHECK(value_of(slow).value == 10);
+  CHECK(value_of(take_all).value == 0);
+  auto refused = take_more.get();
+  REQUIRE_FALSE(refused);
+  CHECK(interlock::describe(refused.error()) == "rejected: cannot take 1 of 0");
+  auto peeked = value_of(peek);
+  CHECK(peeked.value == 0);
+  CHECK(peeked.version == 2);  // the version it ran on
+  CHECK(peeked.events == 0);
+  auto added = value_of(add);
+  CHECK(added.value == 5);
+  CHECK(added.version == 3);
+  raw_db db{t.db};
+  CHECK(db.rows("SELECT version, event_type, payload FROM events ORDER BY global_position") ==
+        std::vector<std::string>{"1|Added|{\"n\":10}", "2|Taken|{\"n\":10}", "3|Added|{\"n\":5}"});
+}
+
+TEST_CASE("batch: an event that cannot be applied before it is stored fails only its command", "[batch]") {
+  tally_app t;
+  REQUIRE(t.app);
+  auto slow = t.app->dispatch_async("t", Add{1, 100});
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto poison = t.app->dispatch_async("t", Poison{});  // the next command needs its event applied first
+  auto after = t.app->dispatch_async("t", Add{2, 0});
+  CHECK(value_of(slow).value == 1);
+  auto poisoned = poison.get();
+  REQUIRE_FALSE(poisoned);
+  CHECK(interlock::is(poisoned.error(), errc::corrupt_event));
+  CHECK(interlock::message_of(poisoned.error()) == "the events were not stored: apply(Poisoned) threw: poisoned");
+  auto r = value_of(after);
+  CHECK(r.value == 3);  // on the state rebuilt from the journal: no poison in it
+  CHECK(r.version == 2);
+  raw_db db{t.db};
+  CHECK(db.rows("SELECT group_concat(event_type) FROM events") == std::vector<std::string>{"Added,Added"});
+}
