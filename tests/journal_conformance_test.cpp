@@ -643,17 +643,17 @@ TEST_CASE("sqlite journal: streams that cross many spans read back whole, from a
   CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"3"});
 }
 
-TEST_CASE("sqlite journal: a stream read seeks the span index, it does not scan the events", "[journal][sqlite]") {
-  sqlite_backend backend;
-  { open_journal(backend.factory); }
-  raw_db db{backend.path};
+TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, they do not scan the events",
+          "[journal][sqlite]") {
   // The same statement shape as the journal's read (the expression must match
   // the index's, or SQLite falls back to scanning every event).
-  const auto plan = db.rows(
-      "EXPLAIN QUERY PLAN SELECT * FROM events e WHERE (e.global_position >> 12) = 1 AND e.stream_key = 1"
-      " AND e.version >= 1 ORDER BY e.version LIMIT 10");
-  REQUIRE(plan.size() == 1);
-  CHECK_THAT(plan[0], Contains("SEARCH e USING INDEX events_by_span"));
+  CHECK_THAT(plan_on_new_journal("SELECT * FROM events e WHERE (e.global_position >> 12) = 1 AND e.stream_key = 1"
+                                 " AND e.version >= 1 ORDER BY e.version LIMIT 10"),
+             Contains("SEARCH e USING INDEX events_by_span"));
+  // Format 3's roll-forward to a stream's newest event in a span (one seek).
+  CHECK_THAT(plan_on_new_journal("SELECT version, global_position FROM events WHERE (global_position >> 12) = 1"
+                                 " AND stream_key = 2 ORDER BY version DESC LIMIT 1"),
+             Contains("SEARCH events USING COVERING INDEX events_by_span (<expr>=? AND stream_key=?)"));
 }
 
 TEST_CASE("sqlite journal: a format-1 file is read and written in format 1", "[journal][sqlite]") {

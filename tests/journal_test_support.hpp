@@ -15,6 +15,8 @@
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/errors.hpp>
 
+#include "raw_db.hpp"
+
 namespace journal_testing {
 
 using namespace interlock;
@@ -134,5 +136,16 @@ inline std::vector<std::uint64_t> iota(std::uint64_t first, std::uint64_t last) 
 }
 
 inline std::vector<stored_event> read_everything(journal& j) { return value_of(j.read_all(1, 1'000'000)); }
+
+// SQLite's plan for `sql` (one step) on a new, empty journal file: shows
+// which index a statement of the journal's uses.
+inline std::string plan_on_new_journal(const std::string& sql) {
+  sqlite_backend backend;
+  { open_journal(backend.factory); }
+  testing_support::raw_db db{backend.path};
+  const auto plan = db.rows("EXPLAIN QUERY PLAN " + sql);
+  REQUIRE(plan.size() == 1);
+  return plan[0];
+}
 
 }  // namespace journal_testing

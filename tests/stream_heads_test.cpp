@@ -135,17 +135,6 @@ TEST_CASE("stream heads: a clean close writes exact rows; a reopened file reads 
   check_error(append_error(*j, request("S", "r", 1, 1)), errc::conflict, {"'S/r'", "at version 2000"});
 }
 
-TEST_CASE("stream heads: the roll-forward seeks the span index", "[journal][sqlite][heads]") {
-  sqlite_backend backend;
-  { open_journal(backend.factory); }
-  raw_db db{backend.path};
-  const auto plan = db.rows(
-      "EXPLAIN QUERY PLAN SELECT version, global_position FROM events WHERE (global_position >> 12) = 1"
-      " AND stream_key = 2 ORDER BY version DESC LIMIT 1");
-  REQUIRE(plan.size() == 1);
-  CHECK_THAT(plan[0], Contains("SEARCH events USING COVERING INDEX events_by_span (<expr>=? AND stream_key=?)"));
-}
-
 TEST_CASE("stream heads: a format-2 file keeps writing its rows on every append", "[journal][sqlite][heads]") {
   sqlite_backend backend;
   {
