@@ -721,6 +721,7 @@ int sqlite_journal::flush_heads(std::uint64_t last_position) {
 // the file with the sqlite3 shell. Best effort: the rows are right without it.
 sqlite_journal::~sqlite_journal() {
   if (!lazy_heads() || !last_written_ || !heads_ || *heads_ >= *last_written_ || !db_.get()) return;
+  sqlite3_busy_timeout(db_.get(), 0);  // another writer holds the lock: skip, do not stall the shutdown
   if (run(begin_) != SQLITE_OK) return;
   std::uint64_t last = 0;
   heads_.reset();
