@@ -29,6 +29,7 @@ void tune(caf::actor_system_config& cfg) {
   auto cores = std::max(2u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", static_cast<std::size_t>(cores));
   cfg.add_thread_hook<tight_timer_slack>();
+  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{std::chrono::microseconds{25}});
 }
 
 }  // namespace interlock

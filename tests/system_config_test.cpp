@@ -11,11 +11,12 @@
 
 using testing_support::actor_env;
 
-TEST_CASE("tune: one worker per core, CAF's idle polls, 1 us timer slack on CAF's threads", "[config]") {
+TEST_CASE("tune: one worker per core, 25 us idle polls, 1 us timer slack on CAF's threads", "[config]") {
   actor_env env;
   CHECK(caf::get_or(env.cfg, "scheduler.max-threads", std::size_t{0}) ==
         std::max<std::size_t>(2, std::thread::hardware_concurrency()));
-  CHECK_FALSE(caf::get_if<caf::timespan>(&env.cfg, "work-stealing.moderate-sleep-duration"));  // CAF's 50 us
+  CHECK(caf::get_or(env.cfg, "work-stealing.moderate-sleep-duration", caf::timespan{0}) ==
+        caf::timespan{std::chrono::microseconds{25}});
   // Asked of a scheduled actor, so it runs on one of CAF's worker threads.
   auto ask_slack = env.sys.spawn([]() -> caf::behavior {
     return {[](caf::get_atom) { return static_cast<std::int64_t>(::prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)); }};
