@@ -77,6 +77,21 @@ struct Tally : interlock::aggregate<Tally> {
   void apply(const Poisoned&) { throw std::runtime_error("poisoned"); }
 };
 
+// Tally with snapshots every 7 versions: batches cross the threshold mid-way.
+struct Counter : interlock::aggregate<Counter> {
+  using commands = interlock::types<Add, Peek>;
+  using events = interlock::types<Added>;
+  static constexpr std::uint64_t snapshot_every = 7;
+  std::int64_t total = 0;
+  std::int64_t handle(const Add& c) {
+    emit(Added{c.n});
+    return total + c.n;
+  }
+  std::int64_t handle(const Peek&) const { return total; }
+  void apply(const Added& e) { total += e.n; }
+};
+INTERLOCK_JSON(Counter, total)
+
 struct tally_app {
   temp_dir dir;
   std::string db = dir.file("tally.db");
@@ -160,4 +175,30 @@ TEST_CASE("batch: an event that cannot be applied before it is stored fails only
   CHECK(r.version == 2);
   raw_db db{t.db};
   CHECK(db.rows("SELECT group_concat(event_type) FROM events") == std::vector<std::string>{"Added,Added"});
+}
+
+TEST_CASE("batch: snapshots taken inside a batch hold the state at their version", "[batch]") {
+  temp_dir dir;
+  const auto db = dir.file("counter.db");
+  {
+    actor_env env;
+    auto app = interlock::application_builder{env.sys}.aggregate<Counter>().sqlite(db).build();
+    REQUIRE(app);
+    std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> replies;
+    for (int i = 1; i <= 100; ++i) replies.push_back(app->dispatch_async("c", Add{i, 0}));
+    for (auto& r : replies) value_of(r);
+  }
+  {
+    raw_db raw{db};
+    // total after version v is 1 + 2 + ... + v; the two newest are kept.
+    CHECK(raw.rows("SELECT version, state FROM snapshots ORDER BY version") ==
+          std::vector<std::string>{"91|{\"total\":4186}", "98|{\"total\":4851}"});
+  }
+  actor_env env;  // a restart: recovery starts from the snapshot at 98
+  auto app = interlock::application_builder{env.sys}.aggregate<Counter>().sqlite(db).build();
+  REQUIRE(app);
+  auto peek = app->dispatch("c", Peek{});
+  REQUIRE(peek);
+  CHECK(peek->value == 5050);
+  CHECK(peek->version == 100);
 }
