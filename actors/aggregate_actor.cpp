@@ -134,7 +134,8 @@ bool expired(self_ptr self, queued_command& q) {
   return true;
 }
 
-void deliver_success(self_ptr self, batch_entry& e, const append_result* r) {
+// Its reply: its error, or its result with where its events landed (`r`).
+void answer(self_ptr self, batch_entry& e, const append_result* r) {
   if (e.error) return void(e.q.rp.deliver(std::move(e.error)));
   auto& st = self->state;
   if (r) return void(e.q.rp.deliver(detail::erased_reply{st.id, r->last_position, r->last_version, e.events, e.result}));
@@ -152,7 +153,7 @@ void settle_failure(self_ptr self, command_batch& batch, const std::vector<appen
   for (auto& e : batch.entries) {
     const bool has_request = e.events > 0;
     if (has_request ? e.request < failed : e.requests_before <= failed) {
-      deliver_success(self, e, has_request ? &outcomes[e.request].result : nullptr);
+      answer(self, e, has_request ? &outcomes[e.request].result : nullptr);
     } else if (has_request && e.request == failed) {
       const bool idempotent = e.q.cmd->idempotent;
       if (conflict && (idempotent || e.q.retries_left > 0)) {
@@ -180,16 +181,13 @@ void settle(self_ptr self, command_batch& batch, const std::vector<append_outcom
   auto& st = self->state;
   for (std::size_t i = 0; i < outcomes.size(); ++i)
     if (outcomes[i].error) return settle_failure(self, batch, outcomes, i, outcomes[i].error);
-  if (auto err = st.instance->commit()) {  // the last command's events
-    // Stored, but this code cannot apply them: that command gets the error.
-    auto& last = batch.entries[batch.entries.size() - 1];
-    for (auto& e : batch.entries)
-      if (&e != &last || e.events == 0) deliver_success(self, e, e.events ? &outcomes[e.request].result : nullptr);
-    if (last.events > 0) last.q.rp.deliver(err);
-    return reload_then_continue(self, true);
-  }
-  for (auto& e : batch.entries) deliver_success(self, e, e.events ? &outcomes[e.request].result : nullptr);
-  if (st.stale) return reload_then_continue(self, true);
+  // Pending events are the last command's (the others' were applied before
+  // the next ran). Stored, but if this code cannot apply them, that command
+  // gets the error and the state is rebuilt.
+  auto applied = st.instance->commit();
+  if (applied) batch.entries.back().error = applied;
+  for (auto& e : batch.entries) answer(self, e, e.events ? &outcomes[e.request].result : nullptr);
+  if (applied || st.stale) return reload_then_continue(self, true);
   st.busy = false;
   run_waiting(self);
 }
@@ -200,7 +198,7 @@ void settle(self_ptr self, command_batch& batch, const std::vector<append_outcom
 void append_batch(self_ptr self, std::shared_ptr<command_batch> batch) {
   auto& st = self->state;
   if (batch->requests.empty()) {  // nothing to store: every outcome stands now
-    for (auto& e : batch->entries) deliver_success(self, e, nullptr);
+    for (auto& e : batch->entries) answer(self, e, nullptr);
     return;
   }
   st.busy = true;
@@ -237,13 +235,11 @@ void run_batch(self_ptr self) {
         batch->entries.pop_back();
         batch->requests.pop_back();
         prev.q.rp.deliver(err);
-        std::vector<queued_command> back{};
-        back.push_back(std::move(q));
-        st.waiting.push_front(back);
+        st.waiting.push_front(std::move(q));
         st.busy = true;
         st.stale = true;
         if (batch->requests.empty()) {
-          for (auto& e : batch->entries) deliver_success(self, e, nullptr);
+          for (auto& e : batch->entries) answer(self, e, nullptr);
           return reload_then_continue(self, true);
         }
         // Applied events of the commands before it are stored with them.

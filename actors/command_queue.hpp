@@ -41,6 +41,10 @@ class command_queue {
     items_.insert(items_.begin() + static_cast<std::ptrdiff_t>(head_), std::make_move_iterator(qs.begin()),
                   std::make_move_iterator(qs.end()));
   }
+  void push_front(queued_command q) {
+    if (head_ > 0) items_[--head_] = std::move(q);
+    else items_.insert(items_.begin(), std::move(q));
+  }
   template <class F>
   void drain(F f) {
     for (auto i = head_; i < items_.size(); ++i) f(items_[i]);

@@ -36,13 +36,8 @@ class writer_loop {
   // Takes one message; with a `timeout`, returns false if none came in time.
   bool receive_one(std::optional<std::chrono::microseconds> timeout) {
     bool got = true;
-    auto on_append = [&](append_atom, append_request& r) {
-      requests_.push_back(std::move(r));
-      replies_.push_back({self_->make_response_promise(), 1, false});
-    };
-    auto on_group = [&](append_atom, std::vector<append_request>& group) {
-      if (group.empty()) return void(self_->make_response_promise().deliver(std::vector<append_outcome>{}));
-      replies_.push_back({self_->make_response_promise(), group.size(), true});
+    auto on_append = [&](append_atom, std::vector<append_request>& group) {
+      replies_.push_back({self_->make_response_promise(), group.size()});
       std::move(group.begin(), group.end(), std::back_inserter(requests_));
     };
     auto on_subscribe = [&](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
@@ -57,10 +52,9 @@ class writer_loop {
     };
     auto on_exit = [&](caf::exit_msg&) { running_ = false; };
     if (timeout)
-      self_->receive(on_append, on_group, on_subscribe, on_down, on_exit,
-                     caf::after(*timeout) >> [&] { got = false; });
+      self_->receive(on_append, on_subscribe, on_down, on_exit, caf::after(*timeout) >> [&] { got = false; });
     else
-      self_->receive(on_append, on_group, on_subscribe, on_down, on_exit);
+      self_->receive(on_append, on_subscribe, on_down, on_exit);
     return got;
   }
 
@@ -81,17 +75,13 @@ class writer_loop {
     publish(requests_, results);
     auto next = results.begin();
     for (auto& reply : replies_) {
-      if (reply.group) {
-        std::vector<append_outcome> outcomes(reply.requests);
-        for (auto& out : outcomes) {
-          if (*next) out.result = **next;
-          else out.error = std::move(next->error());
-          ++next;
-        }
-        reply.promise.deliver(std::move(outcomes));
-      } else {
-        reply.promise.deliver(std::move(*next++));
+      std::vector<append_outcome> outcomes(reply.requests);
+      for (auto& out : outcomes) {
+        if (*next) out.result = **next;
+        else out.error = std::move(next->error());
+        ++next;
       }
+      reply.promise.deliver(std::move(outcomes));
     }
     requests_.clear();
     replies_.clear();
@@ -138,12 +128,10 @@ class writer_loop {
   std::chrono::microseconds wait_;
   static constexpr std::chrono::microseconds spin_{50};
   bool running_ = true;
-  // The batch being gathered: each reply answers the next `requests` of
-  // requests_, as one append_result (single) or a vector<append_outcome> (group).
+  // The batch being gathered: each reply answers the next `requests` of requests_.
   struct pending_reply {
     caf::response_promise promise;
     std::size_t requests;
-    bool group;
   };
   std::vector<append_request> requests_;
   std::vector<pending_reply> replies_;

@@ -6,11 +6,9 @@
 // committed events, in global order, to every subscriber and only then replies
 // to each appender. A request that fails its expected-version check fails alone.
 //
-// Messages: (append_atom, append_request) -> append_result | error
-//           (append_atom, vector<append_request>) -> vector<append_outcome>:
-//             one aggregate's commands run back to back, committed in the same
-//             transaction, in order (a failed request fails those after it on
-//             the same stream by their expected versions)
+// Messages: (append_atom, vector<append_request>) -> vector<append_outcome>,
+//             one per request: the requests of one aggregate's batch, committed
+//             in the same transaction, in order (see append_request::after_previous)
 //           (subscribe_atom, actor) -> uint64 last committed position; later
 //           commits arrive as (events_atom, vector<stored_event>).
 #pragma once

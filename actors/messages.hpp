@@ -19,8 +19,7 @@
 
 namespace interlock {
 
-using append_atom = caf::atom_constant<caf::atom("append")>;        // (append_request) -> append_result
-                                                                    // (vector<append_request>) -> vector<append_outcome>
+using append_atom = caf::atom_constant<caf::atom("append")>;        // (vector<append_request>) -> vector<append_outcome>
 using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id, from_version, max) -> vector<stored_event>
 using read_all_atom = caf::atom_constant<caf::atom("rdall")>;       // (from_position, max) -> vector<stored_event>
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -> last committed position
@@ -139,7 +138,6 @@ struct query_job {
 
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 // The journal actors are local to their node; append requests never travel.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::append_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<interlock::append_request>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::command_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)

@@ -99,7 +99,6 @@ SELECT s.stream_key, s.aggregate_type, s.aggregate_id,
 FROM streams s LEFT JOIN tail t ON t.stream_key = s.stream_key;
 )sql";
 
-
 // log2 of the span width in events_by_span; part of format 2.
 constexpr int span_shift = 12;
 
@@ -251,7 +250,8 @@ class sqlite_journal final : public journal {
   int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
   std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
   std::optional<std::string> forget_cache_if_changed();
-  int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out);
+  int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out,
+                  std::optional<std::uint64_t> heads = std::nullopt);
   int roll_forward(stream_row& stream, std::uint64_t heads);
   int read_heads(std::uint64_t& out);
   int flush_heads(std::uint64_t last_position);
@@ -648,13 +648,16 @@ int sqlite_journal::write_snapshot(std::int64_t stream_key, const snapshot_recor
   return run(trim_snapshots_);
 }
 
+// `heads`: the mark, if the caller knows it (the writer, in its transaction).
 int sqlite_journal::find_stream(const std::string& aggregate_type, const std::string& aggregate_id,
-                                stream_row& out) {
+                                stream_row& out, std::optional<std::uint64_t> heads) {
   // The mark is read before the row: a flush committed in between leaves the
   // row newer than the mark, never older, and roll_forward() keeps the newer.
-  std::uint64_t heads = 0;
-  if (lazy_heads())
-    if (int rc = read_heads(heads); rc != SQLITE_OK) return rc;
+  if (lazy_heads() && !heads) {
+    std::uint64_t read = 0;
+    if (int rc = read_heads(read); rc != SQLITE_OK) return rc;
+    heads = read;
+  }
   reset_on_exit guard{find_stream_};
   find_stream_.bind(1, aggregate_type);
   find_stream_.bind(2, aggregate_id);
@@ -664,7 +667,7 @@ int sqlite_journal::find_stream(const std::string& aggregate_type, const std::st
     out.version = static_cast<std::uint64_t>(find_stream_.column_int64(1));
     out.first_position = static_cast<std::uint64_t>(find_stream_.column_int64(2));
     out.last_position = static_cast<std::uint64_t>(find_stream_.column_int64(3));
-    return lazy_heads() ? roll_forward(out, heads) : SQLITE_OK;
+    return lazy_heads() ? roll_forward(out, *heads) : SQLITE_OK;
   }
   out = stream_row{};
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -723,12 +726,10 @@ sqlite_journal::~sqlite_journal() {
   if (!lazy_heads() || !last_written_ || !heads_ || *heads_ >= *last_written_ || !db_.get()) return;
   sqlite3_busy_timeout(db_.get(), 0);  // another writer holds the lock: skip, do not stall the shutdown
   if (run(begin_) != SQLITE_OK) return;
-  std::uint64_t last = 0;
-  heads_.reset();
-  std::uint64_t heads = 0;
-  if (read_heads(heads) == SQLITE_OK && read_last_position(last) == SQLITE_OK) {
+  std::uint64_t heads = 0, last = 0;  // as of this transaction: another writer may have moved them
+  if (read_heads(heads) == SQLITE_OK && read_last_position(last) == SQLITE_OK && last > heads) {
     heads_ = heads;
-    if (last > heads && flush_heads(last) == SQLITE_OK && run(commit_) == SQLITE_OK) return;
+    if (flush_heads(last) == SQLITE_OK && run(commit_) == SQLITE_OK) return;
   }
   if (db_.in_transaction()) run(rollback_);
 }
@@ -775,7 +776,7 @@ std::optional<stream_row>& sqlite_journal::cached_stream(const std::string& aggr
   auto [it, fresh] = streams_.try_emplace(aggregate_type + '\x1f' + aggregate_id);
   if (fresh || !it->second) {
     stream_row row;
-    if (find_stream(aggregate_type, aggregate_id, row) == SQLITE_OK) it->second = row;
+    if (find_stream(aggregate_type, aggregate_id, row, heads_) == SQLITE_OK) it->second = row;
   }
   return it->second;
 }
