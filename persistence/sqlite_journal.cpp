@@ -787,8 +787,9 @@ caf::error sqlite_journal::read_error(const std::string& what) const {
   return make_error(errc::storage, "cannot read " + what + " from journal '" + path_ + "': " + db_.last_error());
 }
 
-// The event columns of every read (see read_sql) as views (no copies).
-event_view row_view(const statement& q) {
+// The event columns of every read (see read_sql) as views (no copies). A lean
+// read leaves the ids empty: two SQLite calls per NULL column saved per row.
+event_view row_view(const statement& q, scan_fields fields) {
   event_view v;
   v.position = static_cast<std::uint64_t>(q.column_int64(0));
   v.version = static_cast<std::uint64_t>(q.column_int64(1));
@@ -796,6 +797,7 @@ event_view row_view(const statement& q) {
   v.schema_version = static_cast<std::uint32_t>(q.column_int64(3));
   v.payload = q.column_view(4);
   v.recorded_at_us = q.column_int64(5);
+  if (fields == scan_fields::without_ids) return v;
   v.command_id = q.column_view(6);
   v.correlation_id = q.column_view(7);
   v.causation_id = q.column_view(8);
@@ -806,10 +808,10 @@ event_view row_view(const statement& q) {
 // counts the visits in `n` and clears `more` when the visitor says stop.
 // SQLITE_DONE at the end (or a stop), else SQLite's error.
 template <class Name>
-int visit_rows(statement& q, const event_visitor& visit, Name name, std::size_t& n, bool& more) {
+int visit_rows(statement& q, scan_fields fields, const event_visitor& visit, Name name, std::size_t& n, bool& more) {
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
-    auto v = row_view(q);
+    auto v = row_view(q, fields);
     name(v);
     ++n;
     if (!(more = visit(v))) return SQLITE_DONE;
@@ -836,7 +838,7 @@ caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggreg
     query.bind(2, aggregate_id);
     query.bind(3, clamp_to_int64(from_version));
     query.bind(4, clamp_to_int64(max_count));
-    if (visit_rows(query, visit, name, n, more) != SQLITE_DONE) return failed_read();
+    if (visit_rows(query, fields, visit, name, n, more) != SQLITE_DONE) return failed_read();
     return n;
   }
   stream_row stream;
@@ -857,7 +859,7 @@ caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggreg
       name(v);
       seen = {v.version, v.position >> span_shift};
     };
-    if (visit_rows(query, visit, name_and_note, n, more) != SQLITE_DONE) return failed_read();
+    if (visit_rows(query, fields, visit, name_and_note, n, more) != SQLITE_DONE) return failed_read();
   }
   if (n > 0) {
     if (span_hints_.size() >= max_span_hints) span_hints_.clear();
@@ -878,7 +880,7 @@ caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position,
     v.aggregate_type = query.column_view(9);
     v.aggregate_id = query.column_view(10);
   };
-  if (visit_rows(query, visit, name, n, more) != SQLITE_DONE)
+  if (visit_rows(query, fields, visit, name, n, more) != SQLITE_DONE)
     return read_error("events from position " + std::to_string(from_position));
   return n;
 }
