@@ -1,6 +1,8 @@
 #include <interlock/actors/journal_reader.hpp>
 
+#include <interlock/actors/apply_pipeline.hpp>
 #include <interlock/actors/messages.hpp>
+#include <interlock/persistence/event_chunk.hpp>
 
 #include <limits>
 #include <unordered_set>
@@ -15,6 +17,7 @@ struct reader_state {
   std::size_t chunk = 4096;  // events per scan before other requests get a turn
   std::unordered_set<std::string> reported_snapshot_types;
   std::shared_ptr<const upcaster_chain> upcasters;
+  detail::apply_pipeline pipeline;  // applies long recoveries' chunks beside the reads
   static inline const char* name = "interlock.journal_reader";
 };
 
@@ -83,67 +86,180 @@ bool within_bounds(const detail::recovery_job& job, const event_view& e) {
   return e.version <= job.max_version && e.recorded_at_us <= job.max_recorded_at_us;
 }
 
-// Loads one chunk of a stream into an aggregate, in place (no event is
-// copied), then queues the rest behind whatever else was asked meanwhile.
-caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> job_ptr) {
-  auto& job = *job_ptr;
-  if (!job.snapshot_checked)
-    if (auto err = load_snapshot(self, job)) return err;
+// Applies `e` (or what the upcasters make of it) to the job's instance.
+caf::error replay_into(detail::recovery_job& job, const upcaster_chain& upcasters, const event_view& e) {
+  return upcast_then(upcasters, e, [&](const event_view& v, bool more) {
+    auto err = job.instance->replay(v, more);
+    if (!err && job.keep_last) job.last = to_stored(v);
+    return err;
+  });
+}
+
+// Reads one chunk of a stream and applies it in place, on this thread (no
+// event is copied). How every recovery starts, and all of a short one.
+caf::expected<std::size_t> recover_inline(self_ptr self, detail::recovery_job& job, bool& reached_bound) {
   caf::error failure;
-  bool reached_bound = false;
-  auto& instance = *job.instance;
-  auto scanned = self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, instance.version() + 1,
+  auto scanned = self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, job.next_version,
                                              self->state.chunk, [&](const event_view& e) {
                                                if (!within_bounds(job, e)) {
                                                  reached_bound = true;
                                                  return false;
                                                }
-                                               auto err = upcast_then(*self->state.upcasters, e,
-                                                                      [&](const event_view& v, bool more) {
-                                                                        auto err = instance.replay(v, more);
-                                                                        if (!err && job.keep_last) job.last = to_stored(v);
-                                                                        return err;
-                                                                      });
-                                               if (!err) return true;
-                                               failure = std::move(err);
-                                               return false;
+                                               failure = replay_into(job, *self->state.upcasters, e);
+                                               return !failure;
                                              },
                                              job.keep_last ? scan_fields::all : scan_fields::without_ids);
-  if (!scanned) return std::move(scanned.error());
+  job.next_version = job.instance->version() + 1;
   if (failure) return failure;
-  if (reached_bound || *scanned < self->state.chunk) return {};
+  return scanned;
+}
+
+// Reads one chunk of a long stream into a buffer and hands it to the second
+// thread, which applies it while this thread reads the next chunk.
+caf::expected<std::size_t> recover_pipelined(self_ptr self, std::shared_ptr<detail::recovery_job> job_ptr,
+                                             bool& reached_bound) {
+  auto& job = *job_ptr;
+  auto chunk = std::make_shared<event_chunk>();
+  auto scanned = self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, job.next_version,
+                                             self->state.chunk, [&](const event_view& e) {
+                                               if (!within_bounds(job, e)) {
+                                                 reached_bound = true;
+                                                 return false;
+                                               }
+                                               chunk->add(e);
+                                               job.next_version = e.version + 1;
+                                               return true;
+                                             },
+                                             job.keep_last ? scan_fields::all : scan_fields::without_ids);
+  if (!scanned) return scanned;
+  self->state.pipeline.submit([job_ptr, chunk, upcasters = self->state.upcasters] {
+    auto& job = *job_ptr;
+    if (job.failed.load()) return;
+    auto fail = [&](caf::error err) {
+      job.failure = std::move(err);
+      job.failed.store(true);
+    };
+    try {
+      for (std::size_t i = 0; i < chunk->size(); ++i)
+        if (auto err = replay_into(job, *upcasters, chunk->view(i)))
+          return fail(std::move(err));
+    } catch (const std::exception& ex) {
+      fail(make_error(errc::corrupt_event, "replaying " + job.aggregate_type + "/" + job.aggregate_id + ": " + ex.what()));
+    }
+  });
+  return scanned;
+}
+
+// Loads one chunk of a stream into an aggregate, then queues the rest behind
+// whatever else was asked meanwhile. A stream longer than one chunk goes on
+// pipelined: this thread reads, the second thread applies.
+caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> job_ptr) {
+  auto& job = *job_ptr;
+  if (!job.snapshot_checked) {
+    if (auto err = load_snapshot(self, job)) return err;
+    job.next_version = job.instance->version() + 1;
+  }
+  auto finish = [&](caf::error err) -> caf::result<void> {
+    if (job.pipelined) self->state.pipeline.drain();  // the instance is the caller's again
+    if (job.failed.load()) return std::move(job.failure);  // the earlier failure is the one to report
+    if (err) return err;
+    return caf::unit;
+  };
+  bool reached_bound = false;
+  auto scanned = job.pipelined ? recover_pipelined(self, job_ptr, reached_bound)
+                               : recover_inline(self, job, reached_bound);
+  if (!scanned) return finish(std::move(scanned.error()));
+  if (reached_bound || *scanned < self->state.chunk || job.failed.load()) return finish({});
+  job.pipelined = true;
   auto rp = self->make_response_promise();
   rp.delegate(caf::actor_cast<caf::actor>(self), recover_atom::value, std::move(job_ptr));
   return rp;
 }
 
-// Applies one chunk of the journal from job.position + 1 on to a projection,
-// then queues the rest like recover().
-caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
-  auto& job = *job_ptr;
+// Applies `e` (or what the upcasters make of it) to the job's projection.
+caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, const event_view& e,
+                    event_envelope& scratch) {
+  auto err = upcast_then(upcasters, e, [&](const event_view& v, bool) { return job.instance->apply(v, scratch); });
+  if (!err) return {};
+  return make_error(code_of(err).value_or(errc::corrupt_event),
+                    "projection " + job.projection_name + " stopped: " + message_of(err));
+}
+
+// Scans one chunk of the journal from job.next_position, checking that the
+// positions have no hole, and passes each event to `take`.
+template <class Take>
+caf::expected<std::size_t> scan_catch_up(self_ptr self, detail::catchup_job& job, Take take) {
   caf::error failure;
-  event_envelope scratch;
   const auto fields = job.instance->reads_ids() ? scan_fields::all : scan_fields::without_ids;
-  auto scanned = self->state.db->scan_all(job.position + 1, self->state.chunk, [&](const event_view& e) {
-    if (e.position != job.position + 1) {  // the journal's positions are gapless: a hole is damage
+  auto scanned = self->state.db->scan_all(job.next_position, self->state.chunk, [&](const event_view& e) {
+    if (e.position != job.next_position) {  // the journal's positions are gapless: a hole is damage
       failure = make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: global position " +
-                                                    std::to_string(job.position + 1) + " is missing from the journal");
+                                                    std::to_string(job.next_position) + " is missing from the journal");
       return false;
     }
-    auto err = upcast_then(*self->state.upcasters, e, [&](const event_view& v, bool) {
-      return job.instance->apply(v, scratch);
-    });
-    if (err) {
-      failure = make_error(code_of(err).value_or(errc::corrupt_event),
-                           "projection " + job.projection_name + " stopped: " + message_of(err));
-      return false;
-    }
-    job.position = e.position;
+    if ((failure = take(e))) return false;
+    job.next_position = e.position + 1;
     return true;
   }, fields);
-  if (!scanned) return std::move(scanned.error());
   if (failure) return failure;
-  if (*scanned < self->state.chunk) return {};
+  return scanned;
+}
+
+// Applies one chunk of the journal to a projection in place, on this thread.
+caf::expected<std::size_t> catch_up_inline(self_ptr self, detail::catchup_job& job) {
+  event_envelope scratch;
+  return scan_catch_up(self, job, [&](const event_view& e) {
+    auto err = apply_to(job, *self->state.upcasters, e, scratch);
+    if (!err) job.position = e.position;
+    return err;
+  });
+}
+
+// Reads one chunk into a buffer and hands it to the second thread, which
+// applies it (advancing job.position) while this thread reads the next.
+caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
+  auto chunk = std::make_shared<event_chunk>();
+  auto scanned = scan_catch_up(self, *job_ptr, [&](const event_view& e) {
+    chunk->add(e);
+    return caf::error{};
+  });
+  if (chunk->empty()) return scanned;
+  self->state.pipeline.submit([job_ptr, chunk, upcasters = self->state.upcasters] {
+    auto& job = *job_ptr;
+    if (job.failed.load()) return;
+    auto fail = [&](caf::error err) {
+      job.failure = std::move(err);
+      job.failed.store(true);
+    };
+    event_envelope scratch;
+    try {
+      for (std::size_t i = 0; i < chunk->size(); ++i) {
+        const auto e = chunk->view(i);
+        if (auto err = apply_to(job, *upcasters, e, scratch)) return fail(std::move(err));
+        job.position = e.position;
+      }
+    } catch (const std::exception& ex) {
+      fail(make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: " + ex.what()));
+    }
+  });
+  return scanned;
+}
+
+// Applies one chunk of the journal from job.position + 1 on to a projection,
+// then queues the rest like recover(), pipelined the same way.
+caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
+  auto& job = *job_ptr;
+  if (job.next_position == 0) job.next_position = job.position + 1;
+  auto finish = [&](caf::error err) -> caf::result<void> {
+    if (job.pipelined) self->state.pipeline.drain();  // job.position and the projection are the caller's again
+    if (job.failed.load()) return std::move(job.failure);  // the earlier failure is the one to report
+    if (err) return err;
+    return caf::unit;
+  };
+  auto scanned = job.pipelined ? catch_up_pipelined(self, job_ptr) : catch_up_inline(self, job);
+  if (!scanned) return finish(std::move(scanned.error()));
+  if (*scanned < self->state.chunk || job.failed.load()) return finish({});
+  job.pipelined = true;
   auto rp = self->make_response_promise();
   rp.delegate(caf::actor_cast<caf::actor>(self), catchup_atom::value, std::move(job_ptr));
   return rp;

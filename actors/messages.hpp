@@ -2,6 +2,7 @@
 // files (it pulls in CAF).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <limits>
@@ -78,14 +79,26 @@ struct recovery_job {
   bool snapshot_checked = false;
   bool keep_last = false;              // time travel: remember the last envelope applied
   std::optional<event_envelope> last;  // set when keep_last
+  // The reader's own progress (see journal_reader.cpp): the next version to
+  // read, and, once a long stream's chunks are applied on the reader's second
+  // thread, the first failure there (`failed` tells the reader early).
+  std::uint64_t next_version = 1;
+  bool pipelined = false;
+  std::atomic<bool> failed{false};
+  caf::error failure;
 };
 
 /// A projection handed to the reader to apply the journal from `position` on;
 /// the reader advances `position` in place (the projection actor awaits it).
 struct catchup_job {
   std::shared_ptr<projection_instance> instance;
-  std::uint64_t position = 0;
+  std::uint64_t position = 0;  // of the last event applied
   std::string projection_name;
+  // The reader's own progress, as in recovery_job.
+  std::uint64_t next_position = 0;  // 0: position + 1
+  bool pipelined = false;
+  std::atomic<bool> failed{false};
+  caf::error failure;
 };
 
 /// True for errors in the stored data (they stay until the data is fixed),

@@ -69,7 +69,10 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
 void catch_up(self_ptr self) {
   auto& st = self->state;
   if (st.failure) return answer_parked(self);
-  auto job = std::make_shared<detail::catchup_job>(detail::catchup_job{st.instance, st.position, st.kind->type_name});
+  auto job = std::make_shared<detail::catchup_job>();
+  job->instance = st.instance;
+  job->position = st.position;
+  job->projection_name = st.kind->type_name;
   self->request(st.ctx.reader, st.ctx.journal_timeout, catchup_atom::value, job)
       .await(
           [=] {
