@@ -49,7 +49,7 @@ void recover(self_ptr self, std::function<void()> then = {}) {
   job->instance = st.instance;
   job->aggregate_type = st.kind->type_name;
   job->aggregate_id = st.id;
-  self->request(st.ctx.reader, st.ctx.journal_timeout, recover_atom::value, std::move(job))
+  self->request(st.ctx.reader, st.ctx.journal_timeout, recover_atom::value, job)
       .await(
           [=] {
             if (then) then();
@@ -57,6 +57,9 @@ void recover(self_ptr self, std::function<void()> then = {}) {
           [=](caf::error& err) {
             auto& st = self->state;
             st.failure_is_transient = !detail::is_data_error(err);
+            // The reader may still be loading: it stops at its next chunk.
+            // This actor then quits, so no one uses that instance again.
+            if (st.failure_is_transient) job->abandoned.store(true);
             st.failure = detail::explain_transport_error(std::move(err), "recovering " + stream_of(self),
                                                          st.ctx.journal_timeout);
             if (then) then();  // the waiting commands then get the failure

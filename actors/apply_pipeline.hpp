@@ -4,8 +4,10 @@
 // SQLite's reads on another core. Internal to actors/journal_reader.cpp.
 //
 // Contract: tasks run one at a time, in the order submitted. submit() waits
-// while `depth` tasks are pending, so at most depth + 1 chunks are held in
-// memory (the one being filled and those pending). drain() returns once every
+// while `depth` (at least 1) tasks are queued or running, so at most depth + 1
+// chunks are held in memory (the one being filled and those in the pipeline).
+// drain() waits for every task, not only the caller's job's: a job finishing
+// behind a long one waits for up to `depth` of that job's chunks. drain() returns once every
 // task submitted so far has run; its return orders their effects before the
 // caller's next reads. A task must not throw (an escaping exception would end
 // the process); the thread starts at the first submit().
@@ -22,7 +24,7 @@ namespace interlock::detail {
 
 class apply_pipeline {
  public:
-  explicit apply_pipeline(std::size_t depth = 2) : depth_(depth) {}
+  explicit apply_pipeline(std::size_t depth = 2) : depth_(depth < 1 ? 1 : depth) {}
   apply_pipeline(const apply_pipeline&) = delete;
   apply_pipeline& operator=(const apply_pipeline&) = delete;
   ~apply_pipeline();

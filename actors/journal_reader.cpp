@@ -86,12 +86,51 @@ bool within_bounds(const detail::recovery_job& job, const event_view& e) {
   return e.version <= job.max_version && e.recorded_at_us <= job.max_recorded_at_us;
 }
 
+// Runs `apply` (applying one event), turning what it throws into an error
+// naming the event: an exception must not end the reader (inline) or the
+// process (on the second thread). Running out of memory is worth a retry;
+// anything else comes from that event's data or its code.
+template <class Apply>
+caf::error guarded(const event_view& e, Apply&& apply) noexcept {
+  try {
+    return apply();
+  } catch (const std::bad_alloc&) {
+    return make_error(errc::unavailable, "out of memory applying " + detail::describe_event(e));
+  } catch (const std::exception& ex) {
+    return make_error(errc::corrupt_event, detail::describe_event(e) + ": " + ex.what());
+  } catch (...) {
+    return make_error(errc::corrupt_event, detail::describe_event(e) + ": an unknown exception");
+  }
+}
+
+// A job whose requester gave up (its request timed out) stops at its next chunk.
+caf::error abandoned_error() { return make_error(errc::unavailable, "the requester gave up waiting"); }
+
 // Applies `e` (or what the upcasters make of it) to the job's instance.
 caf::error replay_into(detail::recovery_job& job, const upcaster_chain& upcasters, const event_view& e) {
-  return upcast_then(upcasters, e, [&](const event_view& v, bool more) {
-    auto err = job.instance->replay(v, more);
-    if (!err && job.keep_last) job.last = to_stored(v);
-    return err;
+  return guarded(e, [&] {
+    return upcast_then(upcasters, e, [&](const event_view& v, bool more) {
+      auto err = job.instance->replay(v, more);
+      if (!err && job.keep_last) job.last = to_stored(v);
+      return err;
+    });
+  });
+}
+
+// Hands `chunk` to the second thread, which calls apply(job, upcasters, event)
+// on its events in order; the first error is kept in the job and stops it.
+template <class Job, class Apply>
+void apply_later(self_ptr self, std::shared_ptr<Job> job_ptr, std::shared_ptr<event_chunk> chunk, Apply apply) {
+  if (chunk->empty()) return;
+  self->state.pipeline.submit([job_ptr, chunk, upcasters = self->state.upcasters, apply]() mutable {
+    auto& job = *job_ptr;
+    if (job.failed.load() || job.abandoned.load()) return;
+    for (std::size_t i = 0; i < chunk->size(); ++i)
+      if (auto err = apply(job, *upcasters, chunk->view(i))) {
+        job.failure = std::move(err);
+        job.failed.store(true);
+        return;
+      }
   });
 }
 
@@ -132,21 +171,7 @@ caf::expected<std::size_t> recover_pipelined(self_ptr self, std::shared_ptr<deta
                                              },
                                              job.keep_last ? scan_fields::all : scan_fields::without_ids);
   if (!scanned) return scanned;
-  self->state.pipeline.submit([job_ptr, chunk, upcasters = self->state.upcasters] {
-    auto& job = *job_ptr;
-    if (job.failed.load()) return;
-    auto fail = [&](caf::error err) {
-      job.failure = std::move(err);
-      job.failed.store(true);
-    };
-    try {
-      for (std::size_t i = 0; i < chunk->size(); ++i)
-        if (auto err = replay_into(job, *upcasters, chunk->view(i)))
-          return fail(std::move(err));
-    } catch (const std::exception& ex) {
-      fail(make_error(errc::corrupt_event, "replaying " + job.aggregate_type + "/" + job.aggregate_id + ": " + ex.what()));
-    }
-  });
+  apply_later(self, std::move(job_ptr), std::move(chunk), replay_into);
   return scanned;
 }
 
@@ -165,6 +190,7 @@ caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> j
     if (err) return err;
     return caf::unit;
   };
+  if (job.abandoned.load()) return finish(abandoned_error());
   bool reached_bound = false;
   auto scanned = job.pipelined ? recover_pipelined(self, job_ptr, reached_bound)
                                : recover_inline(self, job, reached_bound);
@@ -179,7 +205,9 @@ caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> j
 // Applies `e` (or what the upcasters make of it) to the job's projection.
 caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, const event_view& e,
                     event_envelope& scratch) {
-  auto err = upcast_then(upcasters, e, [&](const event_view& v, bool) { return job.instance->apply(v, scratch); });
+  auto err = guarded(e, [&] {
+    return upcast_then(upcasters, e, [&](const event_view& v, bool) { return job.instance->apply(v, scratch); });
+  });
   if (!err) return {};
   return make_error(code_of(err).value_or(errc::corrupt_event),
                     "projection " + job.projection_name + " stopped: " + message_of(err));
@@ -223,25 +251,13 @@ caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<det
     chunk->add(e);
     return caf::error{};
   });
-  if (chunk->empty()) return scanned;
-  self->state.pipeline.submit([job_ptr, chunk, upcasters = self->state.upcasters] {
-    auto& job = *job_ptr;
-    if (job.failed.load()) return;
-    auto fail = [&](caf::error err) {
-      job.failure = std::move(err);
-      job.failed.store(true);
-    };
-    event_envelope scratch;
-    try {
-      for (std::size_t i = 0; i < chunk->size(); ++i) {
-        const auto e = chunk->view(i);
-        if (auto err = apply_to(job, *upcasters, e, scratch)) return fail(std::move(err));
-        job.position = e.position;
-      }
-    } catch (const std::exception& ex) {
-      fail(make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: " + ex.what()));
-    }
-  });
+  apply_later(self, std::move(job_ptr), std::move(chunk),
+              [scratch = event_envelope{}](detail::catchup_job& job, const upcaster_chain& upcasters,
+                                           const event_view& e) mutable {
+                auto err = apply_to(job, upcasters, e, scratch);
+                if (!err) job.position = e.position;
+                return err;
+              });
   return scanned;
 }
 
@@ -256,6 +272,7 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
     if (err) return err;
     return caf::unit;
   };
+  if (job.abandoned.load()) return finish(abandoned_error());
   auto scanned = job.pipelined ? catch_up_pipelined(self, job_ptr) : catch_up_inline(self, job);
   if (!scanned) return finish(std::move(scanned.error()));
   if (*scanned < self->state.chunk || job.failed.load()) return finish({});

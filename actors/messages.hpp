@@ -86,6 +86,7 @@ struct recovery_job {
   bool pipelined = false;
   std::atomic<bool> failed{false};
   caf::error failure;
+  std::atomic<bool> abandoned{false};  // set by the requester after a timeout: stop at the next chunk
 };
 
 /// A projection handed to the reader to apply the journal from `position` on;
@@ -99,6 +100,7 @@ struct catchup_job {
   bool pipelined = false;
   std::atomic<bool> failed{false};
   caf::error failure;
+  std::atomic<bool> abandoned{false};  // as in recovery_job
 };
 
 /// True for errors in the stored data (they stay until the data is fixed),

@@ -2,6 +2,8 @@
 
 #include <interlock/actors/messages.hpp>
 
+#include <atomic>
+
 namespace interlock {
 namespace {
 
@@ -20,6 +22,10 @@ struct projection_state {
   caf::error failure;
   std::vector<parked_query> parked;
   std::uint64_t next_ticket = 0;
+  // A catch-up whose request timed out. The reader may still be applying it
+  // to `instance`, so the instance and `position` are not ours again until
+  // the reader has let go of the job (see settled()).
+  std::shared_ptr<detail::catchup_job> abandoned;
   static inline const char* name = "interlock.projection";
 };
 
@@ -64,10 +70,26 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
   return applied::all;
 }
 
+// True once no catch-up that timed out can still touch the instance. The
+// reader holds the job while it works on it (its message, the chunks its
+// second thread applies) and lets go when done, also when it stops: our
+// reference is then the last. The fence pairs with the release of those
+// references, so the reader's writes to the instance and the job are seen.
+bool settled(self_ptr self) {
+  auto& st = self->state;
+  if (!st.abandoned) return true;
+  if (st.abandoned.use_count() > 1) return false;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  st.position = st.abandoned->position;
+  st.abandoned.reset();
+  return true;
+}
+
 // The reader applies the journal from the position on to its end, in place;
 // the await holds live events and queries in the mailbox meanwhile.
 void catch_up(self_ptr self) {
   auto& st = self->state;
+  if (!settled(self)) return;  // the retry comes back
   if (st.failure) return answer_parked(self);
   auto job = std::make_shared<detail::catchup_job>();
   job->instance = st.instance;
@@ -81,13 +103,17 @@ void catch_up(self_ptr self) {
           },
           [=](caf::error& err) {
             auto& st = self->state;
-            st.position = job->position;
-            if (detail::is_data_error(err)) {
+            if (detail::is_data_error(err)) {  // the reader's answer: it is done with the job
+              st.position = job->position;
               st.failure = std::move(err);
               answer_parked(self);
             } else {
-              // The journal did not answer (busy, or stopping): try again
-              // shortly; queries meanwhile see the read model as it is.
+              // The journal did not answer in time (busy, or stopping): the
+              // reader may still be working on the job. Tell it to stop, and
+              // leave the read model alone until it has (queries wait, live
+              // events are read from the journal later); then try again.
+              job->abandoned.store(true);
+              st.abandoned = job;
               self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
             }
           });
@@ -117,6 +143,7 @@ void expire(self_ptr self, std::uint64_t ticket) {
 
 void start(self_ptr self) {
   auto& st = self->state;
+  st.abandoned.reset();  // a job still running has the old instance to itself
   st.instance = st.kind->make();
   st.position = 0;
   st.failure = caf::error{};
@@ -138,12 +165,16 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
              });
   return {
       [=](events_atom, const std::vector<stored_event>& events) {
-        if (self->state.failure) return;
+        if (self->state.failure || !settled(self)) return;  // a catch-up reads them from the journal
         if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
       },
-      [=](retry_atom) { catch_up(self); },
+      [=](retry_atom) {
+        if (settled(self)) return catch_up(self);
+        self->delayed_send(self, std::chrono::milliseconds(100), retry_atom::value);
+      },
       [=](detail::erased_query& q) -> caf::result<detail::erased_answer> {
+        if (!settled(self)) return park(self, q);
         if (!self->state.failure && q.after > self->state.position) return park(self, q);
         return answer(self, q);
       },

@@ -95,6 +95,7 @@ caf::expected<std::optional<event_envelope>> application::load(std::shared_ptr<d
   caf::error failure;
   self->request(core_->reader, core_->settings.journal_timeout, recover_atom::value, job)
       .receive([] {}, [&](caf::error& err) {
+        job->abandoned.store(true);  // if the reader is still at it (a timeout): stop at the next chunk
         failure = detail::explain_transport_error(std::move(err), "loading " + aggregate_type + "/" + aggregate_id,
                                                   core_->settings.journal_timeout);
       });

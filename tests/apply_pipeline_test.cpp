@@ -37,11 +37,13 @@ TEST_CASE("apply pipeline: submit() waits while `depth` tasks are pending", "[pi
   };
   p.submit(blocked);  // runs and blocks
   p.submit(blocked);  // pending: two in the pipeline
-  std::atomic<bool> third_in{false};
+  std::atomic<bool> submitting{false}, third_in{false};
   std::thread submitter{[&] {
+    submitting = true;
     p.submit([] {});
     third_in = true;
   }};
+  while (!submitting || started == 0) std::this_thread::yield();
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK_FALSE(third_in);  // held back: the pipeline is full
   CHECK(started == 1);    // one at a time

@@ -3,7 +3,9 @@
 // tiny read batches so that every stream here is "long".
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <future>
+#include <thread>
 #include <numeric>
 
 #include "ledger_domain.hpp"
@@ -33,9 +35,10 @@ std::string ledger_text(std::int64_t n) {
   return s + "]";
 }
 
-void write_ledgers(const std::string& db, std::initializer_list<const char*> ids, std::int64_t n) {
+void write_ledgers(const std::string& db, std::initializer_list<const char*> ids, std::int64_t n,
+                   std::uint64_t snapshot_every = 0) {
   actor_env env;
-  auto app = start(env.sys, db, 4096);
+  auto app = start(env.sys, db, 4096, snapshot_every);
   REQUIRE(app);
   for (auto id : ids)
     for (std::int64_t a = 1; a <= n; ++a) REQUIRE(app->dispatch(id, Add{a}));
@@ -52,9 +55,9 @@ TEST_CASE("pipelined recovery: a long stream comes back whole and in order, what
           "[recovery]") {
   temp_dir dir;
   const auto db = dir.file("ledger.db");
-  write_ledgers(db, {"x"}, 40);
+  const std::uint64_t every = GENERATE(0, 9);  // with snapshots (the newest at 36), the tail after it
+  write_ledgers(db, {"x"}, 40, every);
   const std::size_t read_batch = GENERATE(1, 3, 7, 4096);
-  const std::uint64_t every = GENERATE(0, 9);  // with snapshots, the tail after the newest one
   INFO("read_batch " << read_batch << ", snapshot every " << every);
   actor_env env;
   auto app = start(env.sys, db, read_batch, every);
@@ -200,4 +203,51 @@ TEST_CASE("pipelined catch-up: damage in a later chunk stops the projection with
     CHECK_THAT(interlock::describe(totals.error()),
                Catch::StartsWith("corrupt_event: projection Balances stopped: stream Account/acc-0 version 14 type "
                                  "Deposited: payload does not decode: "));
+}
+
+// -- a catch-up that outlasts journal_timeout ---------------------------------
+
+namespace {
+
+struct GetSlowTotal {
+  using result_type = std::string;
+};
+// Slow on purpose (a sleep per event), so that its catch-up outlasts a short
+// journal_timeout while the reader is still applying chunks to it.
+struct SlowTotals {
+  using events = interlock::types<Added>;
+  using queries = interlock::types<GetSlowTotal>;
+  std::int64_t count = 0, total = 0;
+  void on(const Added& e) {
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+    ++count;
+    total += e.amount;
+  }
+  std::string handle(const GetSlowTotal&) const { return std::to_string(count) + " events, total " + std::to_string(total); }
+};
+
+}  // namespace
+
+TEST_CASE("pipelined catch-up: one that times out is stopped, and the retry goes on from where it stopped",
+          "[recovery][projection]") {
+  temp_dir dir;
+  const auto db = dir.file("ledger.db");
+  {
+    actor_env env;
+    auto app = start(env.sys, db, 4096);
+    REQUIRE(app);
+    for (std::int64_t a = 1; a <= 6; ++a) REQUIRE(app->dispatch("x", Add{a, 50}));  // 300 events
+  }
+  actor_env env;
+  interlock::runtime_settings s;
+  s.database_path = db;
+  s.read_batch = 10;
+  s.journal_timeout = std::chrono::milliseconds{8};  // far less than the ~15+ ms the catch-up takes
+  auto app = interlock::application_builder{env.sys}.aggregate<Ledger>().projection<SlowTotals>().settings(s).build();
+  REQUIRE(app);
+  // Every event counted once: a timed-out job that went on applying beside
+  // its retry would count some twice.
+  auto totals = app->query(GetSlowTotal{}, {.after = 300, .timeout = std::chrono::seconds{60}});
+  REQUIRE(totals);
+  CHECK(*totals == "300 events, total " + std::to_string(50 * (1 + 2 + 3 + 4 + 5 + 6)));
 }
