@@ -265,7 +265,6 @@ caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<det
 // then queues the rest like recover(), pipelined the same way.
 caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto& job = *job_ptr;
-  if (job.next_position == 0) job.next_position = job.position + 1;
   auto finish = [&](caf::error err) -> caf::result<void> {
     if (job.pipelined) self->state.pipeline.drain();  // job.position and the projection are the caller's again
     if (job.failed.load()) return std::move(job.failure);  // the earlier failure is the one to report

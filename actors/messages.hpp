@@ -96,7 +96,7 @@ struct catchup_job {
   std::uint64_t position = 0;  // of the last event applied
   std::string projection_name;
   // The reader's own progress, as in recovery_job.
-  std::uint64_t next_position = 0;  // 0: position + 1
+  std::uint64_t next_position = 1;  // the next to read: position + 1 when the job is made
   bool pipelined = false;
   std::atomic<bool> failed{false};
   caf::error failure;

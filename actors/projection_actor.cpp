@@ -94,6 +94,7 @@ void catch_up(self_ptr self) {
   auto job = std::make_shared<detail::catchup_job>();
   job->instance = st.instance;
   job->position = st.position;
+  job->next_position = st.position + 1;
   job->projection_name = st.kind->type_name;
   self->request(st.ctx.reader, st.ctx.journal_timeout, catchup_atom::value, job)
       .await(
