@@ -76,17 +76,19 @@ TEST_CASE("pipelined recovery: state as of a version inside a later chunk", "[re
   const auto db = dir.file("ledger.db");
   write_ledgers(db, {"x"}, 40);
   actor_env env;
-  auto app = start(env.sys, db, 3);
+  auto app = start(env.sys, db, 3);  // chunks 1-3 (in place), 4-6, ..., 19-21, ..., 40
   REQUIRE(app);
-  auto at20 = app->load_as_of<Ledger>("x", as_of::version(20));
-  REQUIRE(at20);
-  CHECK(at20->state.text() == ledger_text(20));
-  REQUIRE(at20->last);
-  CHECK(at20->last->version == 20);
-  CHECK(at20->last->event_type == "Added");
-  CHECK(at20->last->aggregate_id == "x");
-  CHECK_FALSE(at20->last->command_id.empty());  // the ids travel with the chunk
-  CHECK(at20->last->correlation_id == at20->last->command_id);
+  const std::uint64_t bound = GENERATE(20, 21, 40);  // inside a chunk, at its end, the stream's end
+  INFO("as of version " << bound);
+  auto at = app->load_as_of<Ledger>("x", as_of::version(bound));
+  REQUIRE(at);
+  CHECK(at->state.text() == ledger_text(static_cast<std::int64_t>(bound)));
+  REQUIRE(at->last);
+  CHECK(at->last->version == bound);
+  CHECK(at->last->event_type == "Added");
+  CHECK(at->last->aggregate_id == "x");
+  CHECK_FALSE(at->last->command_id.empty());  // the ids travel with the chunk
+  CHECK(at->last->correlation_id == at->last->command_id);
 }
 
 TEST_CASE("pipelined recovery: long streams recovering at once do not mix", "[recovery]") {
