@@ -6,11 +6,11 @@
 // Contract: tasks run one at a time, in the order submitted. submit() waits
 // while `depth` (at least 1) tasks are queued or running, so at most depth + 1
 // chunks are held in memory (the one being filled and those in the pipeline).
-// drain() waits for every task, not only the caller's job's: a job finishing
-// behind a long one waits for up to `depth` of that job's chunks. drain() returns once every
-// task submitted so far has run; its return orders their effects before the
-// caller's next reads. A task must not throw (an escaping exception would end
-// the process); the thread starts at the first submit().
+// drain() returns once every task submitted so far has run, the caller's
+// job's or not (a job finishing behind a long one waits for up to `depth` of
+// that one's chunks); its return orders their effects before the caller's
+// next reads. A task must not throw (an escaping exception would end the
+// process); the thread starts at the first submit().
 #pragma once
 
 #include <condition_variable>

@@ -134,20 +134,28 @@ void apply_later(self_ptr self, std::shared_ptr<Job> job_ptr, std::shared_ptr<ev
   });
 }
 
+// Scans one chunk of the job's stream from job.next_version, passing each
+// event within the job's bounds to `take` (false: stop); sets `reached_bound`
+// at the first event beyond them.
+template <class Take>
+caf::expected<std::size_t> scan_recovery(self_ptr self, detail::recovery_job& job, bool& reached_bound, Take take) {
+  return self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, job.next_version, self->state.chunk,
+                                     [&](const event_view& e) {
+                                       if (within_bounds(job, e)) return take(e);
+                                       reached_bound = true;
+                                       return false;
+                                     },
+                                     job.keep_last ? scan_fields::all : scan_fields::without_ids);
+}
+
 // Reads one chunk of a stream and applies it in place, on this thread (no
 // event is copied). How every recovery starts, and all of a short one.
 caf::expected<std::size_t> recover_inline(self_ptr self, detail::recovery_job& job, bool& reached_bound) {
   caf::error failure;
-  auto scanned = self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, job.next_version,
-                                             self->state.chunk, [&](const event_view& e) {
-                                               if (!within_bounds(job, e)) {
-                                                 reached_bound = true;
-                                                 return false;
-                                               }
-                                               failure = replay_into(job, *self->state.upcasters, e);
-                                               return !failure;
-                                             },
-                                             job.keep_last ? scan_fields::all : scan_fields::without_ids);
+  auto scanned = scan_recovery(self, job, reached_bound, [&](const event_view& e) {
+    failure = replay_into(job, *self->state.upcasters, e);
+    return !failure;
+  });
   job.next_version = job.instance->version() + 1;
   if (failure) return failure;
   return scanned;
@@ -159,56 +167,66 @@ caf::expected<std::size_t> recover_pipelined(self_ptr self, std::shared_ptr<deta
                                              bool& reached_bound) {
   auto& job = *job_ptr;
   auto chunk = std::make_shared<event_chunk>();
-  auto scanned = self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, job.next_version,
-                                             self->state.chunk, [&](const event_view& e) {
-                                               if (!within_bounds(job, e)) {
-                                                 reached_bound = true;
-                                                 return false;
-                                               }
-                                               chunk->add(e);
-                                               job.next_version = e.version + 1;
-                                               return true;
-                                             },
-                                             job.keep_last ? scan_fields::all : scan_fields::without_ids);
+  auto scanned = scan_recovery(self, job, reached_bound, [&](const event_view& e) {
+    chunk->add(e);
+    job.next_version = e.version + 1;
+    return true;
+  });
   if (!scanned) return scanned;
   apply_later(self, std::move(job_ptr), std::move(chunk), replay_into);
   return scanned;
 }
 
-// Loads one chunk of a stream into an aggregate, then queues the rest behind
-// whatever else was asked meanwhile. A stream longer than one chunk goes on
-// pipelined: this thread reads, the second thread applies.
+// The reply to a job once it is over: its chunks on the second thread are
+// applied first (the instance is then the requester's again), and a failure
+// there is the earlier one, so it is the one reported.
+template <class Job>
+caf::result<void> finish(self_ptr self, Job& job, caf::error err = {}) {
+  if (job.pipelined) self->state.pipeline.drain();
+  if (job.failed.load()) return std::move(job.failure);
+  if (err) return err;
+  return caf::unit;
+}
+
+// Queues the job's next chunk behind whatever else was asked meanwhile; the
+// chunks after the first are pipelined.
+template <class Atom, class Job>
+caf::result<void> continue_later(self_ptr self, Atom atom, std::shared_ptr<Job> job_ptr) {
+  job_ptr->pipelined = true;
+  auto rp = self->make_response_promise();
+  rp.delegate(caf::actor_cast<caf::actor>(self), atom, std::move(job_ptr));
+  return rp;
+}
+
+// Loads one chunk of a stream into an aggregate, then queues the rest. A
+// stream longer than one chunk goes on pipelined: this thread reads, the
+// second thread applies.
 caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> job_ptr) {
   auto& job = *job_ptr;
   if (!job.snapshot_checked) {
     if (auto err = load_snapshot(self, job)) return err;
     job.next_version = job.instance->version() + 1;
   }
-  auto finish = [&](caf::error err) -> caf::result<void> {
-    if (job.pipelined) self->state.pipeline.drain();  // the instance is the caller's again
-    if (job.failed.load()) return std::move(job.failure);  // the earlier failure is the one to report
-    if (err) return err;
-    return caf::unit;
-  };
-  if (job.abandoned.load()) return finish(abandoned_error());
+  if (job.abandoned.load()) return finish(self, job, abandoned_error());
   bool reached_bound = false;
   auto scanned = job.pipelined ? recover_pipelined(self, job_ptr, reached_bound)
                                : recover_inline(self, job, reached_bound);
-  if (!scanned) return finish(std::move(scanned.error()));
-  if (reached_bound || *scanned < self->state.chunk || job.failed.load()) return finish({});
-  job.pipelined = true;
-  auto rp = self->make_response_promise();
-  rp.delegate(caf::actor_cast<caf::actor>(self), recover_atom::value, std::move(job_ptr));
-  return rp;
+  if (!scanned) return finish(self, job, std::move(scanned.error()));
+  if (reached_bound || *scanned < self->state.chunk || job.failed.load()) return finish(self, job);
+  return continue_later(self, recover_atom::value, std::move(job_ptr));
 }
 
-// Applies `e` (or what the upcasters make of it) to the job's projection.
+// Applies `e` (or what the upcasters make of it) to the job's projection and
+// advances job.position past it.
 caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, const event_view& e,
                     event_envelope& scratch) {
   auto err = guarded(e, [&] {
     return upcast_then(upcasters, e, [&](const event_view& v, bool) { return job.instance->apply(v, scratch); });
   });
-  if (!err) return {};
+  if (!err) {
+    job.position = e.position;
+    return {};
+  }
   return make_error(code_of(err).value_or(errc::corrupt_event),
                     "projection " + job.projection_name + " stopped: " + message_of(err));
 }
@@ -236,15 +254,11 @@ caf::expected<std::size_t> scan_catch_up(self_ptr self, detail::catchup_job& job
 // Applies one chunk of the journal to a projection in place, on this thread.
 caf::expected<std::size_t> catch_up_inline(self_ptr self, detail::catchup_job& job) {
   event_envelope scratch;
-  return scan_catch_up(self, job, [&](const event_view& e) {
-    auto err = apply_to(job, *self->state.upcasters, e, scratch);
-    if (!err) job.position = e.position;
-    return err;
-  });
+  return scan_catch_up(self, job, [&](const event_view& e) { return apply_to(job, *self->state.upcasters, e, scratch); });
 }
 
 // Reads one chunk into a buffer and hands it to the second thread, which
-// applies it (advancing job.position) while this thread reads the next.
+// applies it while this thread reads the next.
 caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto chunk = std::make_shared<event_chunk>();
   auto scanned = scan_catch_up(self, *job_ptr, [&](const event_view& e) {
@@ -253,11 +267,7 @@ caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<det
   });
   apply_later(self, std::move(job_ptr), std::move(chunk),
               [scratch = event_envelope{}](detail::catchup_job& job, const upcaster_chain& upcasters,
-                                           const event_view& e) mutable {
-                auto err = apply_to(job, upcasters, e, scratch);
-                if (!err) job.position = e.position;
-                return err;
-              });
+                                           const event_view& e) mutable { return apply_to(job, upcasters, e, scratch); });
   return scanned;
 }
 
@@ -265,20 +275,11 @@ caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<det
 // then queues the rest like recover(), pipelined the same way.
 caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto& job = *job_ptr;
-  auto finish = [&](caf::error err) -> caf::result<void> {
-    if (job.pipelined) self->state.pipeline.drain();  // job.position and the projection are the caller's again
-    if (job.failed.load()) return std::move(job.failure);  // the earlier failure is the one to report
-    if (err) return err;
-    return caf::unit;
-  };
-  if (job.abandoned.load()) return finish(abandoned_error());
+  if (job.abandoned.load()) return finish(self, job, abandoned_error());
   auto scanned = job.pipelined ? catch_up_pipelined(self, job_ptr) : catch_up_inline(self, job);
-  if (!scanned) return finish(std::move(scanned.error()));
-  if (*scanned < self->state.chunk || job.failed.load()) return finish({});
-  job.pipelined = true;
-  auto rp = self->make_response_promise();
-  rp.delegate(caf::actor_cast<caf::actor>(self), catchup_atom::value, std::move(job_ptr));
-  return rp;
+  if (!scanned) return finish(self, job, std::move(scanned.error()));
+  if (*scanned < self->state.chunk || job.failed.load()) return finish(self, job);
+  return continue_later(self, catchup_atom::value, std::move(job_ptr));
 }
 
 caf::behavior journal_reader(self_ptr self, std::shared_ptr<std::unique_ptr<journal>> holder, std::size_t chunk,
