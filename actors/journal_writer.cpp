@@ -1,152 +1,195 @@
 #include <interlock/actors/journal_writer.hpp>
 
-#include <interlock/actors/messages.hpp>
+#include <algorithm>
+#include <iterator>
 
-#include <optional>
-#include <thread>
+#include <interlock/actors/journal_committer.hpp>
+#include <interlock/actors/messages.hpp>
 
 namespace interlock {
 namespace {
 
-class writer_loop {
- public:
-  writer_loop(caf::blocking_actor* self, std::unique_ptr<journal> j, std::size_t max_batch,
-              std::chrono::microseconds wait)
-      : self_(self), journal_(std::move(j)), max_batch_(std::max<std::size_t>(1, max_batch)), wait_(wait) {}
+using detail::journal_committer;
+using committed_atom = caf::atom_constant<caf::atom("committed")>;  // () the commit thread finished a batch
+using flush_atom = caf::atom_constant<caf::atom("flush")>;          // () hand the gathered appends over
 
-  void run() {
-    while (running_) {
-      spin_for_mail();
-      receive_one(std::nullopt);
-      drain();
-      commit();
-    }
-    journal_.reset();  // close the database before the actor reports down
-  }
+using clock = std::chrono::steady_clock;
 
- private:
-  // Waking a thread blocked on its mailbox costs tens of microseconds, added
-  // to every lone command's latency; mail that comes within a few
-  // microseconds of the last commit is taken without sleeping.
-  void spin_for_mail() {
-    const auto until = std::chrono::steady_clock::now() + spin_;
-    while (self_->mailbox().empty() && std::chrono::steady_clock::now() < until) std::this_thread::yield();
-  }
-
-  // Takes one message; with a `timeout`, returns false if none came in time.
-  bool receive_one(std::optional<std::chrono::microseconds> timeout) {
-    bool got = true;
-    auto on_append = [&](append_atom, std::vector<append_request>& group) {
-      replies_.push_back({self_->make_response_promise(), group.size()});
-      std::move(group.begin(), group.end(), std::back_inserter(requests_));
-    };
-    auto on_subscribe = [&](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
-      auto last = journal_->last_position();
-      if (!last) return last.error();
-      self_->monitor(subscriber);
-      subscribers_.push_back(std::move(subscriber));
-      return *last;
-    };
-    auto on_down = [&](caf::down_msg& dm) {
-      std::erase_if(subscribers_, [&](const caf::actor& a) { return a.address() == dm.source; });
-    };
-    auto on_exit = [&](caf::exit_msg&) { running_ = false; };
-    if (timeout)
-      self_->receive(on_append, on_subscribe, on_down, on_exit, caf::after(*timeout) >> [&] { got = false; });
-    else
-      self_->receive(on_append, on_subscribe, on_down, on_exit);
-    return got;
-  }
-
-  // Group commit: everything already queued joins the transaction, and what
-  // arrives within `wait_` of the first append (0 by default: commit at once;
-  // batches grow by themselves while a commit is in flight).
-  void drain() {
-    auto deadline = std::chrono::steady_clock::now() + wait_;
-    while (running_ && !requests_.empty() && requests_.size() < max_batch_) {
-      auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-      if (!receive_one(std::max(left, std::chrono::microseconds{0}))) break;
-    }
-  }
-
-  void commit() {
-    if (requests_.empty()) return;
-    auto results = append_or_fail(requests_);
-    publish(requests_, results);
-    auto next = results.begin();
-    for (auto& reply : replies_) {
-      std::vector<append_outcome> outcomes(reply.requests);
-      for (auto& out : outcomes) {
-        if (*next) out.result = **next;
-        else out.error = std::move(next->error());
-        ++next;
-      }
-      reply.promise.deliver(std::move(outcomes));
-    }
-    requests_.clear();
-    replies_.clear();
-  }
-
-  // Appenders wait for their reply without a timeout (a timer per append
-  // costs CAF's clock thread more than the append itself), so every request
-  // taken from the mailbox must be answered, even if the journal throws.
-  std::vector<caf::expected<append_result>> append_or_fail(const std::vector<append_request>& requests) {
-    try {
-      return journal_->append(requests);
-    } catch (const std::exception& e) {
-      return failed_batch(requests.size(), std::string{"the journal failed the batch: "} + e.what());
-    } catch (...) {
-      return failed_batch(requests.size(), "the journal failed the batch with an unknown exception");
-    }
-  }
-
-  static std::vector<caf::expected<append_result>> failed_batch(std::size_t n, const std::string& why) {
-    return std::vector<caf::expected<append_result>>(n, caf::expected<append_result>{make_error(errc::storage, why)});
-  }
-
-  // Subscribers get the events before appenders get their replies, so a client
-  // that queries after its command was acknowledged finds them queued ahead.
-  void publish(const std::vector<append_request>& requests,
-               const std::vector<caf::expected<append_result>>& results) {
-    if (subscribers_.empty()) return;
-    std::vector<stored_event> committed;
-    for (std::size_t i = 0; i < requests.size(); ++i)
-      if (results[i]) {
-        auto events = committed_events(requests[i], *results[i]);
-        std::move(events.begin(), events.end(), std::back_inserter(committed));
-      }
-    if (committed.empty()) return;
-    std::sort(committed.begin(), committed.end(),
-              [](const stored_event& a, const stored_event& b) { return a.position < b.position; });
-    auto msg = caf::make_message(events_atom::value, std::move(committed));
-    for (auto& s : subscribers_) self_->send(s, msg);
-  }
-
-  caf::blocking_actor* self_;
-  std::unique_ptr<journal> journal_;
-  std::size_t max_batch_;
-  std::chrono::microseconds wait_;
-  static constexpr std::chrono::microseconds spin_{50};
-  bool running_ = true;
-  // The batch being gathered: each reply answers the next `requests` of requests_.
-  struct pending_reply {
-    caf::response_promise promise;
-    std::size_t requests;
-  };
-  std::vector<append_request> requests_;
-  std::vector<pending_reply> replies_;
-  std::vector<caf::actor> subscribers_;
+// An appender's promise and how many of the batch's requests it answers.
+struct pending_reply {
+  caf::response_promise promise;
+  std::size_t requests;
 };
+
+struct writer_state {
+  std::unique_ptr<journal_committer> committer;
+  std::size_t max_batch = 1;
+  std::chrono::microseconds wait{0};
+  // The next batch, gathered while the commit thread is busy with the last:
+  // each reply answers the next `requests` of `requests`.
+  std::vector<append_request> requests;
+  std::vector<pending_reply> replies;
+  clock::time_point first_at;  // when the first of them came
+  bool flush_scheduled = false;
+  std::vector<pending_reply> in_flight;  // the replies of the batch being committed
+  std::vector<caf::actor> subscribers;
+  caf::expected<std::uint64_t> published{std::uint64_t{0}};  // the last position published
+  static inline const char* name = "interlock.journal_writer";
+};
+
+using self_ptr = caf::stateful_actor<writer_state>*;
+
+// The flush message goes behind the appends already queued, so they join the
+// batch; with a group-commit wait, it comes that long after the first append.
+void schedule_flush(self_ptr self) {
+  auto& st = self->state;
+  if (st.flush_scheduled) return;
+  st.flush_scheduled = true;
+  const auto due = st.first_at + st.wait;
+  const auto now = clock::now();
+  if (due <= now) self->send(self, flush_atom::value);
+  else self->delayed_send(self, due - now, flush_atom::value);
+}
+
+// Hands the gathered appends, whole groups of up to about max_batch requests,
+// to the commit thread.
+void hand_over(self_ptr self) {
+  auto& st = self->state;
+  journal_committer::batch b;
+  b.publish = !st.subscribers.empty();
+  std::size_t groups = 0, taken = 0;
+  while (groups < st.replies.size() && taken < st.max_batch) taken += st.replies[groups++].requests;
+  if (groups == st.replies.size()) {
+    b.requests = std::move(st.requests);
+    st.in_flight = std::move(st.replies);
+    // The next batch is likely as large: growing to it by doubling would
+    // move every request about once more.
+    st.requests = {};
+    st.requests.reserve(b.requests.size());
+    st.replies = {};
+    st.replies.reserve(st.in_flight.size());
+  } else {
+    auto split = st.requests.begin() + static_cast<std::ptrdiff_t>(taken);
+    b.requests.assign(std::make_move_iterator(st.requests.begin()), std::make_move_iterator(split));
+    st.requests.erase(st.requests.begin(), split);
+    st.in_flight.assign(st.replies.begin(), st.replies.begin() + static_cast<std::ptrdiff_t>(groups));
+    st.replies.erase(st.replies.begin(), st.replies.begin() + static_cast<std::ptrdiff_t>(groups));
+    st.first_at = clock::now();
+  }
+  st.committer->commit(std::move(b));
+}
+
+// With the commit thread idle: a full batch goes at once, a smaller one at
+// the flush.
+void gathered(self_ptr self) {
+  if (self->state.requests.size() >= self->state.max_batch) hand_over(self);
+  else schedule_flush(self);
+}
+
+// Subscribers get the events before appenders get their replies, so a client
+// that queries after its command was acknowledged finds them queued ahead.
+void publish(self_ptr self, journal_committer::batch& b) {
+  auto& st = self->state;
+  for (auto& r : b.results)
+    if (r) st.published = st.published ? std::max(*st.published, r->last_position) : r->last_position;
+  if (st.subscribers.empty()) return;
+  auto committed = b.publish ? std::move(b.committed) : detail::committed_in(b.requests, b.results);
+  if (committed.empty()) return;
+  auto msg = caf::make_message(events_atom::value, std::move(committed));
+  for (auto& s : st.subscribers) self->send(s, msg);
+}
+
+void answer(journal_committer::batch& b, std::vector<pending_reply>& replies) {
+  auto next = b.results.begin();
+  for (auto& reply : replies) {
+    std::vector<append_outcome> outcomes(reply.requests);
+    for (auto& out : outcomes) {
+      if (*next) out.result = **next;
+      else out.error = std::move(next->error());
+      ++next;
+    }
+    reply.promise.deliver(std::move(outcomes));
+  }
+}
+
+// Publishes and answers a committed batch; `replies` are its appenders'.
+void finish(self_ptr self, journal_committer::batch b, std::vector<pending_reply> replies) {
+  publish(self, b);
+  answer(b, replies);
+}
+
+// Told to exit: the batch in flight and the appends gathered are committed and
+// answered (the appenders wait without a timeout), then the journal closes
+// before the actor reports down.
+void on_exit(self_ptr self, caf::exit_msg& msg) {
+  auto& st = self->state;
+  if (st.committer->busy()) finish(self, st.committer->wait(), std::move(st.in_flight));
+  while (!st.requests.empty()) {
+    hand_over(self);
+    finish(self, st.committer->wait(), std::move(st.in_flight));
+  }
+  st.committer.reset();
+  self->quit(msg.reason);
+}
+
+caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<journal>> holder, std::size_t max_batch,
+                             std::chrono::microseconds wait) {
+  auto& st = self->state;
+  st.max_batch = std::max<std::size_t>(1, max_batch);
+  st.wait = wait;
+  st.published = (*holder)->last_position();
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
+  st.committer = std::make_unique<journal_committer>(std::move(*holder), [weak] {
+    if (auto strong = weak.lock()) caf::anon_send(caf::actor_cast<caf::actor>(strong), committed_atom::value);
+  });
+  self->set_exit_handler([=](caf::exit_msg& msg) { on_exit(self, msg); });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    std::erase_if(self->state.subscribers, [&](const caf::actor& a) { return a.address() == dm.source; });
+  });
+  return {
+      [=](append_atom, std::vector<append_request>& group) -> caf::result<std::vector<append_outcome>> {
+        auto& st = self->state;
+        if (st.requests.empty()) st.first_at = clock::now();
+        auto rp = self->make_response_promise();
+        st.replies.push_back({rp, group.size()});
+        std::move(group.begin(), group.end(), std::back_inserter(st.requests));
+        if (!st.committer->busy()) gathered(self);
+        return rp;
+      },
+      [=](flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        if (!st.committer->busy() && !st.requests.empty()) hand_over(self);
+      },
+      [=](committed_atom) {
+        auto& st = self->state;
+        if (!st.committer->busy()) return;  // taken at exit already
+        // The next batch goes before this one is answered: the commit thread
+        // works while this actor delivers.
+        auto b = st.committer->take();
+        auto replies = std::move(st.in_flight);
+        if (!st.requests.empty()) {
+          if (clock::now() >= st.first_at + st.wait) hand_over(self);
+          else gathered(self);
+        }
+        finish(self, std::move(b), std::move(replies));
+      },
+      [=](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
+        auto& st = self->state;
+        if (!st.published) return st.published.error();
+        self->monitor(subscriber);
+        st.subscribers.push_back(std::move(subscriber));
+        return *st.published;
+      },
+  };
+}
 
 }  // namespace
 
 caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch,
                                 std::chrono::microseconds wait) {
   auto holder = std::make_shared<std::unique_ptr<journal>>(std::move(j));
-  return sys.spawn<caf::detached>([holder, max_batch, wait](caf::blocking_actor* self) {
-    writer_loop loop{self, std::move(*holder), max_batch, wait};
-    loop.run();
-  });
+  return sys.spawn(journal_writer, holder, max_batch, wait);
 }
 
 }  // namespace interlock

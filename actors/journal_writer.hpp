@@ -1,15 +1,22 @@
-// The journal writer actor: the single writer of the journal, on a thread of
-// its own (SQLite calls never block CAF's scheduler threads).
+// The journal writer actor: the single writer of the journal. It runs on
+// CAF's scheduler and commits on a thread of its own (journal_committer.hpp),
+// so SQLite's work and its fsync never hold a scheduler thread, and the two
+// meet once per batch rather than once per append.
 //
-// Group commit: it takes the first append, drains every append already queued
-// or arriving within `wait` (up to max_batch) and commits them in one transaction, then publishes the
-// committed events, in global order, to every subscriber and only then replies
-// to each appender. A request that fails its expected-version check fails alone.
+// Group commit: while a batch commits, the appends that arrive are gathered
+// (whole groups, up to about max_batch requests); the next batch goes to the
+// commit thread as soon as the last is done, before the last one's appenders
+// are answered. With the commit thread idle, a batch goes once the appends
+// already queued are taken, or `wait` after its first append. After a commit
+// the writer publishes the committed events, in global order, to every
+// subscriber and only then replies to each appender. A request that fails its
+// expected-version check fails alone. Every append taken is answered, also
+// when the application stops (the gathered ones are committed first).
 //
 // Messages: (append_atom, vector<append_request>) -> vector<append_outcome>,
 //             one per request: the requests of one aggregate's batch, committed
 //             in the same transaction, in order (see append_request::after_previous)
-//           (subscribe_atom, actor) -> uint64 last committed position; later
+//           (subscribe_atom, actor) -> uint64 last published position; later
 //           commits arrive as (events_atom, vector<stored_event>).
 #pragma once
 

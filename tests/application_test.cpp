@@ -3,6 +3,7 @@
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/actor_api.hpp>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -261,6 +262,14 @@ TEST_CASE("app: requests after stop() or cut off by it fail with errc::unavailab
   auto q = app->query(GetBalance{"a"});
   REQUIRE_FALSE(q);
   CHECK(interlock::is(q.error(), errc::unavailable));
+  // Every acknowledged deposit is stored. (Commands cut off in flight are
+  // answered "may or may not have been committed": some of them were.)
+  auto j = interlock::open_sqlite_journal({dir.file("bank.db")});
+  REQUIRE(j);
+  auto events = (*j)->read_stream("Account", "a", 1, 10000);
+  REQUIRE(events);
+  CHECK(events->size() >= static_cast<std::size_t>(ok) + 1);  // and the open
+  for (std::size_t i = 0; i < events->size(); ++i) CHECK((*events)[i].version == i + 1);
 }
 
 namespace {
@@ -451,4 +460,30 @@ TEST_CASE("app: group commit puts appends from many aggregates in one transactio
   std::set<std::int64_t> commit_times;  // the journal stamps one time per transaction
   for (auto& e : *all) commit_times.insert(e.recorded_at_us);
   CHECK(commit_times.size() <= 2);  // one batch (two if the first append was taken alone)
+}
+
+TEST_CASE("app: max_batch bounds the appends one transaction holds", "[app][group-commit]") {
+  temp_dir dir;
+  auto db = dir.file("bank.db");
+  actor_env env;
+  interlock::runtime_settings s;
+  s.max_batch = 3;
+  s.group_commit_wait = std::chrono::milliseconds(300);  // all 20 would share one transaction but for max_batch
+  interlock::application_builder b{env.sys};
+  register_bank(b).settings(s).sqlite(db);
+  auto app = b.build();
+  REQUIRE(app);
+  std::vector<std::future<caf::expected<interlock::receipt<void>>>> opens;
+  for (int i = 0; i < 20; ++i) opens.push_back(app->dispatch_async("acc-" + std::to_string(i), Open{"o"}));
+  for (auto& f : opens) REQUIRE(f.get());
+  app->stop();
+  auto j = interlock::open_sqlite_journal({db});
+  REQUIRE(j);
+  auto all = (*j)->read_all(1, 100);
+  REQUIRE(all);
+  REQUIRE(all->size() == 20);
+  std::map<std::int64_t, int> per_commit;  // the journal stamps one time per transaction
+  for (auto& e : *all) ++per_commit[e.recorded_at_us];
+  CHECK(per_commit.size() >= 7);
+  for (auto& [at, n] : per_commit) CHECK(n <= 3);
 }
