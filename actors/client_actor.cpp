@@ -42,7 +42,7 @@ void complete(self_ptr self, std::uint64_t ticket, caf::expected<Reply> reply) {
 void launch(self_ptr self, detail::command_job& j) {
   auto ticket = self->state.next_ticket++;
   self->state.in_flight.emplace(ticket, std::move(j.done));
-  auto what = "command " + j.cmd.command_type + " to " + j.cmd.aggregate_type + "/" + j.cmd.aggregate_id;
+  auto what = detail::describe_command(j.cmd);
   // Timed by the deadline keeper, not by a CAF timer (see deadline_keeper.hpp).
   detail::send_command(
       self, self->state.directory.get(), self->state.router, std::move(j.cmd),

@@ -30,7 +30,7 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
         make_error(errc::unknown_command, "no registered aggregate handles command " + erased.command_type)});
     return;
   }
-  auto what = "command " + erased.command_type + " to " + erased.aggregate_type + "/" + erased.aggregate_id;
+  auto what = detail::describe_command(erased);
   // No CAF timeout: the application's deadline keeper answers in the reply's
   // place if it is late (a CAF timer per request costs more than the command).
   detail::send_command(

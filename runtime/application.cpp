@@ -40,7 +40,7 @@ void application::submit(detail::erased_command cmd, std::chrono::milliseconds t
   if (timeout.count() <= 0) return done(make_error(errc::invalid_argument, "dispatch timeout must be positive"));
   if (cmd.aggregate_type.empty())
     return done(make_error(errc::unknown_command, "no registered aggregate handles command " + cmd.command_type));
-  auto what = "command " + cmd.command_type + " to " + cmd.aggregate_type + "/" + cmd.aggregate_id;
+  auto what = detail::describe_command(cmd);
   auto guarded = std::make_shared<detail::reply_once<detail::erased_reply>>(
       std::move(done), what + ": the application stopped before the reply arrived; the command may or may not "
                               "have been committed");

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <typeinfo>
 
 namespace interlock::detail {
@@ -26,6 +27,18 @@ struct erased_command {
   bool through_middleware = false;  // the router has run the middleware pipeline on it
   bool counted = false;  // an aggregate_directory counts it until the router has passed it on
 };
+
+/// "command T to Type/id", as errors and logs name a command (one allocation:
+/// it is built for every command sent).
+inline std::string describe_command(const erased_command& cmd) {
+  constexpr std::string_view command = "command ", to = " to ";
+  std::string out;
+  out.reserve(command.size() + cmd.command_type.size() + to.size() + cmd.aggregate_type.size() + 1 +
+              cmd.aggregate_id.size());
+  out.append(command).append(cmd.command_type).append(to).append(cmd.aggregate_type).append(1, '/');
+  out.append(cmd.aggregate_id);
+  return out;
+}
 
 struct erased_reply {
   std::string aggregate_id;

@@ -24,14 +24,17 @@ template <class Reply, class Self, class Msg, class Watch, class Done>
 void request_watched(Self* self, const caf::actor& target, Msg msg, Watch watch, Done done) {
   auto handle = self->request(target, caf::infinite, std::move(msg));
   std::shared_ptr<reply_watch> w = watch(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id());
+  // One `done` shared by both handlers: copying it into each costs an
+  // allocation per command when it holds a std::function.
+  auto d = std::make_shared<Done>(std::move(done));
   handle.then(
-      [done, w](Reply& r) mutable {
+      [d, w](Reply& r) {
         w->answered.store(true, std::memory_order_release);
-        done(caf::expected<Reply>{std::move(r)});
+        (*d)(caf::expected<Reply>{std::move(r)});
       },
-      [done, w](caf::error& err) mutable {
+      [d, w](caf::error& err) {
         w->answered.store(true, std::memory_order_release);
-        done(caf::expected<Reply>{explain_transport_error(std::move(err), w->what, w->timeout, true)});
+        (*d)(caf::expected<Reply>{explain_transport_error(std::move(err), w->what, w->timeout, true)});
       });
 }
 
