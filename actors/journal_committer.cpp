@@ -5,6 +5,8 @@
 #include <iterator>
 #include <string>
 
+#include <pthread.h>
+
 #include <interlock/runtime/errors.hpp>
 
 namespace interlock::detail {
@@ -76,6 +78,7 @@ journal_committer::batch journal_committer::wait() {
 }
 
 void journal_committer::run() {
+  ::pthread_setname_np(::pthread_self(), "journal.commit");  // for top -H, perf and gdb (15 chars at most)
   std::unique_lock<std::mutex> lock{mutex_};
   while (next_batch(lock)) {
     auto b = std::move(slot_);

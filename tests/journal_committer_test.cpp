@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -180,4 +182,20 @@ TEST_CASE("journal committer: a batch handed over just before the end is still c
   auto all = j->read_all(1, 100);
   REQUIRE(all);
   CHECK(all->size() == 50);
+}
+
+TEST_CASE("journal committer: its thread is named journal.commit (top -H, perf, gdb)", "[committer]") {
+  journal_committer c{journal_testing::open_journal(interlock::memory_journal_factory()), [] {}};
+  journal_committer::batch b;
+  b.requests = {deposit("a", 0, 1)};
+  c.commit(std::move(b));
+  c.wait();  // the thread has run, so it has named itself
+  bool found = false;
+  for (auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm{task.path() / "comm"};
+    std::string name;
+    std::getline(comm, name);
+    found = found || name == "journal.commit";
+  }
+  CHECK(found);
 }

@@ -28,7 +28,7 @@ struct erased_command {
   bool counted = false;  // an aggregate_directory counts it until the router has passed it on
 };
 
-/// "command T to Type/id", as errors and logs name a command (one allocation:
+/// "command T to Type/id", as errors name a command (one allocation:
 /// it is built for every command sent).
 inline std::string describe_command(const erased_command& cmd) {
   constexpr std::string_view command = "command ", to = " to ";
