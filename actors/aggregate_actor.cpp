@@ -132,7 +132,7 @@ void add_outcome(self_ptr self, command_batch& batch, queued_command q, detail::
 // commit unseen).
 bool expired(self_ptr self, queued_command& q) {
   if (std::chrono::steady_clock::now() <= q.cmd->deadline) return false;
-  q.rp.deliver(make_error(errc::timeout, "command " + q.cmd->command_type + " to " + stream_of(self) +
+  q.rp.deliver(make_error(errc::timeout, detail::describe_command(*q.cmd) +
                                              " was not run: its deadline passed while it waited in line"));
   return true;
 }

@@ -1,8 +1,6 @@
 #include <interlock/actors/journal_committer.hpp>
 
-#include <algorithm>
 #include <chrono>
-#include <iterator>
 #include <string>
 
 #include <pthread.h>
@@ -22,19 +20,6 @@ std::vector<caf::expected<append_result>> failed_batch(std::size_t n, const std:
 }
 
 }  // namespace
-
-std::vector<stored_event> committed_in(const std::vector<append_request>& requests,
-                                       const std::vector<caf::expected<append_result>>& results) {
-  std::vector<stored_event> committed;
-  for (std::size_t i = 0; i < requests.size() && i < results.size(); ++i)
-    if (results[i]) {
-      auto events = committed_events(requests[i], *results[i]);
-      std::move(events.begin(), events.end(), std::back_inserter(committed));
-    }
-  std::sort(committed.begin(), committed.end(),
-            [](const stored_event& a, const stored_event& b) { return a.position < b.position; });
-  return committed;
-}
 
 journal_committer::journal_committer(std::unique_ptr<journal> j, std::function<void()> on_committed)
     : journal_(std::move(j)), on_committed_(std::move(on_committed)), thread_([this] { run(); }) {}
@@ -70,11 +55,11 @@ journal_committer::batch journal_committer::take() {
 
 journal_committer::batch journal_committer::wait() {
   if (!busy_) return {};
-  std::unique_lock<std::mutex> lock{mutex_};
-  changed_.wait(lock, [&] { return done_; });
-  done_ = false;
-  busy_ = false;
-  return std::move(slot_);
+  {
+    std::unique_lock<std::mutex> lock{mutex_};
+    changed_.wait(lock, [&] { return done_; });
+  }
+  return take();
 }
 
 void journal_committer::run() {
@@ -121,7 +106,6 @@ void journal_committer::commit_now(batch& b) {
   } catch (...) {
     b.results = failed_batch(b.requests.size(), "the journal failed the batch with an unknown exception");
   }
-  if (b.publish) b.committed = committed_in(b.requests, b.results);
 }
 
 }  // namespace interlock::detail

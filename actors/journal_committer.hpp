@@ -29,19 +29,11 @@
 
 namespace interlock::detail {
 
-// The events `requests` became where `results` says they committed, in global
-// order (what the writer publishes to its subscribers).
-std::vector<stored_event> committed_in(const std::vector<append_request>& requests,
-                                       const std::vector<caf::expected<append_result>>& results);
-
 class journal_committer {
  public:
   struct batch {
     std::vector<append_request> requests;
-    bool publish = false;  // also fill `committed`
-    // Filled by the commit thread:
-    std::vector<caf::expected<append_result>> results;  // one per request, in order
-    std::vector<stored_event> committed;                 // the committed events in global order, if `publish`
+    std::vector<caf::expected<append_result>> results;  // filled by the commit thread: one per request, in order
   };
 
   journal_committer(std::unique_ptr<journal> j, std::function<void()> on_committed);

@@ -56,7 +56,6 @@ void schedule_flush(self_ptr self) {
 void hand_over(self_ptr self) {
   auto& st = self->state;
   journal_committer::batch b;
-  b.publish = !st.subscribers.empty();
   std::size_t groups = 0, taken = 0;
   while (groups < st.replies.size() && taken < st.max_batch) taken += st.replies[groups++].requests;
   if (groups == st.replies.size()) {
@@ -93,7 +92,7 @@ void publish(self_ptr self, journal_committer::batch& b) {
   for (auto& r : b.results)
     if (r) st.published = st.published ? std::max(*st.published, r->last_position) : r->last_position;
   if (st.subscribers.empty()) return;
-  auto committed = b.publish ? std::move(b.committed) : detail::committed_in(b.requests, b.results);
+  auto committed = committed_events(b.requests, b.results);
   if (committed.empty()) return;
   auto msg = caf::make_message(events_atom::value, std::move(committed));
   for (auto& s : st.subscribers) self->send(s, msg);

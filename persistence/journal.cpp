@@ -1,6 +1,8 @@
 #include <interlock/persistence/journal.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/runtime/errors.hpp>
@@ -17,6 +19,19 @@ std::vector<stored_event> committed_events(const append_request& req, const appe
                              res.recorded_at_us, req.command_id, req.correlation_id, req.causation_id}));
   }
   return out;
+}
+
+std::vector<stored_event> committed_events(const std::vector<append_request>& requests,
+                                           const std::vector<caf::expected<append_result>>& results) {
+  std::vector<stored_event> committed;
+  for (std::size_t i = 0; i < requests.size() && i < results.size(); ++i)
+    if (results[i]) {
+      auto events = committed_events(requests[i], *results[i]);
+      std::move(events.begin(), events.end(), std::back_inserter(committed));
+    }
+  std::sort(committed.begin(), committed.end(),
+            [](const stored_event& a, const stored_event& b) { return a.position < b.position; });
+  return committed;
 }
 
 namespace detail {

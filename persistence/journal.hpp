@@ -127,6 +127,11 @@ stored_event to_stored(const event_view& v);
 /// The events `req` became once committed as `res` (for publishing).
 std::vector<stored_event> committed_events(const append_request& req, const append_result& res);
 
+/// The events a batch became, in global order: those of each request that
+/// committed (`results`, one per request, as journal::append returns them).
+std::vector<stored_event> committed_events(const std::vector<append_request>& requests,
+                                           const std::vector<caf::expected<append_result>>& results);
+
 class journal {
  public:
   virtual ~journal() = default;
