@@ -43,6 +43,7 @@ struct options {
 struct result {
   std::string workload;
   std::string journal;                 // "sqlite", "memory", or "raw sqlite" for the ceilings
+  std::string malloc;                  // the process's malloc (malloc_name())
   std::uint64_t events = 0;
   double seconds = 0;
   double events_per_s = 0;
@@ -81,6 +82,9 @@ void set_latencies(result& r, std::vector<double> latencies_us);
 
 /// Peak resident set size of this process, MB (getrusage ru_maxrss).
 double peak_rss_mb();
+// The malloc this process runs with: "tcmalloc", "jemalloc", "mimalloc" or
+// "glibc" (linked in by cmake/InterlockAllocator.cmake, or LD_PRELOADed).
+const char* malloc_name();
 /// Current resident set size of this process, MB (/proc/self/statm; 0 if unreadable).
 double current_rss_mb();
 

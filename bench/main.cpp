@@ -249,14 +249,14 @@ struct printer {
     char date[64];
     std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", std::gmtime(&now));
     std::fprintf(human, "interlock-bench  %s\n", date);
-    std::fprintf(human, "  build %s%s | %u CPUs | SQLite %s | synchronous=%s | runtime journal: %s | codec %s\n",
+    std::fprintf(human, "  build %s%s | %u CPUs | malloc %s | SQLite %s | synchronous=%s | runtime journal: %s | codec %s\n",
                  INTERLOCK_BENCH_BUILD_TYPE,
 #ifdef NDEBUG
                  "",
 #else
                  " (assertions on)",
 #endif
-                 std::thread::hardware_concurrency(), sqlite3_libversion(), sync_name(opts.sync),
+                 std::thread::hardware_concurrency(), bench::malloc_name(), sqlite3_libversion(), sync_name(opts.sync),
                  opts.journal_name().c_str(), BENCH_JSON_CODEC);
     std::fprintf(human,
                  "  accounts %zu, deposits %zu, events %s, window %zu (%zu drivers), commands %zu, aggregates %s "
@@ -343,7 +343,9 @@ struct printer {
     }
     std::fflush(human);
     if (opts.json) {
-      std::printf("%s\n", bench::to_json_line(r).c_str());
+      auto with_malloc = r;
+      with_malloc.malloc = bench::malloc_name();
+      std::printf("%s\n", bench::to_json_line(with_malloc).c_str());
       std::fflush(stdout);
     }
   }

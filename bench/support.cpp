@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <string_view>
 
+#include <dlfcn.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@ std::string to_json_line(const result& r) {
   nlohmann::ordered_json j;
   j["workload"] = r.workload;
   j["journal"] = r.journal;
+  if (!r.malloc.empty()) j["malloc"] = r.malloc;
   if (!r.error.empty()) {
     j["error"] = r.error;
   } else {
@@ -52,6 +55,7 @@ result from_json_line(const std::string& line) {
   result r;
   r.workload = j.value("workload", "");
   r.journal = j.value("journal", "");
+  r.malloc = j.value("malloc", "");
   r.error = j.value("error", "");
   r.events = j.value("events", std::uint64_t{0});
   r.seconds = j.value("seconds", 0.0);
@@ -67,12 +71,23 @@ result from_json_line(const std::string& line) {
   r.ceiling = j.value("ceiling", "");
   static const char* known[] = {"workload",         "journal",  "error",   "events",      "seconds",
                                 "events_per_s",     "p50_us",   "p99_us",  "peak_rss_mb", "ratio_to_ceiling",
-                                "ratio_to_interleaved", "ceiling", "notes"};
+                                "ratio_to_interleaved", "ceiling", "notes", "malloc"};
   for (auto& [key, value] : j.items())
     if (std::find(std::begin(known), std::end(known), key) == std::end(known) && value.is_number())
       r.extra[key] = value.get<double>();
   if (j.contains("notes")) r.notes = j["notes"].get<std::vector<std::string>>();
   return r;
+}
+
+const char* malloc_name() {
+  // The library that the process's malloc symbol resolves to (an LD_PRELOADed
+  // one wins over the one linked in).
+  Dl_info info{};
+  if (!::dladdr(::dlsym(RTLD_DEFAULT, "malloc"), &info) || !info.dli_fname) return "unknown";
+  const std::string_view file = info.dli_fname;
+  for (const char* name : {"tcmalloc", "jemalloc", "mimalloc"})
+    if (file.find(name) != std::string_view::npos) return name;
+  return file.find("libc.so") != std::string_view::npos ? "glibc" : "unknown";
 }
 
 double percentile(std::vector<double>& values, double p) {

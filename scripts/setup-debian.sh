@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev  # JSON codec
   catch2              # Catch2 v2 test suite
   sqlite3             # sqlite3 shell, to inspect journals by hand
+  libgoogle-perftools-dev  # tcmalloc, the samples' and the benchmark's malloc (cmake/InterlockAllocator.cmake)
 )
 
 missing=()
