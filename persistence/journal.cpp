@@ -76,7 +76,7 @@ caf::error conflict(const append_request& req, std::uint64_t actual_version) {
 caf::error previous_failed(const append_request& req) {
   return make_error(errc::conflict, "append to '" + stream_name(req.aggregate_type, req.aggregate_id) +
                                         "' at expected version " + std::to_string(req.expected_version) +
-                                        " not tried: the request it follows (after_previous) failed");
+                                        " not tried: the request it follows (after_previous) failed");  // this batch or an earlier one
 }
 
 caf::error command_seen(const append_request& req) {

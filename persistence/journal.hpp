@@ -63,10 +63,12 @@ struct append_request {
   /// A command id recorded before makes the request fail with errc::conflict.
   bool record_command = false;
   std::string result_json{};  // the command's result, encoded, for that retry
-  /// Append only if the request before it in the batch was appended; else
-  /// fail with errc::conflict. For a chain of requests whose events each rest
-  /// on the ones before (an aggregate's commands run back to back): a stream
-  /// then takes a prefix of the chain, never a later link without an earlier.
+  /// Append only if the last request of this stream that this journal was
+  /// given (in this batch or an earlier one) was appended; else fail with
+  /// errc::conflict. For a chain of requests whose events each rest on the
+  /// ones before (an aggregate's commands run back to back, its next batch
+  /// sent before the last is answered): a stream then takes a prefix of the
+  /// chain, never a later link without an earlier.
   bool after_previous = false;
 };
 

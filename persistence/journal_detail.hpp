@@ -22,7 +22,7 @@ caf::error validate(const append_request& req);
 /// The errc::conflict for `req` when its stream is at `actual_version`.
 caf::error conflict(const append_request& req, std::uint64_t actual_version);
 
-/// The errc::conflict for an after_previous request whose previous one failed.
+/// The errc::conflict for an after_previous request whose chain is broken.
 caf::error previous_failed(const append_request& req);
 
 /// The errc::conflict for a request whose command id was recorded before.

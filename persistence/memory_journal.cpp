@@ -5,6 +5,7 @@
 #include <mutex>
 #include <utility>
 
+#include <interlock/persistence/append_chain.hpp>
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/runtime/errors.hpp>
 
@@ -37,9 +38,10 @@ class memory_journal final : public journal {
     std::lock_guard<std::mutex> lock{store_->mutex};
     // One timestamp per batch, as the SQLite journal records its commit time.
     const auto now = detail::now_us();
-    for (const auto& req : batch)
-      results.push_back(req.after_previous && !results.empty() && !results.back() ? detail::previous_failed(req)
-                                                                                   : append_one(req, now));
+    for (const auto& req : batch) {
+      results.push_back(chain_.broken(req) ? detail::previous_failed(req) : append_one(req, now));
+      chain_.record(req, static_cast<bool>(results.back()));
+    }
     return results;
   }
 
@@ -143,6 +145,7 @@ class memory_journal final : public journal {
   }
 
   std::shared_ptr<memory_store> store_;
+  detail::append_chain chain_;  // appends only
 };
 
 }  // namespace

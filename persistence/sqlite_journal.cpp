@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include <interlock/persistence/append_chain.hpp>
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/persistence/sqlite_db.hpp>
 #include <interlock/runtime/errors.hpp>
@@ -276,6 +277,7 @@ class sqlite_journal final : public journal {
   // The last position this connection committed, valid on the same terms:
   // a commit then reads no last position.
   std::optional<std::uint64_t> last_written_;
+  detail::append_chain chain_;  // what the batches so far left of after_previous chains
   // Format 3: journal_meta.heads_position, valid on the same terms.
   std::optional<std::uint64_t> heads_;
   std::int64_t seen_data_version_ = -1;
@@ -454,18 +456,27 @@ std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vect
       any_valid = true;
     }
   }
-  if (!any_valid) return results;
+  // write_batch records each request's fate in chain_ as it goes; a rolled
+  // back attempt must not count.
+  const auto chain_before = chain_;
+  if (!any_valid) {
+    for (const auto& req : batch) chain_.record(req, false);
+    return results;
+  }
   // Fast path: no savepoints. A request that hits a request-local error sends
   // the batch down the slow path, which isolates each request in a savepoint.
   auto failure = write_batch(batch, results, false);
   if (failure == needs_isolation) {
     rollback();
+    chain_ = chain_before;
     for (std::size_t i = 0; i < batch.size(); ++i)
       if (results[i] || !is(results[i].error(), errc::invalid_argument)) results[i] = append_result{};
     failure = write_batch(batch, results, true);
   }
   if (failure) {
     rollback();
+    chain_ = chain_before;
+    for (const auto& req : batch) chain_.record(req, false);
     // The transaction is gone: no request committed, and conflicts seen inside
     // it are moot. Invalid requests keep their (deterministic) error.
     for (std::size_t i = 0; i < batch.size(); ++i)
@@ -498,12 +509,10 @@ std::optional<std::string> sqlite_journal::write_batch(const std::vector<append_
   std::uint64_t next_position = *last_written_ + 1;
   const auto now = detail::now_us();
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    if (!results[i]) continue;  // invalid argument
-    if (batch[i].after_previous && i > 0 && !results[i - 1]) {
-      results[i] = detail::previous_failed(batch[i]);
-      continue;
-    }
-    if (auto failure = append_one(batch[i], next_position, now, results[i], isolate)) return failure;
+    if (results[i] && chain_.broken(batch[i])) results[i] = detail::previous_failed(batch[i]);
+    if (results[i])  // else invalid, or its chain is broken
+      if (auto failure = append_one(batch[i], next_position, now, results[i], isolate)) return failure;
+    chain_.record(batch[i], static_cast<bool>(results[i]));
   }
   if (lazy_heads() && next_position - 1 >= *heads_ + heads_flush_positions)
     if (flush_heads(next_position - 1) != SQLITE_OK) return "cannot write the stream heads: " + db_.last_error();

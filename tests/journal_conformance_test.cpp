@@ -201,6 +201,32 @@ TEMPLATE_TEST_CASE("journal: an after_previous request is appended only if the o
   CHECK(positions_of(read_everything(*j)) == iota(1, 5));
 }
 
+TEMPLATE_TEST_CASE("journal: an after_previous chain spans batches and skips other streams' requests", "[journal]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "1", 0, 1));  // A/1 at version 1
+  auto chained = [](append_request r) {
+    r.after_previous = true;
+    return r;
+  };
+  // The link it rests on is in this batch but not next to it: B/1 between.
+  auto results = j->append({request("A", "1", 0, 1), request("B", "1", 0, 1), chained(request("A", "1", 1, 1))});
+  check_error(results[0].error(), errc::conflict, {"expected version 0"});
+  CHECK(value_of(std::move(results[1])).first_position == 2);
+  check_error(results[2].error(), errc::conflict, {"'A/1'", "after_previous"});
+  // The link it rests on failed in an earlier batch: its expected version
+  // matches the stream, yet it is not appended.
+  results = j->append({chained(request("A", "1", 1, 1))});
+  check_error(results[0].error(), errc::conflict, {"'A/1'", "after_previous"});
+  // Other streams' chains are not touched: B/1's last request was appended.
+  CHECK(value_of(j->append({chained(request("B", "1", 1, 1))}).at(0)).last_version == 2);
+  // A request that rests on nothing mends A/1's chain; the next link holds.
+  CHECK(value_of(j->append({request("A", "1", 1, 1)}).at(0)).last_version == 2);
+  CHECK(value_of(j->append({chained(request("A", "1", 2, 1))}).at(0)).last_version == 3);
+  CHECK(value_of(j->stream_version("A", "1")) == 3);
+}
+
 TEMPLATE_TEST_CASE("journal: requests of one batch on one stream see each other", "[journal]", memory_backend,
                    sqlite_backend) {
   TestType backend;
