@@ -1,5 +1,6 @@
 #include <interlock/actors/aggregate_actor.hpp>
 
+#include <algorithm>
 #include <vector>
 
 #include <interlock/actors/command_queue.hpp>
@@ -14,6 +15,12 @@ using detail::queued_command;
 // The most commands one batch runs before its append goes out: bounds the
 // work a conflict may have to redo and the size of one group append.
 constexpr std::size_t max_batch_commands = 64;
+// The most batches sent and not yet answered. The next batch runs on the
+// events of those in flight, so a command need not wait out the commit of the
+// one before it (it joins the next group commit instead of the one after).
+constexpr std::size_t max_batches_in_flight = 4;
+
+struct command_batch;
 
 struct aggregate_state {
   std::shared_ptr<const detail::aggregate_kind> kind;
@@ -22,8 +29,11 @@ struct aggregate_state {
   std::shared_ptr<detail::aggregate_instance> instance;  // shared with the reader while it recovers
   caf::error failure;        // recovery failed: commands get this error
   bool failure_is_transient = false;  // the journal did not answer: retry with a fresh actor
-  command_queue waiting;      // arrived while a batch was in flight, in order
-  bool busy = false;          // a batch (or an idempotency lookup) is in flight
+  command_queue waiting;      // not run yet, in order
+  std::vector<std::shared_ptr<command_batch>> in_flight;  // sent, oldest first; answered in that order
+  std::vector<queued_command> reruns;  // of failed batches, in order: back in line once none is in flight
+  bool chain_broken = false;  // a batch in flight failed: the ones after it ran on its events
+  bool busy = false;          // recovering or looking up a command id: nothing runs
   bool stale = false;         // the instance holds state the journal may not: rebuild before going on
   bool passivating = false;   // stop once the waiting commands are served
   caf::error exit_reason;     // set when told to exit: stop once the batch in flight is answered
@@ -66,13 +76,13 @@ void recover(self_ptr self, std::function<void()> then = {}) {
           });
 }
 
-// Reloads the state after the batch and serves what waits. `from_scratch`:
-// the instance holds events the journal did not take, so it is rebuilt;
-// otherwise only the stream's tail is read (another writer appended).
-void reload_then_continue(self_ptr self, bool from_scratch) {
+// Rebuilds the state (the instance holds events the journal did not take),
+// then serves what waits.
+void reload_then_continue(self_ptr self) {
   auto& st = self->state;
-  if (from_scratch || st.stale) st.instance = st.kind->make(st.id, st.ctx.snapshots);
+  st.instance = st.kind->make(st.id, st.ctx.snapshots);
   st.stale = false;
+  st.busy = true;
   recover(self, [=] {
     self->state.busy = false;
     run_waiting(self);
@@ -91,15 +101,15 @@ struct batch_entry {
 };
 
 // A batch: the waiting commands run back to back, each on the state the
-// commands before it left, their events appended together (one request per
-// command, consecutive expected versions, one transaction). Replies go out
-// once the append is answered: a command's outcome depends on the events of
-// the commands before it, which count only once they are stored.
+// commands (and batches in flight) before it left, their events appended
+// together (one request per command, consecutive expected versions, one
+// transaction). Replies go out once the append is answered, and once the
+// batches before it are: a command's outcome depends on the events it ran
+// on, which count only once they are stored.
 struct command_batch {
   std::vector<batch_entry> entries;
   std::vector<append_request> requests;  // moved to the writer when sent
-  std::size_t sent = 0;                  // how many requests went to the writer
-  bool last_pending = false;             // the last request's events are pending, not applied
+  std::size_t sent = 0;                  // how many requests went to the writer (0: nothing to store)
 };
 
 append_request request_for(self_ptr self, const detail::erased_command& cmd, detail::command_outcome& outcome) {
@@ -130,7 +140,7 @@ void add_outcome(self_ptr self, command_batch& batch, queued_command q, detail::
 
 // The caller has given up on a command still in line: it is not run (it would
 // commit unseen).
-bool expired(self_ptr self, queued_command& q) {
+bool expired(queued_command& q) {
   if (std::chrono::steady_clock::now() <= q.cmd->deadline) return false;
   q.rp.deliver(make_error(errc::timeout, detail::describe_command(*q.cmd) +
                                              " was not run: its deadline passed while it waited in line"));
@@ -145,54 +155,68 @@ void answer(self_ptr self, batch_entry& e, const append_result* r) {
   e.q.rp.deliver(detail::erased_reply{st.id, 0, e.version_seen, 0, e.result});
 }
 
-// The batch's append failed at request `failed` with `err`: the commands before
-// it are served, its command reruns after a conflict or gets the error, and the
-// commands after it (which ran on its events) go back in line.
-void settle_failure(self_ptr self, command_batch& batch, const std::vector<append_outcome>& outcomes,
-                    std::size_t failed, caf::error err) {
+// The append of a command failed with `err`: it reruns after a conflict
+// (retries left), or gets the error.
+void fail_or_rerun(self_ptr self, batch_entry& e, const caf::error& err) {
   auto& st = self->state;
-  const bool conflict = is(err, errc::conflict);
-  std::vector<queued_command> again;
-  for (auto& e : batch.entries) {
-    const bool has_request = e.events > 0;
-    if (has_request ? e.request < failed : e.requests_before <= failed) {
-      answer(self, e, has_request ? &outcomes[e.request].result : nullptr);
-    } else if (has_request && e.request == failed) {
-      const bool idempotent = e.q.cmd->idempotent;
-      if (conflict && (idempotent || e.q.retries_left > 0)) {
-        // An idempotent command conflicts when its id was committed meanwhile
-        // (a concurrent retry): the rerun finds the recorded outcome.
-        if (!idempotent) --e.q.retries_left;
-        again.push_back(std::move(e.q));
-      } else {
-        e.q.rp.deliver(detail::explain_transport_error(caf::error{err}, "appending to " + stream_of(self),
-                                                       st.ctx.journal_timeout));
-      }
-    } else {
-      again.push_back(std::move(e.q));
-    }
+  const bool idempotent = e.q.cmd->idempotent;
+  if (is(err, errc::conflict) && (idempotent || e.q.retries_left > 0)) {
+    // An idempotent command conflicts when its id was committed meanwhile
+    // (a concurrent retry): the rerun finds the recorded outcome.
+    if (!idempotent) --e.q.retries_left;
+    st.reruns.push_back(std::move(e.q));
+  } else {
+    e.q.rp.deliver(detail::explain_transport_error(caf::error{err}, "appending to " + stream_of(self),
+                                                   st.ctx.journal_timeout));
   }
-  st.waiting.push_front(again);
-  // Events of requests before the last one were applied for the commands
-  // after them; the last one's too if a command without events followed it.
-  const bool applied_unstored = !(failed + 1 == batch.sent && batch.last_pending);
-  st.instance->rollback();
-  reload_then_continue(self, applied_unstored);
 }
 
+// Answers what stands of `batch` (the oldest in flight); the commands whose
+// outcome rested on a failed append go to the reruns, in order.
 void settle(self_ptr self, command_batch& batch, const std::vector<append_outcome>& outcomes) {
   auto& st = self->state;
-  for (std::size_t i = 0; i < outcomes.size(); ++i)
-    if (outcomes[i].error) return settle_failure(self, batch, outcomes, i, outcomes[i].error);
-  // Pending events are the last command's (the others' were applied before
-  // the next ran). Stored, but if this code cannot apply them, that command
-  // gets the error and the state is rebuilt.
-  auto applied = st.instance->commit();
-  if (applied) batch.entries.back().error = applied;
-  for (auto& e : batch.entries) answer(self, e, e.events ? &outcomes[e.request].result : nullptr);
-  if (applied || st.stale) return reload_then_continue(self, true);
-  st.busy = false;
-  run_waiting(self);
+  bool broken = st.chain_broken;  // from here on, outcomes rest on a failed append
+  for (auto& e : batch.entries) {
+    if (e.events > 0 && !outcomes[e.request].error) {
+      answer(self, e, &outcomes[e.request].result);
+    } else if (e.events > 0 && !broken) {
+      // The first failure: the instance holds events the journal lacks.
+      st.chain_broken = st.stale = broken = true;
+      fail_or_rerun(self, e, outcomes[e.request].error);
+    } else if (!broken) {
+      answer(self, e, nullptr);
+    } else {
+      st.reruns.push_back(std::move(e.q));
+    }
+  }
+}
+
+// Settles the batches in flight that can be settled: `batch` with its
+// outcomes, then those behind it that store nothing. Once none is in flight,
+// the reruns go back in line (refused if the actor is stopping).
+void settled(self_ptr self, const std::shared_ptr<command_batch>& batch, const std::vector<append_outcome>& outcomes) {
+  auto& st = self->state;
+  settle(self, *batch, outcomes);
+  std::erase(st.in_flight, batch);
+  while (!st.in_flight.empty() && st.in_flight.front()->sent == 0) {
+    auto next = st.in_flight.front();
+    settle(self, *next, {});
+    st.in_flight.erase(st.in_flight.begin());
+  }
+  if (!st.in_flight.empty()) return;
+  st.chain_broken = false;
+  if (st.exit_reason) {
+    for (auto& q : st.reruns) q.rp.deliver(stopping_error(self));
+  } else {
+    st.waiting.push_front(st.reruns);
+  }
+  st.reruns.clear();
+}
+
+std::vector<append_outcome> failed_outcomes(std::size_t n, const caf::error& err) {
+  std::vector<append_outcome> out(n);
+  for (auto& o : out) o.error = err;
+  return out;
 }
 
 // No timeout: the writer answers every append it takes (or CAF bounces it if
@@ -200,58 +224,68 @@ void settle(self_ptr self, command_batch& batch, const std::vector<append_outcom
 // callers' own command timeouts bound their wait.
 void append_batch(self_ptr self, std::shared_ptr<command_batch> batch) {
   auto& st = self->state;
-  if (batch->requests.empty()) {  // nothing to store: every outcome stands now
+  if (batch->entries.empty()) return;
+  if (batch->requests.empty() && st.in_flight.empty()) {  // nothing to store, nothing to wait for
     for (auto& e : batch->entries) answer(self, e, nullptr);
     return;
   }
-  st.busy = true;
   batch->sent = batch->requests.size();
-  batch->last_pending = batch->entries.back().events > 0;
+  st.in_flight.push_back(batch);
+  if (batch->sent == 0) return;  // answered once the batches before it are
+  // It ran on the events of the batches before it: the journal appends it
+  // only if it appended theirs.
+  if (st.in_flight.size() > 1) batch->requests.front().after_previous = true;
   self->request(st.ctx.writer, caf::infinite, append_atom::value, std::move(batch->requests))
       .then(
           [=](std::vector<append_outcome>& outcomes) {
-            if (outcomes.size() == batch->sent) return settle(self, *batch, outcomes);
-            settle_failure(self, *batch, std::vector<append_outcome>(batch->sent), 0,
-                           make_error(errc::storage, "the journal writer answered " + std::to_string(outcomes.size()) +
-                                                         " of " + std::to_string(batch->sent) + " appends"));
+            if (outcomes.size() != batch->sent)
+              outcomes = failed_outcomes(batch->sent, make_error(errc::storage, "the journal writer answered " +
+                                                                                    std::to_string(outcomes.size()) +
+                                                                                    " of " + std::to_string(batch->sent) +
+                                                                                    " appends"));
+            settled(self, batch, outcomes);
+            run_waiting(self);
           },
           [=](caf::error& err) {
-            settle_failure(self, *batch, std::vector<append_outcome>(batch->sent), 0, std::move(err));
+            settled(self, batch, failed_outcomes(batch->sent, err));
+            run_waiting(self);
           });
+}
+
+// Applies the events of the batch's last command: the commands after it, in
+// this batch or the next, run on them. If this code cannot apply them, that
+// command is rejected before anything of it is stored, and the instance
+// (which may hold part of them) is rebuilt once nothing is in flight.
+bool apply_last(self_ptr self, command_batch& batch) {
+  auto& st = self->state;
+  auto err = st.instance->apply_unstored();
+  if (!err) return true;
+  auto last = std::move(batch.entries.back());
+  batch.entries.pop_back();
+  batch.requests.pop_back();
+  last.q.rp.deliver(std::move(err));
+  st.stale = true;
+  return false;
+}
+
+// Runs `q` into `batch`; false if its events could not be applied.
+bool run_into(self_ptr self, command_batch& batch, queued_command q) {
+  auto outcome = self->state.instance->execute(*q.cmd);
+  add_outcome(self, batch, std::move(q), std::move(outcome));
+  return batch.entries.back().events == 0 || apply_last(self, batch);
 }
 
 // Runs the waiting commands up to an idempotent one (it runs alone) as one
 // batch. A command runs on the state after the commands before it: their
-// events are applied before it runs (apply_unstored()), and undone by a
-// reload if the append fails.
+// events are applied as soon as they run (apply_last()), before they are
+// stored, and undone by a rebuild if an append fails.
 void run_batch(self_ptr self) {
   auto& st = self->state;
   auto batch = std::make_shared<command_batch>();
   while (!st.waiting.empty() && !st.waiting.front().cmd->idempotent && batch->entries.size() < max_batch_commands) {
     auto q = st.waiting.pop_front();
-    if (expired(self, q)) continue;
-    if (!batch->requests.empty() && batch->entries.back().events > 0) {
-      if (auto err = st.instance->apply_unstored()) {
-        // The previous command's events cannot be applied: it is rejected
-        // (nothing of it is stored) and the state rebuilt before the rest.
-        auto prev = std::move(batch->entries.back());
-        batch->entries.pop_back();
-        batch->requests.pop_back();
-        prev.q.rp.deliver(err);
-        st.waiting.push_front(std::move(q));
-        st.busy = true;
-        st.stale = true;
-        if (batch->requests.empty()) {
-          for (auto& e : batch->entries) answer(self, e, nullptr);
-          return reload_then_continue(self, true);
-        }
-        // Applied events of the commands before it are stored with them.
-        append_batch(self, batch);
-        return;
-      }
-    }
-    auto outcome = st.instance->execute(*q.cmd);
-    add_outcome(self, *batch, std::move(q), std::move(outcome));
+    if (expired(q)) continue;
+    if (!run_into(self, *batch, std::move(q))) break;
   }
   append_batch(self, batch);
 }
@@ -275,7 +309,7 @@ void reply_recorded(self_ptr self, const detail::erased_command& cmd, const comm
 void run_idempotent(self_ptr self) {
   auto& st = self->state;
   auto q = st.waiting.pop_front();
-  if (expired(self, q)) return;
+  if (expired(q)) return;
   st.busy = true;
   self->request(st.ctx.reader, st.ctx.journal_timeout, find_command_atom::value, q.cmd->command_id)
       .await(
@@ -286,10 +320,9 @@ void run_idempotent(self_ptr self) {
               return run_waiting(self);
             }
             auto batch = std::make_shared<command_batch>();
-            auto outcome = self->state.instance->execute(*q.cmd);
-            add_outcome(self, *batch, std::move(q), std::move(outcome));
+            run_into(self, *batch, std::move(q));
             append_batch(self, batch);
-            if (!self->state.busy) run_waiting(self);
+            run_waiting(self);
           },
           [=](caf::error& err) mutable {
             self->state.busy = false;
@@ -299,7 +332,16 @@ void run_idempotent(self_ptr self) {
           });
 }
 
-// Serves the waiting commands while no batch is in flight.
+// Whether the next waiting command may run now. It runs on the state the
+// batches in flight leave, up to max_batches_in_flight of them; a state to
+// rebuild, or a command that looks the journal up first, waits until none is.
+bool may_run_next(aggregate_state& st) {
+  if (st.in_flight.empty()) return true;
+  return !st.stale && !st.waiting.front().cmd->idempotent &&
+         st.in_flight.size() < max_batches_in_flight;
+}
+
+// Serves the waiting commands as far as may_run_next() allows.
 void run_waiting(self_ptr self) {
   auto& st = self->state;
   while (!st.busy && !st.waiting.empty()) {
@@ -310,18 +352,21 @@ void run_waiting(self_ptr self) {
       if (st.failure_is_transient) self->quit();
       return;
     }
+    if (!may_run_next(st)) return;
+    if (st.stale) return reload_then_continue(self);
     if (st.waiting.front().cmd->idempotent)
       run_idempotent(self);
     else
       run_batch(self);
   }
-  if (!st.busy && st.exit_reason) self->quit(st.exit_reason);
-  if (!st.busy && st.passivating) self->quit();
+  if (st.busy || !st.in_flight.empty()) return;
+  if (st.exit_reason) self->quit(st.exit_reason);
+  else if (st.passivating) self->quit();
 }
 
 // Told to exit (the application stops): commands not started are refused;
-// a batch in flight is still answered (its appends may commit) before the
-// actor stops, so no caller is left waiting for a reply that cannot come.
+// the batches in flight are still answered (their appends may commit) before
+// the actor stops, so no caller is left waiting for a reply that cannot come.
 void on_exit(self_ptr self, caf::exit_msg& msg) {
   auto& st = self->state;
   st.exit_reason = msg.reason ? msg.reason : caf::error{caf::exit_reason::user_shutdown};

@@ -2,15 +2,20 @@
 // before its first command, then serves commands in arrival order, as if one
 // at a time: a command runs on the state every command before it left.
 //
-// Batches: commands that arrive while an append is in flight wait; when it
-// is answered they run back to back, each on the state after the one before
-// (whose events are applied, not yet stored), and their events go to the
-// writer as one group (one request per command, committed in one
-// transaction). Every reply, a rejection included, goes out only once the
-// events it rests on are stored. So a burst to one aggregate costs one append
-// round trip per batch, not per command. If the append fails, the commands up
-// to the failed one are answered, the state is reloaded, the failed one reruns
-// after a conflict (or gets the error) and the ones after it run again.
+// Batches: the commands waiting when the actor gets to them run back to back,
+// each on the state after the one before (whose events are applied as soon as
+// it runs, before they are stored), and their events go to the writer as one
+// group (one request per command, committed in one transaction).
+// Pipelining: the actor does not wait for that append to be answered. The
+// next commands run at once on the state it left and go out as the next batch
+// (up to 4 in flight), flagged to rest on it (append_request::after_previous),
+// so a command joins the next group commit instead of the one after. Every
+// reply, a rejection included, goes out only once the events it rests on are
+// stored, in order. An event whose apply() throws rejects its command before
+// anything of it is stored. If an append fails, the commands before the
+// failed one are answered, the journal refuses the batches that rest on it,
+// the state is rebuilt once none is in flight, and the failed command reruns
+// after a conflict (or gets the error) followed by all the ones after it.
 // A command with an idempotency key runs alone (its key is looked up first).
 // A rejected command changes nothing.
 //

@@ -1,6 +1,7 @@
-// Commands that queue at one aggregate while its append is in flight run as a
-// batch: back to back, each on the state the ones before it left, their
-// events stored together, every reply after the store (actors/aggregate_actor.hpp).
+// Commands that queue at one aggregate run as a batch: back to back, each on
+// the state the ones before it left, their events stored together, every
+// reply after the store; the next batch goes out while the last is in flight
+// (actors/aggregate_actor.hpp).
 #include <catch2/catch.hpp>
 
 #include "raw_db.hpp"
@@ -201,4 +202,26 @@ TEST_CASE("batch: snapshots taken inside a batch hold the state at their version
   REQUIRE(peek);
   CHECK(peek->value == 5050);
   CHECK(peek->version == 100);
+}
+
+TEST_CASE("batch: a command that comes while the batch before it is in flight joins the same commit", "[batch]") {
+  temp_dir dir;
+  const auto db = dir.file("tally.db");
+  actor_env env;
+  interlock::runtime_settings s;
+  s.group_commit_wait = std::chrono::milliseconds(300);  // the first append waits this long for company
+  auto app = interlock::application_builder{env.sys}.aggregate<Tally>().settings(s).sqlite(db).build();
+  REQUIRE(app);
+  std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> replies;
+  for (int i = 1; i <= 3; ++i) {
+    replies.push_back(app->dispatch_async("t", Add{i, 0}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // each its own batch
+  }
+  CHECK(value_of(replies[0]).value == 1);
+  CHECK(value_of(replies[1]).value == 3);  // ran on the first one's events before they were stored
+  CHECK(value_of(replies[2]).value == 6);
+  app->stop();
+  raw_db raw{db};
+  // One transaction: had each batch waited for the one before it, three.
+  CHECK(raw.rows("SELECT count(DISTINCT recorded_at) FROM events") == std::vector<std::string>{"1"});
 }

@@ -4,6 +4,7 @@
 
 #include <future>
 #include <set>
+#include <thread>
 
 #include "bank_app.hpp"
 
@@ -118,4 +119,36 @@ TEST_CASE("conflict: two applications writing one aggregate at once lose nothing
   auto balance = a->query(GetBalance{"acc"}, {.after = 201, .timeout = std::chrono::seconds(10)});
   REQUIRE(balance);
   CHECK(*balance == 200);
+}
+
+TEST_CASE("conflict: batches sent while the first is in flight rest on it, and are rerun in order when it fails",
+          "[conflict][batch]") {
+  interlock::runtime_settings s;
+  // The three deposits below reach the writer one by one and wait for one
+  // commit together: the first conflicts, the two after it rest on it.
+  s.group_commit_wait = std::chrono::milliseconds(300);
+  two_apps apps{s};
+  auto& a = apps.a;
+  auto& b = apps.b;
+  REQUIRE(a->dispatch("acc", Open{"Alice"}));
+  REQUIRE(b->dispatch("acc", Ping{1}));                    // b holds version 1
+  REQUIRE(a->dispatch("acc", Deposit{{}, 100, "from-a"}));  // version 2 behind b's back
+  std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> replies;
+  for (int i = 1; i <= 3; ++i) {
+    replies.push_back(b->dispatch_async("acc", Deposit{{}, i, "b" + std::to_string(i)}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // each its own batch
+  }
+  std::int64_t expected_balance = 100;
+  std::uint64_t expected_version = 2;
+  for (int i = 1; i <= 3; ++i) {
+    auto r = replies[static_cast<std::size_t>(i - 1)].get();
+    INFO((r ? "" : interlock::describe(r.error())));
+    REQUIRE(r);
+    expected_balance += i;
+    CHECK(r->value == expected_balance);  // judged on a's deposit, and on the ones before it
+    CHECK(r->version == ++expected_version);
+  }
+  auto balance = a->query(GetBalance{"acc"}, {.after = 5, .timeout = std::chrono::seconds(10)});
+  REQUIRE(balance);
+  CHECK(*balance == 106);
 }
