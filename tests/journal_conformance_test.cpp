@@ -172,10 +172,6 @@ TEMPLATE_TEST_CASE("journal: an after_previous request is appended only if the o
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "1", 0, 1));  // A/1 at version 1
-  auto chained = [](append_request r) {
-    r.after_previous = true;
-    return r;
-  };
   // A chain that starts stale: its second link's expected version matches
   // the stream, but it rests on the first, so neither is appended.
   auto results = j->append({request("A", "1", 0, 1), chained(request("A", "1", 1, 1)), chained(request("A", "1", 2, 1)),
@@ -206,10 +202,6 @@ TEMPLATE_TEST_CASE("journal: an after_previous chain spans batches and skips oth
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "1", 0, 1));  // A/1 at version 1
-  auto chained = [](append_request r) {
-    r.after_previous = true;
-    return r;
-  };
   // The link it rests on is in this batch but not next to it: B/1 between.
   auto results = j->append({request("A", "1", 0, 1), request("B", "1", 0, 1), chained(request("A", "1", 1, 1))});
   check_error(results[0].error(), errc::conflict, {"expected version 0"});

@@ -79,6 +79,12 @@ inline append_request request(const std::string& type, const std::string& id, st
   return req;
 }
 
+/// `req` flagged after_previous: it rests on the last request of its stream.
+inline append_request chained(append_request req) {
+  req.after_previous = true;
+  return req;
+}
+
 inline append_result append_ok(journal& j, const append_request& req) {
   auto results = j.append({req});
   REQUIRE(results.size() == 1);
