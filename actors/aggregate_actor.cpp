@@ -36,7 +36,7 @@ struct aggregate_state {
   bool busy = false;          // recovering or looking up a command id: nothing runs
   bool stale = false;         // the instance holds state the journal may not: rebuild before going on
   bool passivating = false;   // stop once the waiting commands are served
-  caf::error exit_reason;     // set when told to exit: stop once the batch in flight is answered
+  caf::error exit_reason;     // set when told to exit: stop once the batches in flight are answered
   static inline const char* name = "interlock.aggregate";
 };
 
@@ -96,7 +96,6 @@ struct batch_entry {
   std::shared_ptr<const void> result;
   std::size_t events = 0;                // appended by request `request`
   std::size_t request = 0;               // its request's index, if events > 0
-  std::size_t requests_before = 0;       // requests of earlier commands: its outcome rests on them
   std::uint64_t version_seen = 0;        // the version it ran on (for commands without events)
 };
 
@@ -124,7 +123,6 @@ append_request request_for(self_ptr self, const detail::erased_command& cmd, det
 
 void add_outcome(self_ptr self, command_batch& batch, queued_command q, detail::command_outcome outcome) {
   batch_entry e;
-  e.requests_before = batch.requests.size();
   e.version_seen = self->state.instance->version();
   e.error = std::move(outcome.error);
   e.result = std::move(outcome.result);

@@ -15,6 +15,7 @@ namespace interlock::detail {
 /// appended, in the same batch or an earlier one.
 class append_chain {
  public:
+  bool empty() const { return broken_.empty(); }
   /// Whether `req` must fail untried: the request it rests on failed.
   bool broken(const append_request& req) const {
     return req.after_previous && !broken_.empty() && broken_.count(key(req)) > 0;

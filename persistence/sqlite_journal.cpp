@@ -457,8 +457,8 @@ std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vect
     }
   }
   // write_batch records each request's fate in chain_ as it goes; a rolled
-  // back attempt must not count.
-  const auto chain_before = chain_;
+  // back attempt must not count. (Almost always empty: then nothing to copy.)
+  const auto chain_before = chain_.empty() ? detail::append_chain{} : chain_;
   if (!any_valid) {
     for (const auto& req : batch) chain_.record(req, false);
     return results;

@@ -51,15 +51,14 @@ class aggregate_instance {
   /// type. `more_of_same` marks the second and later events an upcaster split
   /// one stored event into (they share its stream version).
   virtual caf::error replay(const event_view& e, bool more_of_same = false) = 0;
-  /// Runs the command handler. On success the events stay pending until commit().
+  /// Runs the command handler. On success the events stay pending until
+  /// apply_unstored() (the aggregate actor, before it stores them) or commit().
   virtual command_outcome execute(const erased_command& cmd) = 0;
   /// Applies the pending events once the journal has committed them.
   virtual caf::error commit() = 0;
   /// Applies the pending events before they are stored, so the next command
-  /// of a batch runs on them; the caller rebuilds the state if they never are.
+  /// runs on them; the caller rebuilds the state if they never are.
   virtual caf::error apply_unstored() = 0;
-  /// Drops the pending events (the append failed).
-  virtual void rollback() = 0;
   virtual std::uint64_t version() const = 0;
   /// Replaces the state with a snapshot's; errc::schema_mismatch if it was
   /// written by another state_version, errc::corrupt_event if it does not decode.
@@ -261,7 +260,7 @@ class aggregate_model final : public aggregate_instance {
     return {};
   }
 
-  void rollback() override { aggregate_access::pending(state_).clear(); }
+  void rollback() { aggregate_access::pending(state_).clear(); }
 
   std::uint64_t version() const override { return state_.version(); }
 
