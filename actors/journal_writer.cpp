@@ -15,10 +15,13 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;          // () hand t
 
 using clock = std::chrono::steady_clock;
 
-// An appender's promise and how many of the batch's requests it answers.
+// What one message to the writer asks to have answered after the requests
+// before it: an aggregate's group of commands, whose `requests` are the next
+// ones of the batch, or a sync (a promise, no requests).
 struct pending_reply {
-  caf::response_promise promise;
-  std::size_t requests;
+  detail::command_group_ptr group;
+  caf::response_promise sync;
+  std::size_t requests = 0;
 };
 
 struct writer_state {
@@ -32,6 +35,10 @@ struct writer_state {
   clock::time_point first_at;  // when the first of them came
   bool flush_scheduled = false;
   std::vector<pending_reply> in_flight;  // the replies of the batch being committed
+  // Aggregates whose commands were handed back: their groups until they sync
+  // ran on the failed events (empty almost always).
+  std::vector<caf::actor_addr> broken;
+  caf::strong_actor_ptr me;  // answers go out in the writer's name
   std::vector<caf::actor> subscribers;
   caf::expected<std::uint64_t> published{std::uint64_t{0}};  // the last position published
   static inline const char* name = "interlock.journal_writer";
@@ -57,7 +64,10 @@ void hand_over(self_ptr self) {
   auto& st = self->state;
   journal_committer::batch b;
   std::size_t groups = 0, taken = 0;
-  while (groups < st.replies.size() && taken < st.max_batch) taken += st.replies[groups++].requests;
+  // Replies without requests go with the batch before them, so the gathered
+  // replies are empty exactly when the gathered requests are.
+  while (groups < st.replies.size() && (taken < st.max_batch || st.replies[groups].requests == 0))
+    taken += st.replies[groups++].requests;
   if (groups == st.replies.size()) {
     b.requests = std::move(st.requests);
     st.in_flight = std::move(st.replies);
@@ -98,23 +108,77 @@ void publish(self_ptr self, journal_committer::batch& b) {
   for (auto& s : st.subscribers) self->send(s, msg);
 }
 
-void answer(journal_committer::batch& b, std::vector<pending_reply>& replies) {
+using result_iterator = std::vector<caf::expected<append_result>>::iterator;
+
+caf::response_promise promise_of(self_ptr self, const caf::response_promise& aggregates) {
+  return {self->state.me, aggregates.source(), aggregates.stages(), aggregates.id()};
+}
+
+// Hands the commands of `g` from `first` on back to their aggregate (`err`:
+// the first one's append failed with it). If the aggregate has stopped, the
+// message is dropped and the group answers them (command_group.hpp).
+void hand_back(self_ptr self, detail::command_group_ptr g, std::size_t first, caf::error err) {
+  auto& st = self->state;
+  if (std::find(st.broken.begin(), st.broken.end(), g->aggregate.address()) == st.broken.end())
+    st.broken.push_back(g->aggregate.address());
+  auto to = g->aggregate;
+  self->send(to, rerun_atom::value, std::move(g), first, std::move(err));
+}
+
+// Answers the commands of `g` in order, `results` holding its requests'
+// outcomes, up to the first whose append failed: that one and those after it
+// go back to the aggregate.
+void answer_group(self_ptr self, const detail::command_group_ptr& g, result_iterator results) {
+  auto& st = self->state;
+  if (!st.broken.empty() && std::find(st.broken.begin(), st.broken.end(), g->aggregate.address()) != st.broken.end())
+    return hand_back(self, g, 0, caf::error{});
+  for (std::size_t i = 0; i < g->entries.size(); ++i) {
+    auto& e = g->entries[i];
+    if (e.request != detail::no_request) {
+      auto& r = results[static_cast<std::ptrdiff_t>(e.request)];
+      if (!r) return hand_back(self, g, i, r.error());
+      e.reply.position = r->last_position;
+      e.reply.version = r->last_version;
+    }
+    auto rp = promise_of(self, e.q.rp);
+    e.q.rp = {};
+    if (e.error) rp.deliver(std::move(e.error));
+    else rp.deliver(std::move(e.reply));
+  }
+}
+
+// A sync is answered once the groups before it are: its aggregate's later
+// groups rest on nothing handed back.
+void answer_sync(self_ptr self, caf::response_promise& rp) {
+  auto& broken = self->state.broken;
+  if (!broken.empty())
+    std::erase(broken, caf::actor_cast<caf::actor_addr>(rp.source()));
+  rp.deliver(caf::unit);
+}
+
+void answer(self_ptr self, journal_committer::batch& b, std::vector<pending_reply>& replies) {
   auto next = b.results.begin();
   for (auto& reply : replies) {
-    std::vector<append_outcome> outcomes(reply.requests);
-    for (auto& out : outcomes) {
-      if (*next) out.result = **next;
-      else out.error = std::move(next->error());
-      ++next;
-    }
-    reply.promise.deliver(std::move(outcomes));
+    if (reply.group) answer_group(self, reply.group, next);
+    else answer_sync(self, reply.sync);
+    next += static_cast<std::ptrdiff_t>(reply.requests);
   }
+}
+
+// A group without requests, or a sync: it is answered after what came
+// before it, at once if nothing did.
+void take_unbacked(self_ptr self, pending_reply r) {
+  auto& st = self->state;
+  if (!st.replies.empty()) return st.replies.push_back(std::move(r));
+  if (st.committer->busy()) return st.in_flight.push_back(std::move(r));
+  if (r.group) answer_group(self, r.group, result_iterator{});
+  else answer_sync(self, r.sync);
 }
 
 // Publishes and answers a committed batch; `replies` are its appenders'.
 void finish(self_ptr self, journal_committer::batch b, std::vector<pending_reply> replies) {
   publish(self, b);
-  answer(b, replies);
+  answer(self, b, replies);
 }
 
 // Told to exit: the batch in flight and the appends gathered are committed and
@@ -137,6 +201,7 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
   st.max_batch = std::max<std::size_t>(1, max_batch);
   st.wait = wait;
   st.published = (*holder)->last_position();
+  st.me = caf::actor_cast<caf::strong_actor_ptr>(self);
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(self);
   st.committer = std::make_unique<journal_committer>(std::move(*holder), [weak] {
     if (auto strong = weak.lock()) caf::anon_send(caf::actor_cast<caf::actor>(strong), committed_atom::value);
@@ -146,13 +211,18 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
     std::erase_if(self->state.subscribers, [&](const caf::actor& a) { return a.address() == dm.source; });
   });
   return {
-      [=](append_atom, std::vector<append_request>& group) -> caf::result<std::vector<append_outcome>> {
+      [=](append_atom, detail::command_group_ptr& g) {
         auto& st = self->state;
+        const auto n = g->requests.size();
+        if (n == 0) return take_unbacked(self, {std::move(g), {}, 0});
         if (st.requests.empty()) st.first_at = clock::now();
-        auto rp = self->make_response_promise();
-        st.replies.push_back({rp, group.size()});
-        std::move(group.begin(), group.end(), std::back_inserter(st.requests));
+        std::move(g->requests.begin(), g->requests.end(), std::back_inserter(st.requests));
+        st.replies.push_back({std::move(g), {}, n});
         if (!st.committer->busy()) gathered(self);
+      },
+      [=](sync_atom) -> caf::result<void> {
+        auto rp = self->make_response_promise();
+        take_unbacked(self, {nullptr, rp, 0});
         return rp;
       },
       [=](flush_atom) {

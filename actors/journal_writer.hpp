@@ -9,15 +9,19 @@
 // are answered. With the commit thread idle, a batch goes once the appends
 // already queued are taken, or `wait` after its first append. After a commit
 // the writer publishes the committed events, in global order, to every
-// subscriber and only then replies to each appender. A request that fails its
-// expected-version check fails alone. Every append taken is answered, also
-// when the application stops (the gathered ones are committed first).
+// subscriber and only then answers. A request that fails its expected-version
+// check fails alone. Every group taken is answered, also when the
+// application stops (the gathered ones are committed first).
 //
-// Messages: (append_atom, vector<append_request>) -> vector<append_outcome>,
-//             one per request: the requests of one aggregate's batch, committed
-//             in the same transaction, in order (see append_request::after_previous)
+// Messages: (append_atom, command_group_ptr): an aggregate's commands and
+//             their events (actors/command_group.hpp). The writer answers the
+//             commands' callers itself, in order, once what they rest on is
+//             stored; from the first whose append failed on, it hands them
+//             back to the aggregate: (rerun_atom, group, first, error).
+//           (sync_atom) -> (): answered once the groups the sender sent
+//             before are answered or handed back.
 //           (subscribe_atom, actor) -> uint64 last published position; later
-//           commits arrive as (events_atom, vector<stored_event>).
+//             commits arrive as (events_atom, vector<stored_event>).
 #pragma once
 
 #include <chrono>

@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include <interlock/actors/command_group.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/erased.hpp>
@@ -20,7 +21,9 @@
 
 namespace interlock {
 
-using append_atom = caf::atom_constant<caf::atom("append")>;        // (vector<append_request>) -> vector<append_outcome>
+using append_atom = caf::atom_constant<caf::atom("append")>;        // (command_group_ptr) answered by the writer
+using rerun_atom = caf::atom_constant<caf::atom("rerun")>;          // (command_group_ptr, first, error) -> () handed back
+using sync_atom = caf::atom_constant<caf::atom("sync")>;            // () -> () the groups sent before are answered
 using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id, from_version, max) -> vector<stored_event>
 using read_all_atom = caf::atom_constant<caf::atom("rdall")>;       // (from_position, max) -> vector<stored_event>
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -> last committed position
@@ -45,17 +48,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, append_result& x) {
   return f(caf::meta::type_name("interlock.append_result"), x.first_position, x.last_position, x.last_version,
            x.recorded_at_us);
-}
-
-/// One request's answer in a group append: `error` empty if it committed.
-struct append_outcome {
-  append_result result;
-  caf::error error;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, append_outcome& x) {
-  return f(caf::meta::type_name("interlock.append_outcome"), x.result, x.error);
 }
 
 template <class Inspector>
@@ -154,6 +146,7 @@ struct query_job {
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 // The journal actors are local to their node; append requests never travel.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<interlock::append_request>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_group_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::command_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)

@@ -152,3 +152,37 @@ TEST_CASE("conflict: batches sent while the first is in flight rest on it, and a
   REQUIRE(balance);
   CHECK(*balance == 106);
 }
+
+TEST_CASE("conflict: commands judged on events that failed to store are judged again, rejections and replies too",
+          "[conflict][batch]") {
+  interlock::runtime_settings s;
+  s.group_commit_wait = std::chrono::milliseconds(300);  // the three below wait for one commit together
+  two_apps apps{s};
+  auto& a = apps.a;
+  auto& b = apps.b;
+  REQUIRE(a->dispatch("acc", Open{"Alice"}));
+  REQUIRE(b->dispatch("acc", Ping{1}));                    // b holds version 1, balance 0
+  REQUIRE(a->dispatch("acc", Deposit{{}, 100, "from-a"}));  // version 2 behind b's back
+  auto deposit = b->dispatch_async("acc", Deposit{{}, 50, "b"});  // conflicts; b's state says balance 50
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  // Rejected on b's unstored state (50 < 120), stores nothing: its answer
+  // must wait for the deposit, and it must run again once that failed.
+  auto withdraw = b->dispatch_async("acc", Withdraw{120});
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  auto ping = b->dispatch_async("acc", Ping{7});  // stores nothing either; it saw version 2
+  auto d = deposit.get();
+  INFO((d ? "" : interlock::describe(d.error())));
+  REQUIRE(d);
+  CHECK(d->value == 150);
+  CHECK(d->version == 3);
+  auto w = withdraw.get();
+  INFO((w ? "" : interlock::describe(w.error())));
+  REQUIRE(w);
+  CHECK(w->version == 4);
+  auto p = ping.get();
+  REQUIRE(p);
+  CHECK(p->value == "acc:7@4");
+  auto balance = a->query(GetBalance{"acc"}, {.after = 4, .timeout = std::chrono::seconds(10)});
+  REQUIRE(balance);
+  CHECK(*balance == 30);
+}
