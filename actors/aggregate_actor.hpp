@@ -6,22 +6,26 @@
 // each on the state after the one before (whose events are applied as soon as
 // it runs, before they are stored), and their events go to the writer as one
 // group (one request per command, committed in one transaction).
-// Pipelining: the actor does not wait for that append to be answered. The
-// next commands run at once on the state it left and go out as the next batch
-// (up to 4 in flight), flagged to rest on it (append_request::after_previous),
-// so a command joins the next group commit instead of the one after. Every
-// reply, a rejection included, goes out only once the events it rests on are
-// stored, in order. An event whose apply() throws rejects its command before
-// anything of it is stored. If an append fails, the commands before the
-// failed one are answered, the journal refuses the batches that rest on it,
-// the state is rebuilt once none is in flight, and the failed command reruns
-// after a conflict (or gets the error) followed by all the ones after it.
-// A command with an idempotency key runs alone (its key is looked up first).
-// A rejected command changes nothing.
+// Pipelining: the actor does not wait for that append. It hands the group,
+// with the callers' promises, to the writer (actors/command_group.hpp), which
+// answers the callers once the events each reply rests on are stored, in
+// order, a rejection included. The next commands run at once on the state it
+// left and go out as the next group, flagged to rest on it
+// (append_request::after_previous), so a command joins the next group commit
+// instead of the one after. An event whose apply() throws rejects its command
+// before anything of it is stored. If an append fails, the writer hands the
+// commands from the failed one on back (and those of later groups); once the
+// writer holds nothing more of this actor (a sync), the state is rebuilt and
+// the failed command reruns after a conflict (or gets the error), followed by
+// all the ones after it. A command with an idempotency key runs alone, once
+// synced (its key is looked up first). A rejected command changes nothing.
+// Stopping (exit or passivation) also waits for a sync.
 //
 // Messages: (erased_command) -> erased_reply | error
 //           (passivate_atom): stop once the commands received before it are
 //           served; sent by the router after the last command it routed here.
+//           (rerun_atom, command_group_ptr, first, error): from the writer,
+//           the commands it could not answer.
 #pragma once
 
 #include <chrono>
