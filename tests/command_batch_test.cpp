@@ -1,7 +1,7 @@
 // Commands that queue at one aggregate run as a batch: back to back, each on
 // the state the ones before it left, their events stored together, every
 // reply after the store; the next batch goes out while the last is in flight
-// (actors/aggregate_actor.hpp).
+// (actors/aggregate_actor.hpp). Replies are sent by the journal writer.
 #include <catch2/catch.hpp>
 
 #include "raw_db.hpp"
@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <interlock/persistence/memory_journal.hpp>
 #include <interlock/runtime/interlock.hpp>
 
 using interlock::errc;
@@ -224,4 +225,73 @@ TEST_CASE("batch: a command that comes while the batch before it is in flight jo
   raw_db raw{db};
   // One transaction: had each batch waited for the one before it, three.
   CHECK(raw.rows("SELECT count(DISTINCT recorded_at) FROM events") == std::vector<std::string>{"1"});
+}
+
+namespace {
+
+// A memory journal whose appends take `delay`: a commit that is still in
+// flight when the next commands come.
+class slow_journal final : public interlock::journal {
+ public:
+  slow_journal(std::unique_ptr<interlock::journal> inner, std::chrono::milliseconds delay)
+      : inner_(std::move(inner)), delay_(delay) {}
+  std::vector<caf::expected<interlock::append_result>> append(const std::vector<interlock::append_request>& b) override {
+    std::this_thread::sleep_for(delay_);
+    return inner_->append(b);
+  }
+  caf::expected<std::vector<interlock::stored_event>> read_stream(const std::string& t, const std::string& id,
+                                                                  std::uint64_t from, std::size_t max) override {
+    return inner_->read_stream(t, id, from, max);
+  }
+  caf::expected<std::vector<interlock::stored_event>> read_all(std::uint64_t from, std::size_t max) override {
+    return inner_->read_all(from, max);
+  }
+  caf::expected<std::uint64_t> last_position() override { return inner_->last_position(); }
+  caf::expected<std::optional<interlock::snapshot_record>> load_snapshot(const std::string& t, const std::string& id,
+                                                                         std::uint64_t v, std::int64_t at) override {
+    return inner_->load_snapshot(t, id, v, at);
+  }
+  caf::expected<std::optional<interlock::command_record>> find_command(const std::string& id) override {
+    return inner_->find_command(id);
+  }
+  caf::expected<std::uint64_t> stream_version(const std::string& t, const std::string& id) override {
+    return inner_->stream_version(t, id);
+  }
+
+ private:
+  std::unique_ptr<interlock::journal> inner_;
+  std::chrono::milliseconds delay_;
+};
+
+}  // namespace
+
+TEST_CASE("batch: a command that stores nothing is answered only after the commit in flight it ran on", "[batch]") {
+  actor_env env;
+  auto memory = interlock::memory_journal_factory();
+  auto app = interlock::application_builder{env.sys}
+                 .aggregate<Tally>()
+                 .journal([memory]() -> caf::expected<std::unique_ptr<interlock::journal>> {
+                   auto j = memory();
+                   if (!j) return std::move(j.error());
+                   return std::unique_ptr<interlock::journal>{
+                       new slow_journal(std::move(*j), std::chrono::milliseconds(400))};
+                 })
+                 .build();
+  REQUIRE(app);
+  auto first = app->dispatch("t", Add{1, 0});  // the actor is up: what follows is about the commit in flight
+  REQUIRE(first);
+  CHECK(first->value == 1);
+  auto add = app->dispatch_async("t", Add{10, 0});
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the add's commit is in flight now
+  auto peek = app->dispatch_async("t", Peek{});
+  auto refused = app->dispatch_async("t", Take{100});
+  // The peek saw the add's events before they were stored: its answer waits
+  // for them, and the add's reply goes out first.
+  auto seen = value_of(peek);
+  CHECK(seen.value == 11);
+  CHECK(add.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
+  CHECK(value_of(add).value == 11);
+  auto r = refused.get();
+  REQUIRE_FALSE(r);
+  CHECK_THAT(interlock::message_of(r.error()), Catch::Contains("cannot take 100 of 11"));
 }
