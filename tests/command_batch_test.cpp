@@ -4,6 +4,7 @@
 // (actors/aggregate_actor.hpp). Replies are sent by the journal writer.
 #include <catch2/catch.hpp>
 
+#include "forwarding_journal.hpp"
 #include "raw_db.hpp"
 #include "test_support.hpp"
 
@@ -231,36 +232,14 @@ namespace {
 
 // A memory journal whose appends take `delay`: a commit that is still in
 // flight when the next commands come.
-class slow_journal final : public interlock::journal {
- public:
-  slow_journal(std::unique_ptr<interlock::journal> inner, std::chrono::milliseconds delay)
-      : inner_(std::move(inner)), delay_(delay) {}
+struct slow_journal final : testing_support::forwarding_journal {
+  std::chrono::milliseconds delay;
+  slow_journal(std::unique_ptr<interlock::journal> j, std::chrono::milliseconds d)
+      : forwarding_journal(std::move(j)), delay(d) {}
   std::vector<caf::expected<interlock::append_result>> append(const std::vector<interlock::append_request>& b) override {
-    std::this_thread::sleep_for(delay_);
-    return inner_->append(b);
+    std::this_thread::sleep_for(delay);
+    return inner->append(b);
   }
-  caf::expected<std::vector<interlock::stored_event>> read_stream(const std::string& t, const std::string& id,
-                                                                  std::uint64_t from, std::size_t max) override {
-    return inner_->read_stream(t, id, from, max);
-  }
-  caf::expected<std::vector<interlock::stored_event>> read_all(std::uint64_t from, std::size_t max) override {
-    return inner_->read_all(from, max);
-  }
-  caf::expected<std::uint64_t> last_position() override { return inner_->last_position(); }
-  caf::expected<std::optional<interlock::snapshot_record>> load_snapshot(const std::string& t, const std::string& id,
-                                                                         std::uint64_t v, std::int64_t at) override {
-    return inner_->load_snapshot(t, id, v, at);
-  }
-  caf::expected<std::optional<interlock::command_record>> find_command(const std::string& id) override {
-    return inner_->find_command(id);
-  }
-  caf::expected<std::uint64_t> stream_version(const std::string& t, const std::string& id) override {
-    return inner_->stream_version(t, id);
-  }
-
- private:
-  std::unique_ptr<interlock::journal> inner_;
-  std::chrono::milliseconds delay_;
 };
 
 }  // namespace

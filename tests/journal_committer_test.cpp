@@ -14,6 +14,7 @@
 #include <interlock/actors/journal_committer.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 
+#include "forwarding_journal.hpp"
 #include "journal_test_support.hpp"
 #include "test_support.hpp"
 
@@ -55,33 +56,15 @@ struct signal {
 
 // A journal whose append throws (or answers short), to see every request
 // answered anyway; the rest goes to a memory journal.
-struct broken_journal : interlock::journal {
+struct broken_journal : testing_support::forwarding_journal {
   enum class how { throws, throws_int, answers_short };
   how mode;
-  std::unique_ptr<interlock::journal> rest = journal_testing::open_journal(interlock::memory_journal_factory());
-  explicit broken_journal(how m) : mode(m) {}
+  explicit broken_journal(how m)
+      : forwarding_journal(journal_testing::open_journal(interlock::memory_journal_factory())), mode(m) {}
   std::vector<caf::expected<interlock::append_result>> append(const std::vector<append_request>& batch) override {
     if (mode == how::throws) throw std::runtime_error("disk on fire");
     if (mode == how::throws_int) throw 7;
     return std::vector<caf::expected<interlock::append_result>>(batch.size() - 1, interlock::append_result{});
-  }
-  caf::expected<std::vector<interlock::stored_event>> read_stream(const std::string& t, const std::string& id,
-                                                                   std::uint64_t from, std::size_t n) override {
-    return rest->read_stream(t, id, from, n);
-  }
-  caf::expected<std::vector<interlock::stored_event>> read_all(std::uint64_t from, std::size_t n) override {
-    return rest->read_all(from, n);
-  }
-  caf::expected<std::uint64_t> last_position() override { return rest->last_position(); }
-  caf::expected<std::optional<interlock::snapshot_record>> load_snapshot(const std::string& t, const std::string& id,
-                                                                          std::uint64_t v, std::int64_t at) override {
-    return rest->load_snapshot(t, id, v, at);
-  }
-  caf::expected<std::optional<interlock::command_record>> find_command(const std::string& id) override {
-    return rest->find_command(id);
-  }
-  caf::expected<std::uint64_t> stream_version(const std::string& t, const std::string& id) override {
-    return rest->stream_version(t, id);
   }
 };
 
