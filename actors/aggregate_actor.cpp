@@ -1,6 +1,5 @@
 #include <interlock/actors/aggregate_actor.hpp>
 
-#include <algorithm>
 #include <vector>
 
 #include <interlock/actors/command_queue.hpp>
@@ -212,10 +211,7 @@ void send_group(self_ptr self, detail::command_group_ptr g) {
   auto& st = self->state;
   if (g->entries.empty()) return;
   if (g->requests.empty() && !st.unsynced) {
-    for (auto& e : g->entries) {
-      if (e.error) e.q.rp.deliver(std::move(e.error));
-      else e.q.rp.deliver(std::move(e.reply));
-    }
+    for (auto& e : g->entries) detail::deliver(e.q.rp, e);
     return;
   }
   if (!g->requests.empty()) st.chain_restarts = false;

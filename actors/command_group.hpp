@@ -25,7 +25,7 @@
 
 #include <interlock/actors/command_queue.hpp>
 #include <interlock/persistence/journal.hpp>
-#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/runtime/detail/erased_messages.hpp>
 
 namespace interlock::detail {
 
@@ -38,6 +38,13 @@ struct group_entry {
   erased_reply reply;               // else this, once `request` (if any) is stored
   std::size_t request = no_request; // its events' request in command_group::requests
 };
+
+/// Answers `e` through `rp` (its own promise, or one in the writer's name):
+/// its error, or its reply.
+inline void deliver(caf::response_promise& rp, group_entry& e) {
+  if (e.error) rp.deliver(std::move(e.error));
+  else rp.deliver(std::move(e.reply));
+}
 
 /// Contract: whoever answers an entry, or takes it, leaves its promise empty.
 /// A group destroyed with entries unanswered (a message to an actor that has

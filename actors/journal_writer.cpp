@@ -117,10 +117,13 @@ caf::response_promise promise_of(self_ptr self, const caf::response_promise& agg
 // Hands the commands of `g` from `first` on back to their aggregate (`err`:
 // the first one's append failed with it). If the aggregate has stopped, the
 // message is dropped and the group answers them (command_group.hpp).
+bool is_broken(const writer_state& st, const caf::actor& aggregate) {
+  return !st.broken.empty() && std::find(st.broken.begin(), st.broken.end(), aggregate.address()) != st.broken.end();
+}
+
 void hand_back(self_ptr self, detail::command_group_ptr g, std::size_t first, caf::error err) {
   auto& st = self->state;
-  if (std::find(st.broken.begin(), st.broken.end(), g->aggregate.address()) == st.broken.end())
-    st.broken.push_back(g->aggregate.address());
+  if (!is_broken(st, g->aggregate)) st.broken.push_back(g->aggregate.address());
   auto to = g->aggregate;
   self->send(to, rerun_atom::value, std::move(g), first, std::move(err));
 }
@@ -130,8 +133,7 @@ void hand_back(self_ptr self, detail::command_group_ptr g, std::size_t first, ca
 // go back to the aggregate.
 void answer_group(self_ptr self, const detail::command_group_ptr& g, result_iterator results) {
   auto& st = self->state;
-  if (!st.broken.empty() && std::find(st.broken.begin(), st.broken.end(), g->aggregate.address()) != st.broken.end())
-    return hand_back(self, g, 0, caf::error{});
+  if (is_broken(st, g->aggregate)) return hand_back(self, g, 0, caf::error{});
   for (std::size_t i = 0; i < g->entries.size(); ++i) {
     auto& e = g->entries[i];
     if (e.request != detail::no_request) {
@@ -142,8 +144,7 @@ void answer_group(self_ptr self, const detail::command_group_ptr& g, result_iter
     }
     auto rp = promise_of(self, e.q.rp);
     e.q.rp = {};
-    if (e.error) rp.deliver(std::move(e.error));
-    else rp.deliver(std::move(e.reply));
+    detail::deliver(rp, e);
   }
 }
 

@@ -45,12 +45,6 @@ typename Inspector::result_type inspect(Inspector& f, event_record& x) {
 
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, append_result& x) {
-  return f(caf::meta::type_name("interlock.append_result"), x.first_position, x.last_position, x.last_version,
-           x.recorded_at_us);
-}
-
-template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_event& x) {
   return f(caf::meta::type_name("interlock.stored_event"), x.position, x.aggregate_type, x.aggregate_id, x.version,
            x.event_type, x.schema_version, x.recorded_at_us, x.command_id, x.correlation_id, x.causation_id,
@@ -145,7 +139,6 @@ struct query_job {
 
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 // The journal actors are local to their node; append requests never travel.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<interlock::append_request>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_group_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::command_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)

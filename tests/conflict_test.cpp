@@ -30,6 +30,23 @@ struct two_apps {
     REQUIRE(b);
   }
 };
+
+// Two applications on one account: a opens it, b reads it at version 1,
+// then a deposits 100 behind b's back: b's next append conflicts. Appends
+// wait 300 ms for company, so what b sends next commits together.
+struct b_behind_a : two_apps {
+  b_behind_a() : two_apps{slow_group_commit()} {
+    REQUIRE(a->dispatch("acc", Open{"Alice"}));
+    REQUIRE(b->dispatch("acc", Ping{1}));                    // b holds version 1, balance 0
+    REQUIRE(a->dispatch("acc", Deposit{{}, 100, "from-a"}));  // version 2 behind b's back
+  }
+  static interlock::runtime_settings slow_group_commit() {
+    interlock::runtime_settings s;
+    s.group_commit_wait = std::chrono::milliseconds(300);
+    return s;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("conflict: without retries a stale aggregate gets errc::conflict, then catches up", "[conflict]") {
@@ -123,16 +140,11 @@ TEST_CASE("conflict: two applications writing one aggregate at once lose nothing
 
 TEST_CASE("conflict: batches sent while the first is in flight rest on it, and are rerun in order when it fails",
           "[conflict][batch]") {
-  interlock::runtime_settings s;
   // The three deposits below reach the writer one by one and wait for one
   // commit together: the first conflicts, the two after it rest on it.
-  s.group_commit_wait = std::chrono::milliseconds(300);
-  two_apps apps{s};
+  b_behind_a apps;
   auto& a = apps.a;
   auto& b = apps.b;
-  REQUIRE(a->dispatch("acc", Open{"Alice"}));
-  REQUIRE(b->dispatch("acc", Ping{1}));                    // b holds version 1
-  REQUIRE(a->dispatch("acc", Deposit{{}, 100, "from-a"}));  // version 2 behind b's back
   std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> replies;
   for (int i = 1; i <= 3; ++i) {
     replies.push_back(b->dispatch_async("acc", Deposit{{}, i, "b" + std::to_string(i)}));
@@ -155,14 +167,9 @@ TEST_CASE("conflict: batches sent while the first is in flight rest on it, and a
 
 TEST_CASE("conflict: commands judged on events that failed to store are judged again, rejections and replies too",
           "[conflict][batch]") {
-  interlock::runtime_settings s;
-  s.group_commit_wait = std::chrono::milliseconds(300);  // the three below wait for one commit together
-  two_apps apps{s};
+  b_behind_a apps;  // the three below wait for one commit together
   auto& a = apps.a;
   auto& b = apps.b;
-  REQUIRE(a->dispatch("acc", Open{"Alice"}));
-  REQUIRE(b->dispatch("acc", Ping{1}));                    // b holds version 1, balance 0
-  REQUIRE(a->dispatch("acc", Deposit{{}, 100, "from-a"}));  // version 2 behind b's back
   auto deposit = b->dispatch_async("acc", Deposit{{}, 50, "b"});  // conflicts; b's state says balance 50
   std::this_thread::sleep_for(std::chrono::milliseconds(30));
   // Rejected on b's unstored state (50 < 120), stores nothing: its answer
