@@ -85,6 +85,9 @@ double peak_rss_mb();
 // The malloc this process runs with: "tcmalloc", "jemalloc", "mimalloc" or
 // "glibc" (linked in by cmake/InterlockAllocator.cmake, or LD_PRELOADed).
 const char* malloc_name();
+/// CPU time (user + system) this process has used so far, all threads, in
+/// seconds. Differences of it are steadier than wall-clock rates on a busy VM.
+double process_cpu_seconds();
 /// Current resident set size of this process, MB (/proc/self/statm; 0 if unreadable).
 double current_rss_mb();
 

@@ -42,7 +42,9 @@ result workload_bank(const options& opts, const std::string& dir) {
           const auto a = i % accounts, d = i / accounts;
           interlock::async_dispatch(self, *app, ids[a], Deposit{1, deposit_tag(a, d)}, report_to(std::move(done)));
         };
+        const auto cpu_before = process_cpu_seconds();
         auto deposited = drive(host.sys, total, opts.window, deposit, drivers);
+        const auto cpu_seconds = process_cpu_seconds() - cpu_before;
         if (!deposited.error.empty()) {
           r.error = "depositing (" + std::to_string(deposited.completed) + " of " + std::to_string(total) +
                     " replies): " + deposited.error;
@@ -51,6 +53,9 @@ result workload_bank(const options& opts, const std::string& dir) {
           set_latencies(r, std::move(deposited.latencies_us));
           r.extra["window"] = static_cast<double>(opts.window);
           r.extra["drivers"] = static_cast<double>(drivers);
+          // All threads' CPU per deposit, and how many of the cores were busy.
+          r.extra["cpu_us_per_event"] = cpu_seconds * 1e6 / static_cast<double>(total);
+          r.extra["cores_busy"] = deposited.seconds > 0 ? cpu_seconds / deposited.seconds : 0;
           r.notes.push_back(std::to_string(accounts) + " accounts x " + std::to_string(opts.deposits) +
                             " deposits, window " + std::to_string(opts.window) + " over " + std::to_string(drivers) +
                             " driver actors; opens (" +
