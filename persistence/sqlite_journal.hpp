@@ -67,9 +67,10 @@ caf::expected<sqlite_settings> settings_of(journal& j);
 /// The format version this build creates (journal_meta.format_version).
 /// Format 2 indexes streams by span of positions; format 3 writes a stream's
 /// row (version, last position) lazily, exact as of journal_meta's
-/// heads_position (see sqlite_journal.cpp). Files of formats 1 and 2 are still
-/// read and written, each in its own format.
-inline constexpr int sqlite_journal_format_version = 3;
+/// heads_position (see sqlite_journal.cpp); format 4 stores a correlation id
+/// equal to the command id as NULL. Files of formats 1 to 3 are still read and
+/// written, each in its own format.
+inline constexpr int sqlite_journal_format_version = 4;
 /// The oldest format version this build opens.
 inline constexpr int sqlite_journal_oldest_format_version = 1;
 

@@ -658,7 +658,7 @@ TEST_CASE("sqlite journal: streams that cross many spans read back whole, from a
   raw_db db{backend.path};
   CHECK(db.rows("SELECT count(*) FROM (SELECT stream_key, version FROM events GROUP BY 1, 2 HAVING count(*) > 1)") ==
         std::vector<std::string>{"0"});
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"3"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"4"});
 }
 
 TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, they do not scan the events",

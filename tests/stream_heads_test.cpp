@@ -53,11 +53,12 @@ void append_rounds(journal& j, std::map<std::string, std::uint64_t>& versions, c
 
 }  // namespace
 
-TEST_CASE("stream heads: new files are format 3 with the mark at 0", "[journal][sqlite][heads]") {
+TEST_CASE("stream heads: new files have lazy heads (format 3 and after) with the mark at 0",
+          "[journal][sqlite][heads]") {
   sqlite_backend backend;
   { open_journal(backend.factory); }
   raw_db db{backend.path};
-  CHECK(number(db, "SELECT value FROM journal_meta WHERE key = 'format_version'") == 3);
+  CHECK(number(db, "SELECT value FROM journal_meta WHERE key = 'format_version'") == 4);
   CHECK(heads_position(db) == 0);
 }
 
