@@ -5,6 +5,7 @@
 #include "journal_test_support.hpp"
 #include "raw_db.hpp"
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -112,6 +113,27 @@ TEST_CASE("stream heads: another connection's version checks see events after th
   check_error(append_error(*first, request("S", "x", 50, 1)), errc::conflict, {"'S/x'", "at version 52"});
   CHECK(append_ok(*first, request("S", "x", 52, 1)).last_version == 53);
   CHECK(append_ok(*first, request("S", "y", 50, 1)).last_version == 51);
+}
+
+TEST_CASE("stream heads: a flush writes the rows of every stream appended since the mark, by any connection",
+          "[journal][sqlite][heads]") {
+  sqlite_backend backend;
+  auto first = open_journal(backend.factory);
+  std::map<std::string, std::uint64_t> versions;
+  append_rounds(*first, versions, {"a", "b"}, flush_distance / 2 + 10);  // crosses the mark once: a flush
+  raw_db db{backend.path};
+  REQUIRE(heads_position(db) > 0);
+  // Until the next mark, the first connection knows every stream appended:
+  // its own. Then a second one appends too, to a stream of its own.
+  auto second = open_journal(backend.factory);
+  append_rounds(*first, versions, {"a"}, 100);
+  append_rounds(*second, versions, {"c"}, 100);
+  const auto mark = heads_position(db);
+  append_rounds(*first, versions, {"b"}, flush_distance);  // the next flush, by the first connection
+  REQUIRE(heads_position(db) > mark);
+  CHECK(rows_of_streams(db) == heads_as_of(db, heads_position(db)));
+  const auto rows = rows_of_streams(db);
+  CHECK(std::count_if(rows.begin(), rows.end(), [](const std::string& r) { return r.rfind("c|100|", 0) == 0; }) == 1);
 }
 
 TEST_CASE("stream heads: a clean close writes exact rows; a reopened file reads exact heads either way",
