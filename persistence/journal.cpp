@@ -49,21 +49,22 @@ caf::error validate_stream_name(const std::string& aggregate_type, const std::st
 
 caf::error validate(const append_request& req) {
   if (auto err = validate_stream_name(req.aggregate_type, req.aggregate_id)) return err;
-  const auto name = stream_name(req.aggregate_type, req.aggregate_id);
+  // Named only on a failure: every append is validated on the commit thread.
+  const auto name = [&] { return stream_name(req.aggregate_type, req.aggregate_id); };
   if (req.events.empty())
-    return make_error(errc::invalid_argument, "append to '" + name + "' has no events");
+    return make_error(errc::invalid_argument, "append to '" + name() + "' has no events");
   for (std::size_t i = 0; i < req.events.size(); ++i)
     if (req.events[i].type.empty())
       return make_error(errc::invalid_argument,
-                        "event " + std::to_string(i) + " of the append to '" + name + "' has an empty type");
+                        "event " + std::to_string(i) + " of the append to '" + name() + "' has an empty type");
   if (req.snapshot && req.snapshot->version != req.expected_version + req.events.size())
-    return make_error(errc::invalid_argument, "the snapshot in the append to '" + name + "' is at version " +
+    return make_error(errc::invalid_argument, "the snapshot in the append to '" + name() + "' is at version " +
                                                   std::to_string(req.snapshot->version) + ", the events end at version " +
                                                   std::to_string(req.expected_version + req.events.size()));
   if (req.record_command && req.command_id.empty())
-    return make_error(errc::invalid_argument, "the append to '" + name + "' records its command but has no command_id");
+    return make_error(errc::invalid_argument, "the append to '" + name() + "' records its command but has no command_id");
   if (req.snapshot && req.keep_snapshots == 0)
-    return make_error(errc::invalid_argument, "the append to '" + name + "' keeps 0 snapshots; at least 1 is kept");
+    return make_error(errc::invalid_argument, "the append to '" + name() + "' keeps 0 snapshots; at least 1 is kept");
   return {};
 }
 

@@ -26,7 +26,24 @@ void connection::close() {
   if (db_ != nullptr) sqlite3_close_v2(std::exchange(db_, nullptr));
 }
 
+namespace {
+
+// SQLite counts every allocation under a global mutex unless told not to; a
+// journal does not use the counts, and the commit thread ran ~6% fewer
+// instructions without them. Only possible before SQLite initializes: if the
+// application already opened a database, it keeps its setting.
+void turn_off_memory_statistics() {
+  static const bool done = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
 int connection::open(const std::string& path) {
+  turn_off_memory_statistics();
   close();
   // NOMUTEX: a journal is used by one thread at a time (journal.hpp), so
   // SQLite's per-connection mutex would be pure overhead.

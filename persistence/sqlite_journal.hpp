@@ -20,6 +20,11 @@
 //    and positions stay gapless.
 //  - Reads and stream_version() with an empty aggregate_type or aggregate_id
 //    fail with errc::invalid_argument.
+//
+// Process-wide: the first journal opened before SQLite is initialized turns
+// off SQLite's memory statistics (SQLITE_CONFIG_MEMSTATUS), which cost a
+// global mutex on every allocation; sqlite3_memory_used() then reads 0. An
+// application that opened a database first keeps its own setting.
 #pragma once
 
 #include <memory>
