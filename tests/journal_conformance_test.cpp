@@ -525,6 +525,34 @@ TEST_CASE("sqlite journal: WAL mode, synchronous FULL by default, options applie
   check_error(not_sqlite.error(), errc::invalid_argument, {});
 }
 
+TEMPLATE_TEST_CASE("journal: a large batch of many streams reads back event by event", "[journal]", memory_backend,
+                   sqlite_backend) {
+  // Enough events that the SQLite journal inserts most of them 16 rows a
+  // statement and the rest one by one: each must land with its own fields.
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  std::vector<append_request> batch;
+  for (std::size_t i = 0; i < 45; ++i) {
+    auto req = request("S", "s" + std::to_string(i % 7), i / 7, 1 + i % 3);
+    req.expected_version = 0;
+    for (const auto& earlier : batch)
+      if (earlier.aggregate_id == req.aggregate_id) req.expected_version += earlier.events.size();
+    for (std::size_t e = 0; e < req.events.size(); ++e)
+      req.events[e].payload = R"({"request":)" + std::to_string(i) + R"(,"event":)" + std::to_string(e) + "}";
+    req.correlation_id = i % 2 == 0 ? req.command_id : "corr-" + std::to_string(i);
+    batch.push_back(std::move(req));
+  }
+  auto results = j->append(batch);
+  std::vector<stored_event> expected;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto events = committed_events(batch[i], value_of(std::move(results[i])));
+    expected.insert(expected.end(), events.begin(), events.end());
+  }
+  REQUIRE(expected.size() == 90);
+  check_same(read_everything(*j), expected);
+  CHECK(value_of(j->stream_version("S", "s6")) == 12);
+}
+
 TEST_CASE("sqlite journal: a constraint failure rolls back only its request", "[journal][sqlite]") {
   sqlite_backend backend;
   auto j = open_journal(backend.factory);
@@ -569,6 +597,26 @@ TEST_CASE("sqlite journal: a storage failure fails the whole batch and changes n
   CHECK(value_of(j->last_position()) == 1);
   const auto res = append_ok(*j, request("A", "x", 1, 1));
   CHECK((res.first_position == 2 && res.last_version == 2));
+}
+
+TEST_CASE("sqlite journal: a constraint failure in a large batch rolls back only its request", "[journal][sqlite]") {
+  sqlite_backend backend;
+  auto j = open_journal(backend.factory);
+  raw_db{backend.path}.exec(
+      "CREATE TRIGGER no_poison BEFORE INSERT ON events WHEN NEW.event_type = 'Poison'"
+      " BEGIN SELECT RAISE(ABORT, 'poison refused'); END");
+  std::vector<append_request> batch;
+  for (std::size_t i = 0; i < 40; ++i) batch.push_back(request("S", "s" + std::to_string(i), 0, 1));
+  batch[21].events[0].type = "Poison";  // in the middle of the second 16-row insert
+  auto results = j->append(batch);
+  REQUIRE(results.size() == 40);
+  REQUIRE_FALSE(results[21]);
+  check_error(results[21].error(), errc::storage, {"'S/s21'", "poison refused"});
+  for (std::size_t i = 0; i < 40; ++i)
+    if (i != 21) CHECK(value_of(std::move(results[i])).first_position == (i < 21 ? i + 1 : i));
+  CHECK(positions_of(read_everything(*j)) == iota(1, 39));
+  CHECK(value_of(j->stream_version("S", "s21")) == 0);
+  CHECK(value_of(j->stream_version("S", "s22")) == 1);
 }
 
 TEST_CASE("sqlite journal: a non-constraint error while writing fails the whole batch", "[journal][sqlite]") {
