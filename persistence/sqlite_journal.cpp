@@ -876,12 +876,11 @@ sqlite_journal::~sqlite_journal() {
   if (!lazy_heads() || !last_written_ || !heads_ || *heads_ >= *last_written_ || !db_.get()) return;
   sqlite3_busy_timeout(db_.get(), 0);  // another writer holds the lock: skip, do not stall the shutdown
   if (run(begin_) != SQLITE_OK) return;
-  if (forget_cache_if_changed()) {  // (if another writer wrote, the appended list is not all)
-    run(rollback_);
-    return;
-  }
+  // If another writer wrote since this one's last batch, the list of appended
+  // streams is not all: forgetting it makes the flush group the events.
   std::uint64_t heads = 0, last = 0;  // as of this transaction: another writer may have moved them
-  if (read_heads(heads) == SQLITE_OK && read_last_position(last) == SQLITE_OK && last > heads) {
+  if (!forget_cache_if_changed() && read_heads(heads) == SQLITE_OK && read_last_position(last) == SQLITE_OK &&
+      last > heads) {
     heads_ = heads;
     if (flush_heads(last) == SQLITE_OK && run(commit_) == SQLITE_OK) return;
   }

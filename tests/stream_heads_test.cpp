@@ -158,6 +158,22 @@ TEST_CASE("stream heads: a clean close writes exact rows; a reopened file reads 
   check_error(append_error(*j, request("S", "r", 1, 1)), errc::conflict, {"'S/r'", "at version 2000"});
 }
 
+TEST_CASE("stream heads: a clean close after another connection appended writes that one's rows too",
+          "[journal][sqlite][heads]") {
+  sqlite_backend backend;
+  std::map<std::string, std::uint64_t> versions;
+  auto second = open_journal(backend.factory);
+  {
+    auto first = open_journal(backend.factory);
+    append_rounds(*first, versions, {"a"}, flush_distance + 10);  // a flush: its list of streams is complete
+    append_rounds(*first, versions, {"a"}, 10);
+    append_rounds(*second, versions, {"b"}, 10);  // behind the first one's back
+  }  // the first closes
+  raw_db db{backend.path};
+  CHECK(heads_position(db) == value_of(second->last_position()));
+  CHECK(rows_of_streams(db) == heads_as_of(db, heads_position(db)));
+}
+
 TEST_CASE("stream heads: a format-2 file keeps writing its rows on every append", "[journal][sqlite][heads]") {
   sqlite_backend backend;
   {
