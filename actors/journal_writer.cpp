@@ -114,13 +114,14 @@ caf::response_promise promise_of(self_ptr self, const caf::response_promise& agg
   return {self->state.me, aggregates.source(), aggregates.stages(), aggregates.id()};
 }
 
+// Whether commands of `aggregate` were handed back since it last synced.
+bool is_broken(const writer_state& st, const caf::actor& aggregate) {
+  return std::find(st.broken.begin(), st.broken.end(), aggregate.address()) != st.broken.end();
+}
+
 // Hands the commands of `g` from `first` on back to their aggregate (`err`:
 // the first one's append failed with it). If the aggregate has stopped, the
 // message is dropped and the group answers them (command_group.hpp).
-bool is_broken(const writer_state& st, const caf::actor& aggregate) {
-  return !st.broken.empty() && std::find(st.broken.begin(), st.broken.end(), aggregate.address()) != st.broken.end();
-}
-
 void hand_back(self_ptr self, detail::command_group_ptr g, std::size_t first, caf::error err) {
   auto& st = self->state;
   if (!is_broken(st, g->aggregate)) st.broken.push_back(g->aggregate.address());
@@ -151,9 +152,7 @@ void answer_group(self_ptr self, const detail::command_group_ptr& g, result_iter
 // A sync is answered once the groups before it are: its aggregate's later
 // groups rest on nothing handed back.
 void answer_sync(self_ptr self, caf::response_promise& rp) {
-  auto& broken = self->state.broken;
-  if (!broken.empty())
-    std::erase(broken, caf::actor_cast<caf::actor_addr>(rp.source()));
+  std::erase(self->state.broken, caf::actor_cast<caf::actor_addr>(rp.source()));
   rp.deliver(caf::unit);
 }
 

@@ -174,8 +174,9 @@ constexpr read_sql read_span_sql{"SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_REA
                                  "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_SPAN};
 constexpr read_sql read_all_sql{"SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_ALL,
                                 "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_ALL};
-constexpr read_sql read_span_v4_sql{"SELECT " INTERLOCK_EVENT_COLUMNS_V4 INTERLOCK_READ_SPAN, read_span_sql.lean};
-constexpr read_sql read_all_v4_sql{"SELECT " INTERLOCK_EVENT_COLUMNS_V4 INTERLOCK_READ_ALL, read_all_sql.lean};
+// Format 4 restores the correlation id; the lean reads, without ids, are the same.
+constexpr const char* read_span_v4_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_V4 INTERLOCK_READ_SPAN;
+constexpr const char* read_all_v4_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_V4 INTERLOCK_READ_ALL;
 
 #undef INTERLOCK_READ_ALL
 #undef INTERLOCK_READ_SPAN
@@ -467,9 +468,9 @@ caf::error sqlite_journal::prepare_statements() {
                            : "UPDATE streams SET version = ?2 WHERE stream_key = ?1"},
       {&insert_event_, insert_one_sql.c_str()},
       {&insert_events_, insert_many_sql.c_str()},
-      {&read_stream_, !v2 ? read_stream_v1_sql.all : short_correlation() ? read_span_v4_sql.all : read_span_sql.all},
+      {&read_stream_, !v2 ? read_stream_v1_sql.all : short_correlation() ? read_span_v4_sql : read_span_sql.all},
       {&read_stream_lean_, v2 ? read_span_sql.lean : read_stream_v1_sql.lean},
-      {&read_all_, short_correlation() ? read_all_v4_sql.all : read_all_sql.all},
+      {&read_all_, short_correlation() ? read_all_v4_sql : read_all_sql.all},
       {&read_all_lean_, read_all_sql.lean},
       {&data_version_, "PRAGMA data_version"},
       {&read_heads_, v3_only("SELECT value FROM journal_meta WHERE key = 'heads_position'")},
