@@ -119,3 +119,18 @@ TEST_CASE("json: strings with escapes and surrogate pairs decode like nlohmann",
   CHECK_THROWS_WITH(decode_json<jt::Line>(R"({"sku":"\ud83d","quantity":0})"),
                     "field 'sku': bad surrogate pair in a string");
 }
+
+TEST_CASE("json: strings are written with the escapes JSON needs, the text between them as it is", "[json]") {
+  jt::Line line;
+  line.sku = std::string{"a\"b\\c\nd"} + '\x01' + "e\x1f" + "f\tg\b\f\rh";
+  const auto text = encode_json(line);
+  CHECK(text == R"({"sku":"a\"b\\c\nd\u0001e\u001ff\tg\b\f\rh","quantity":0})");
+  CHECK(nlohmann::json::parse(text).at("sku").get<std::string>() == line.sku);
+  line.sku = "\"";  // an escape and nothing else
+  CHECK(encode_json(line) == R"({"sku":"\"","quantity":0})");
+  line.sku = "";
+  line.quantity = 7;
+  CHECK(encode_json(line) == R"({"sku":"","quantity":7})");
+  line.sku = std::string(300, 'x') + "\n";  // longer than the last value of the type
+  CHECK(decode_json<jt::Line>(encode_json(line)).sku == line.sku);
+}

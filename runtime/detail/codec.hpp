@@ -2,6 +2,7 @@
 // the stream, version and type.
 #pragma once
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -36,8 +37,13 @@ namespace detail {
 template <class T>
 std::string encode_json(const T& value) {
   if constexpr (has_json_fields<T>) {
+    // Sized like the last value of T: one allocation where growing the string
+    // took several. A relaxed hint: a stale one costs a regrowth, no more.
+    static std::atomic<std::size_t> size_hint{0};
     std::string out;
+    out.reserve(size_hint.load(std::memory_order_relaxed));
     write_value(out, value);
+    size_hint.store(out.size() + out.size() / 8, std::memory_order_relaxed);
     return out;
   } else if constexpr (json_serialisable<T>) {
     return nlohmann::json(value).dump();

@@ -208,29 +208,40 @@ bool json_cursor::raw_value(std::string_view& out) {
   return ok;
 }
 
-void write_json_string(std::string& out, std::string_view s) {
+namespace {
+// What JSON strings must escape: '"', '\\' and control characters.
+bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+void write_escaped(std::string& out, unsigned char c) {
   static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += hex[c >> 4];
-          out += hex[c & 15];
-        } else {
-          out += ch;
-        }
+  switch (c) {
+    case '"': out += "\\\""; break;
+    case '\\': out += "\\\\"; break;
+    case '\n': out += "\\n"; break;
+    case '\r': out += "\\r"; break;
+    case '\t': out += "\\t"; break;
+    case '\b': out += "\\b"; break;
+    case '\f': out += "\\f"; break;
+    default: {
+      const char code[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      out.append(code, sizeof code);
     }
   }
+}
+}  // namespace
+
+// Copies the runs between escapes whole: most strings have no escape at all.
+void write_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(c)) continue;
+    out.append(s.data() + run, i - run);
+    write_escaped(out, c);
+    run = i + 1;
+  }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

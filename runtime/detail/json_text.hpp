@@ -3,6 +3,7 @@
 // field table go through nlohmann_json.
 #pragma once
 
+#include <array>
 #include <bitset>
 #include <charconv>
 #include <cmath>
@@ -190,6 +191,16 @@ bool read_value(json_cursor& c, T& out) {
 void write_json_string(std::string& out, std::string_view s);
 void write_json_double(std::string& out, double d);
 
+/// `,"name":` for each field of T, built once (the first field's is written
+/// without its comma).
+template <class T>
+const auto& json_keys() {
+  static const auto keys = std::apply(
+      [](const auto&... f) { return std::array<std::string, sizeof...(f)>{(",\"" + std::string{f.name} + "\":")...}; },
+      interlock_json_fields(static_cast<const T*>(nullptr)));
+  return keys;
+}
+
 template <class T>
 void write_value(std::string& out, const T& v) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -224,12 +235,14 @@ void write_value(std::string& out, const T& v) {
     out += '}';
   } else if constexpr (has_json_fields<T>) {
     static constexpr auto fields = interlock_json_fields(static_cast<const T*>(nullptr));
+    const auto& keys = json_keys<T>();
     out += '{';
-    bool first = true;
-    std::apply([&](const auto&... f) {
-      ((out += std::exchange(first, false) ? "\"" : ",\"", out += f.name, out += "\":", write_value(out, v.*(f.member))),
-       ...);
-    }, fields);
+    std::size_t index = 0;
+    auto write_key = [&] {
+      const std::string_view key = keys[index];
+      out += index++ == 0 ? key.substr(1) : key;
+    };
+    std::apply([&](const auto&... f) { ((write_key(), write_value(out, v.*(f.member))), ...); }, fields);
     out += '}';
   } else {
     out += nlohmann::json(v).dump();
