@@ -233,7 +233,11 @@ class aggregate_model final : public aggregate_instance {
       rollback();
       return out;
     }
-    for (auto& p : aggregate_access::pending(state_)) out.events.push_back(p.record);
+    // The payloads move: applying needs only the events themselves (and the
+    // type, for errors).
+    auto& pending = aggregate_access::pending(state_);
+    out.events.reserve(pending.size());
+    for (auto& p : pending) out.events.push_back({p.record.type, p.record.schema_version, std::move(p.record.payload)});
     if (!out.events.empty()) out.snapshot = snapshot_if_due();
     if (cmd.idempotent) out.result_json = it->second.encode_result(out.result.get());
     return out;
@@ -257,6 +261,9 @@ class aggregate_model final : public aggregate_instance {
       }
       ++aggregate_access::version(state_);
     }
+    // The emptied list goes back, capacity and all, for the next command.
+    batch.clear();
+    if (pending.empty()) pending.swap(batch);
     return {};
   }
 
