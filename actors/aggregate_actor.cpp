@@ -3,6 +3,7 @@
 #include <vector>
 
 #include <interlock/actors/command_queue.hpp>
+#include <interlock/actors/journal_inbox.hpp>
 #include <interlock/actors/messages.hpp>
 
 namespace interlock {
@@ -217,7 +218,9 @@ void send_group(self_ptr self, detail::command_group_ptr g) {
   if (!g->requests.empty()) st.chain_restarts = false;
   st.unsynced = true;
   g->aggregate = caf::actor_cast<caf::actor>(self);
-  self->send(st.ctx.writer, append_atom::value, std::move(g));
+  // A writer that has stopped refuses `g`: dropped here, it answers its commands.
+  if (st.ctx.inbox->leave(g) == detail::journal_inbox::left::queued_tell_writer)
+    self->send(st.ctx.writer, drain_atom::value);
 }
 
 // Runs the waiting commands up to an idempotent one (it runs alone) as one

@@ -5,7 +5,8 @@
 // Batches: the commands waiting when the actor gets to them run back to back,
 // each on the state after the one before (whose events are applied as soon as
 // it runs, before they are stored), and their events go to the writer as one
-// group (one request per command, committed in one transaction).
+// group (one request per command, committed in one transaction), left in the
+// writer's inbox (actors/journal_inbox.hpp).
 // Pipelining: the actor does not wait for that append. It hands the group,
 // with the callers' promises, to the writer (actors/command_group.hpp), which
 // answers the callers once the events each reply rests on are stored, in
@@ -40,8 +41,13 @@
 
 namespace interlock {
 
+namespace detail {
+class journal_inbox;
+}  // namespace detail
+
 struct aggregate_context {
   caf::actor writer;
+  std::shared_ptr<detail::journal_inbox> inbox;  // where command groups go to the writer
   caf::actor reader;
   std::chrono::milliseconds journal_timeout{30'000};
   std::size_t read_batch = 4096;

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include <interlock/actors/journal_committer.hpp>
+#include <interlock/actors/journal_inbox.hpp>
 #include <interlock/actors/messages.hpp>
 
 namespace interlock {
@@ -26,6 +27,8 @@ struct pending_reply {
 
 struct writer_state {
   std::unique_ptr<journal_committer> committer;
+  std::shared_ptr<detail::journal_inbox> inbox;
+  std::vector<detail::command_group_ptr> taken;  // from the inbox, being gathered
   std::size_t max_batch = 1;
   std::chrono::microseconds wait{0};
   // The next batch, gathered while the commit thread is busy with the last:
@@ -181,11 +184,41 @@ void finish(self_ptr self, journal_committer::batch b, std::vector<pending_reply
   answer(self, b, replies);
 }
 
+// Takes an aggregate's group: its requests join the next batch.
+void take_group(self_ptr self, detail::command_group_ptr g) {
+  auto& st = self->state;
+  const auto n = g->requests.size();
+  if (n == 0) return take_unbacked(self, {std::move(g), {}, 0});
+  if (st.requests.empty()) st.first_at = clock::now();
+  std::move(g->requests.begin(), g->requests.end(), std::back_inserter(st.requests));
+  st.replies.push_back({std::move(g), {}, n});
+}
+
+// Takes the groups left in the inbox, in the order they came.
+void take_inbox(self_ptr self) {
+  auto& st = self->state;
+  st.inbox->take(st.taken);
+  for (auto& g : st.taken) take_group(self, std::move(g));
+  st.taken.clear();
+}
+
+// Ends each turn of the writer: what the inbox holds is taken, and a batch
+// goes if the commit thread is idle, until the writer is sure to look again
+// (journal_inbox::rest) or nothing waits.
+void settle(self_ptr self) {
+  auto& st = self->state;
+  while (!st.inbox->rest(st.committer->busy() || st.flush_scheduled)) {
+    take_inbox(self);
+    if (!st.committer->busy() && !st.requests.empty()) gathered(self);
+  }
+}
+
 // Told to exit: the batch in flight and the appends gathered are committed and
 // answered (the appenders wait without a timeout), then the journal closes
-// before the actor reports down.
+// before the actor reports down. Groups left after this are refused.
 void on_exit(self_ptr self, caf::exit_msg& msg) {
   auto& st = self->state;
+  for (auto& g : st.inbox->close()) take_group(self, std::move(g));
   if (st.committer->busy()) finish(self, st.committer->wait(), std::move(st.in_flight));
   while (!st.requests.empty()) {
     hand_over(self);
@@ -195,9 +228,11 @@ void on_exit(self_ptr self, caf::exit_msg& msg) {
   self->quit(msg.reason);
 }
 
-caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<journal>> holder, std::size_t max_batch,
+caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<journal>> holder,
+                             std::shared_ptr<detail::journal_inbox> inbox, std::size_t max_batch,
                              std::chrono::microseconds wait) {
   auto& st = self->state;
+  st.inbox = std::move(inbox);
   st.max_batch = std::max<std::size_t>(1, max_batch);
   st.wait = wait;
   st.published = (*holder)->last_position();
@@ -211,30 +246,29 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
     std::erase_if(self->state.subscribers, [&](const caf::actor& a) { return a.address() == dm.source; });
   });
   return {
-      [=](append_atom, detail::command_group_ptr& g) {
-        auto& st = self->state;
-        const auto n = g->requests.size();
-        if (n == 0) return take_unbacked(self, {std::move(g), {}, 0});
-        if (st.requests.empty()) st.first_at = clock::now();
-        std::move(g->requests.begin(), g->requests.end(), std::back_inserter(st.requests));
-        st.replies.push_back({std::move(g), {}, n});
-        if (!st.committer->busy()) gathered(self);
-      },
+      [=](drain_atom) { settle(self); },
       [=](sync_atom) -> caf::result<void> {
+        take_inbox(self);  // the groups its aggregate left before go first
         auto rp = self->make_response_promise();
         take_unbacked(self, {nullptr, rp, 0});
+        settle(self);
         return rp;
       },
       [=](flush_atom) {
         auto& st = self->state;
         st.flush_scheduled = false;
+        take_inbox(self);
         if (!st.committer->busy() && !st.requests.empty()) hand_over(self);
+        settle(self);
       },
       [=](committed_atom) {
         auto& st = self->state;
         if (!st.committer->busy()) return;  // taken at exit already
         // The next batch goes before this one is answered: the commit thread
         // works while this actor delivers.
+        // What came meanwhile joins the next batch; taken while the batch is
+        // in flight, a group without requests is answered after it.
+        take_inbox(self);
         auto b = st.committer->take();
         auto replies = std::move(st.in_flight);
         if (!st.requests.empty()) {
@@ -242,6 +276,7 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
           else gathered(self);
         }
         finish(self, std::move(b), std::move(replies));
+        settle(self);
       },
       [=](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
         auto& st = self->state;
@@ -255,10 +290,11 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
 
 }  // namespace
 
-caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch,
+caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j,
+                                std::shared_ptr<detail::journal_inbox> inbox, std::size_t max_batch,
                                 std::chrono::microseconds wait) {
   auto holder = std::make_shared<std::unique_ptr<journal>>(std::move(j));
-  return sys.spawn(journal_writer, holder, max_batch, wait);
+  return sys.spawn(journal_writer, holder, std::move(inbox), max_batch, wait);
 }
 
 }  // namespace interlock

@@ -13,12 +13,13 @@
 // check fails alone. Every group taken is answered, also when the
 // application stops (the gathered ones are committed first).
 //
-// Messages: (append_atom, command_group_ptr): an aggregate's commands and
-//             their events (actors/command_group.hpp). The writer answers the
-//             commands' callers itself, in order, once what they rest on is
-//             stored; from the first whose append failed on, it hands them
-//             back to the aggregate: (rerun_atom, group, first, error).
-//           (sync_atom) -> (): answered once the groups the sender sent
+// Input: command groups, an aggregate's commands and their events
+//        (actors/command_group.hpp), left in `inbox` (actors/journal_inbox.hpp).
+//        The writer answers the commands' callers itself, in order, once what
+//        they rest on is stored; from the first whose append failed on, it
+//        hands them back to the aggregate: (rerun_atom, group, first, error).
+// Messages: (drain_atom): groups wait in the inbox.
+//           (sync_atom) -> (): answered once the groups the sender left
 //             before are answered or handed back.
 //           (subscribe_atom, actor) -> uint64 last published position; later
 //             commits arrive as (events_atom, vector<stored_event>).
@@ -32,9 +33,14 @@
 
 #include <interlock/persistence/journal.hpp>
 
+namespace interlock::detail {
+class journal_inbox;
+}  // namespace interlock::detail
+
 namespace interlock {
 
-caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j, std::size_t max_batch,
+caf::actor spawn_journal_writer(caf::actor_system& sys, std::unique_ptr<journal> j,
+                                std::shared_ptr<detail::journal_inbox> inbox, std::size_t max_batch,
                                 std::chrono::microseconds wait);
 
 }  // namespace interlock

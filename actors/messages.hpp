@@ -21,7 +21,7 @@
 
 namespace interlock {
 
-using append_atom = caf::atom_constant<caf::atom("append")>;        // (command_group_ptr) answered by the writer
+using drain_atom = caf::atom_constant<caf::atom("drain")>;          // () groups wait in the writer's inbox
 using rerun_atom = caf::atom_constant<caf::atom("rerun")>;          // (command_group_ptr, first, error) -> () handed back
 using sync_atom = caf::atom_constant<caf::atom("sync")>;            // () -> () the groups sent before are answered
 using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id, from_version, max) -> vector<stored_event>

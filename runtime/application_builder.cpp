@@ -5,6 +5,7 @@
 
 #include <interlock/actors/aggregate_router.hpp>
 #include <interlock/actors/client_actor.hpp>
+#include <interlock/actors/journal_inbox.hpp>
 #include <interlock/actors/journal_reader.hpp>
 #include <interlock/actors/journal_writer.hpp>
 #include <interlock/actors/projection_actor.hpp>
@@ -157,11 +158,12 @@ caf::expected<application> application_builder::build() {
   core->sys = &sys_;
   for (auto& kind : aggregates_) core->aggregate_types.insert(kind->type_name);
   core->settings = settings_;
-  core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), settings_.max_batch,
+  auto inbox = std::make_shared<detail::journal_inbox>();
+  core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), inbox, settings_.max_batch,
                                       settings_.group_commit_wait);
   core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch,
                                       std::make_shared<const upcaster_chain>(upcasters_));
-  aggregate_context ctx{core->writer, core->reader, settings_.journal_timeout, settings_.read_batch,
+  aggregate_context ctx{core->writer, inbox, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};
   // Middleware runs in the router, so then every command must pass it.

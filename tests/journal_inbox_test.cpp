@@ -1,0 +1,70 @@
+// The journal writer's inbox on its own: aggregates tell the writer only when
+// it is not due to look anyway, nothing left there is lost or reordered, and
+// once the writer has stopped a group is refused, not kept.
+#include <catch2/catch.hpp>
+
+#include <interlock/actors/journal_inbox.hpp>
+
+using interlock::detail::command_group;
+using interlock::detail::command_group_ptr;
+using interlock::detail::journal_inbox;
+using left = journal_inbox::left;
+
+namespace {
+command_group_ptr group() { return std::make_shared<command_group>(); }
+}  // namespace
+
+TEST_CASE("inbox: the first group tells the writer, the ones after it until the writer takes them do not",
+          "[inbox]") {
+  journal_inbox inbox;
+  auto a = group(), b = group();
+  auto* first = a.get();
+  auto* second = b.get();
+  CHECK(inbox.leave(a) == left::queued_tell_writer);
+  CHECK(inbox.leave(b) == left::queued);
+  CHECK(a == nullptr);  // taken
+  std::vector<command_group_ptr> taken;
+  inbox.take(taken);
+  REQUIRE(taken.size() == 2);
+  CHECK(taken[0].get() == first);  // in the order they came
+  CHECK(taken[1].get() == second);
+  // Still told: the writer has not rested yet, it settles what came meanwhile.
+  auto c = group();
+  CHECK(inbox.leave(c) == left::queued);
+  CHECK_FALSE(inbox.rest(false));  // it must take that one before it rests
+  taken.clear();
+  inbox.take(taken);
+  CHECK(taken.size() == 1);
+  CHECK(inbox.rest(false));
+  auto d = group();
+  CHECK(inbox.leave(d) == left::queued_tell_writer);  // idle: it must be told
+}
+
+TEST_CASE("inbox: while the writer is sure to look again, groups wait without telling it", "[inbox]") {
+  journal_inbox inbox;
+  REQUIRE(inbox.rest(true));  // a commit is in flight
+  auto a = group(), b = group();
+  CHECK(inbox.leave(a) == left::queued);
+  CHECK(inbox.leave(b) == left::queued);
+  CHECK(inbox.rest(true));  // still busy: they may wait for its next look
+  std::vector<command_group_ptr> taken;
+  inbox.take(taken);
+  CHECK(taken.size() == 2);
+  CHECK(inbox.rest(false));
+  auto c = group();
+  CHECK(inbox.leave(c) == left::queued_tell_writer);
+}
+
+TEST_CASE("inbox: a stopped writer gets the groups left and refuses later ones", "[inbox]") {
+  journal_inbox inbox;
+  auto a = group();
+  REQUIRE(inbox.leave(a) == left::queued_tell_writer);
+  auto last = inbox.close();
+  CHECK(last.size() == 1);
+  auto late = group();
+  CHECK(inbox.leave(late) == left::closed);
+  CHECK(late != nullptr);  // the caller still holds it: dropped, it answers its commands
+  std::vector<command_group_ptr> taken;
+  inbox.take(taken);
+  CHECK(taken.empty());
+}
