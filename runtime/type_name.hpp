@@ -34,7 +34,8 @@ constexpr std::string_view deduced_type_name() {
   constexpr std::string_view text = pretty_function<T>();
   constexpr auto start = text.find("T = ") + 4;
   constexpr auto end = text.find_first_of(";]", start);
-  return unqualified(text.substr(start, end - start));
+  constexpr auto name = unqualified(text.substr(start, end - start));  // constexpr: found at compile time
+  return name;
 }
 
 }  // namespace detail

@@ -289,8 +289,9 @@ class aggregate_model final : public aggregate_instance {
         return make_error(errc::corrupt_event, what + " does not decode: " + ex.what());
       }
     } else {
-      return make_error(errc::schema_mismatch, std::string{type_name_of<T>()} + " cannot be restored from a snapshot: "
-                                               "its state is not JSON-serialisable");
+      return make_error(errc::schema_mismatch, std::string{type_name_of<T>()}.append(
+                                                   " cannot be restored from a snapshot: its state is not "
+                                                   "JSON-serialisable"));
     }
   }
 
