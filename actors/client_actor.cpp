@@ -42,12 +42,11 @@ void complete(self_ptr self, std::uint64_t ticket, caf::expected<Reply> reply) {
 void launch(self_ptr self, detail::command_job& j) {
   auto ticket = self->state.next_ticket++;
   self->state.in_flight.emplace(ticket, std::move(j.done));
-  auto what = detail::describe_command(j.cmd);
   // Timed by the deadline keeper, not by a CAF timer (see deadline_keeper.hpp).
   detail::send_command(
-      self, self->state.directory.get(), self->state.router, std::move(j.cmd),
-      [&](caf::strong_actor_ptr requester, caf::message_id id) {
-        return self->state.deadlines->watch(std::move(requester), id, j.timeout, std::move(what));
+      self, self->state.directory.get(), self->state.router, std::move(j.cmd), j.timeout,
+      [&](std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
+        self->state.deadlines->watch(std::move(w), std::move(requester), id);
       },
       [=](caf::expected<detail::erased_reply> r) { complete(self, ticket, std::move(r)); });
 }

@@ -42,14 +42,19 @@ std::shared_ptr<reply_watch> deadline_keeper::watch(caf::strong_actor_ptr reques
   auto w = std::make_shared<reply_watch>();
   w->what = std::move(what);
   w->timeout = timeout;
+  watch(w, std::move(requester), id);
+  return w;
+}
+
+void deadline_keeper::watch(std::shared_ptr<reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
+  const auto deadline = std::chrono::steady_clock::now() + w->timeout;
   bool wake = false;
   {
     std::lock_guard lock{mutex_};
-    incoming_.push_back({std::move(requester), id, std::chrono::steady_clock::now() + timeout, w});
+    incoming_.push_back({std::move(requester), id, deadline, std::move(w)});
     wake = std::exchange(sleeping_, false);
   }
   if (wake) wake_.notify_one();  // only the first request after an idle spell pays for a wake-up
-  return w;
 }
 
 void deadline_keeper::run() {

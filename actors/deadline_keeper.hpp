@@ -43,6 +43,8 @@ class deadline_keeper {
   /// `timeout`, the requester gets errc::timeout as that reply.
   std::shared_ptr<reply_watch> watch(caf::strong_actor_ptr requester, caf::message_id id,
                                      std::chrono::milliseconds timeout, std::string what);
+  /// The same with a watch the caller made (its `what` and `timeout` set).
+  void watch(std::shared_ptr<reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id);
 
  private:
   struct entry {

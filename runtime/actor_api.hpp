@@ -30,13 +30,12 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
         make_error(errc::unknown_command, "no registered aggregate handles command " + erased.command_type)});
     return;
   }
-  auto what = detail::describe_command(erased);
   // No CAF timeout: the application's deadline keeper answers in the reply's
   // place if it is late (a CAF timer per request costs more than the command).
   detail::send_command(
-      self, app.directory(), app.router(), std::move(erased),
-      [&](caf::strong_actor_ptr requester, caf::message_id id) {
-        return app.watch_reply(std::move(requester), id, timeout, std::move(what));
+      self, app.directory(), app.router(), std::move(erased), timeout,
+      [&](std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
+        app.watch_reply(std::move(w), std::move(requester), id);
       },
       [on_reply](caf::expected<detail::erased_reply> r) mutable { on_reply(detail::to_receipt<R>(std::move(r))); });
 }

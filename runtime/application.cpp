@@ -125,10 +125,9 @@ caf::actor_system& application::system() const { return *core_->sys; }
 caf::actor application::router() const { return core_ ? core_->router : caf::actor{}; }
 detail::aggregate_directory* application::directory() const { return core_ ? core_->directory.get() : nullptr; }
 
-std::shared_ptr<detail::reply_watch> application::watch_reply(caf::strong_actor_ptr requester, caf::message_id id,
-                                                              std::chrono::milliseconds timeout,
-                                                              std::string what) const {
-  return core_->deadlines->watch(std::move(requester), id, timeout, std::move(what));
+void application::watch_reply(std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester,
+                              caf::message_id id) const {
+  core_->deadlines->watch(std::move(w), std::move(requester), id);
 }
 
 caf::expected<caf::actor> application::projection_for(const std::string& query_type) const {

@@ -138,8 +138,8 @@ class application {
   detail::aggregate_directory* directory() const;
   /// Answers request `id` of `requester` with errc::timeout unless the watch is
   /// marked answered within `timeout` (command timeouts without a CAF timer).
-  std::shared_ptr<detail::reply_watch> watch_reply(caf::strong_actor_ptr requester, caf::message_id id,
-                                                   std::chrono::milliseconds timeout, std::string what) const;
+  /// (`w` holds the timeout and the command's description.)
+  void watch_reply(std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) const;
   caf::expected<caf::actor> projection_for(const std::string& query_type) const;
   std::chrono::milliseconds journal_timeout() const;
   detail::snapshot_settings snapshot_defaults() const;

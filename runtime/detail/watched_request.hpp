@@ -4,7 +4,9 @@
 // client actor. Internal.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <string>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -16,36 +18,48 @@
 
 namespace interlock::detail {
 
+/// A reply_watch that also holds what to call with the reply: one allocation
+/// per request, shared by the keeper and both response handlers.
+template <class Done>
+struct watch_with_done : reply_watch {
+  explicit watch_with_done(Done d) : done(std::move(d)) {}
+  Done done;
+};
+
 /// Sends `msg` to `target` without a CAF timeout and registers the reply with
-/// `watch(requester, reply_id)`, which returns its reply_watch. `done` gets
-/// caf::expected<Reply> once: the reply, or the error (the keeper's timeout
-/// included) explained with the watch's description and timeout.
+/// `watch(w, requester, reply_id)`, `w` the reply_watch (its `what` and
+/// `timeout` set). `done` gets caf::expected<Reply> once: the reply, or the
+/// error (the keeper's timeout included) explained with `what` and `timeout`.
 template <class Reply, class Self, class Msg, class Watch, class Done>
-void request_watched(Self* self, const caf::actor& target, Msg msg, Watch watch, Done done) {
+void request_watched(Self* self, const caf::actor& target, Msg msg, std::string what,
+                     std::chrono::milliseconds timeout, Watch watch, Done done) {
   auto handle = self->request(target, caf::infinite, std::move(msg));
-  std::shared_ptr<reply_watch> w = watch(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id());
-  // One `done` shared by both handlers: copying it into each costs an
-  // allocation per command when it holds a std::function.
-  auto d = std::make_shared<Done>(std::move(done));
+  auto w = std::make_shared<watch_with_done<Done>>(std::move(done));
+  w->what = std::move(what);
+  w->timeout = timeout;
+  watch(std::shared_ptr<reply_watch>{w}, caf::actor_cast<caf::strong_actor_ptr>(self), handle.id());
   handle.then(
-      [d, w](Reply& r) {
+      [w](Reply& r) {
         w->answered.store(true, std::memory_order_release);
-        (*d)(caf::expected<Reply>{std::move(r)});
+        w->done(caf::expected<Reply>{std::move(r)});
       },
-      [d, w](caf::error& err) {
+      [w](caf::error& err) {
         w->answered.store(true, std::memory_order_release);
-        (*d)(caf::expected<Reply>{explain_transport_error(std::move(err), w->what, w->timeout, true)});
+        w->done(caf::expected<Reply>{explain_transport_error(std::move(err), w->what, w->timeout, true)});
       });
 }
 
-/// request_watched() for a command: to the aggregate's live actor if the
-/// directory (which may be null) allows it, else to the router.
+/// request_watched() for a command, described as errors name it: to the
+/// aggregate's live actor if the directory (which may be null) allows it,
+/// else to the router.
 template <class Self, class Watch, class Done>
 void send_command(Self* self, aggregate_directory* directory, const caf::actor& router, erased_command cmd,
-                  Watch watch, Done done) {
+                  std::chrono::milliseconds timeout, Watch watch, Done done) {
+  auto what = describe_command(cmd);
   auto send = [&](const caf::actor& target, bool counted) {
     cmd.counted = counted;
-    request_watched<erased_reply>(self, target, std::move(cmd), std::move(watch), std::move(done));
+    request_watched<erased_reply>(self, target, std::move(cmd), std::move(what), timeout, std::move(watch),
+                                  std::move(done));
   };
   if (!directory) return send(router, false);
   // The directory reads the type and id only before it calls `send`.
