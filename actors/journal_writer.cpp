@@ -207,7 +207,10 @@ void take_inbox(self_ptr self) {
 // (journal_inbox::rest) or nothing waits.
 void settle(self_ptr self) {
   auto& st = self->state;
-  while (!st.inbox->rest(st.committer->busy() || st.flush_scheduled)) {
+  // A flush at once is as good as a look; one `wait` away it is not: a group
+  // that fills the batch meanwhile must tell the writer, as an append did.
+  auto looks_again = [&] { return st.committer->busy() || (st.flush_scheduled && st.wait.count() == 0); };
+  while (!st.inbox->rest(looks_again())) {
     take_inbox(self);
     if (!st.committer->busy() && !st.requests.empty()) gathered(self);
   }
@@ -233,6 +236,9 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
                              std::chrono::microseconds wait) {
   auto& st = self->state;
   st.inbox = std::move(inbox);
+  // However the writer ends (killed outright, its exit handler skipped), later
+  // groups are refused, and those left are dropped: they answer their commands.
+  self->attach_functor([inbox = st.inbox] { inbox->close(); });
   st.max_batch = std::max<std::size_t>(1, max_batch);
   st.wait = wait;
   st.published = (*holder)->last_position();

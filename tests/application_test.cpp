@@ -471,6 +471,23 @@ TEST_CASE("app: group commit puts appends from many aggregates in one transactio
   CHECK(events_per_commit_of_20_opens(s).size() <= 2);  // one batch (two if the first append was taken alone)
 }
 
+TEST_CASE("app: a full batch is committed at once, without waiting out group_commit_wait", "[app][group-commit]") {
+  interlock::runtime_settings s;
+  s.max_batch = 3;
+  s.group_commit_wait = std::chrono::seconds(60);  // far longer than this test may take
+  temp_dir dir;
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  register_bank(b).settings(s).sqlite(dir.file("bank.db"));
+  auto app = b.build();
+  REQUIRE(app);
+  std::vector<std::future<caf::expected<interlock::receipt<void>>>> opens;
+  for (int i = 0; i < 3; ++i) opens.push_back(app->dispatch_async("acc-" + std::to_string(i), Open{"o"}));
+  // The third append fills the batch: it goes then, not a minute after the first.
+  for (auto& f : opens) REQUIRE(f.wait_for(std::chrono::seconds(20)) == std::future_status::ready);
+  for (auto& f : opens) CHECK(f.get());
+}
+
 TEST_CASE("app: max_batch bounds the appends one transaction holds", "[app][group-commit]") {
   interlock::runtime_settings s;
   s.max_batch = 3;

@@ -3,7 +3,13 @@
 // once the writer has stopped a group is refused, not kept.
 #include <catch2/catch.hpp>
 
+#include <caf/all.hpp>
+
 #include <interlock/actors/journal_inbox.hpp>
+#include <interlock/actors/journal_writer.hpp>
+#include <interlock/persistence/memory_journal.hpp>
+
+#include "test_support.hpp"
 
 using interlock::detail::command_group;
 using interlock::detail::command_group_ptr;
@@ -67,4 +73,26 @@ TEST_CASE("inbox: a stopped writer gets the groups left and refuses later ones",
   std::vector<command_group_ptr> taken;
   inbox.take(taken);
   CHECK(taken.empty());
+}
+
+TEST_CASE("inbox: a writer killed outright (its exit handler skipped) still closes its inbox", "[inbox]") {
+  testing_support::actor_env env;
+  auto inbox = std::make_shared<journal_inbox>();
+  auto journal = interlock::memory_journal_factory()();
+  REQUIRE(journal);
+  auto writer = interlock::spawn_journal_writer(env.sys, std::move(*journal), inbox, 64, std::chrono::microseconds{0});
+  auto before = group();
+  REQUIRE(inbox->leave(before) == left::queued_tell_writer);
+  caf::scoped_actor self{env.sys};
+  self->monitor(writer);
+  caf::anon_send_exit(writer, caf::exit_reason::kill);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; });
+  REQUIRE(down);
+  auto late = group();
+  CHECK(inbox->leave(late) == left::closed);  // refused, not kept where no one looks
+  CHECK(late != nullptr);
+  std::vector<command_group_ptr> taken;
+  inbox->take(taken);
+  CHECK(taken.empty());  // the one left before is not kept either (taken, or dropped at close)
 }
