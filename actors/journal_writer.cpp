@@ -270,13 +270,13 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
       [=](committed_atom) {
         auto& st = self->state;
         if (!st.committer->busy()) return;  // taken at exit already
-        // The next batch goes before this one is answered: the commit thread
-        // works while this actor delivers.
         // What came meanwhile joins the next batch; taken while the batch is
         // in flight, a group without requests is answered after it.
         take_inbox(self);
         auto b = st.committer->take();
         auto replies = std::move(st.in_flight);
+        // The next batch goes before this one is answered: the commit thread
+        // works while this actor delivers.
         if (!st.requests.empty()) {
           if (clock::now() >= st.first_at + st.wait) hand_over(self);
           else gathered(self);
