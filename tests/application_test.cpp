@@ -201,6 +201,33 @@ TEST_CASE("app: actors dispatch and query without blocking", "[app]") {
   self->send_exit(user, caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("app: async_dispatch lets go of its callback once it has run, on the caller's thread", "[app]") {
+  actor_env env;
+  auto app = start_bank(env.sys, "");
+  REQUIRE(app);
+  auto& a = *app;
+  caf::scoped_actor self{env.sys};
+  auto user = env.sys.spawn([&a](caf::event_based_actor* me) -> caf::behavior {
+    auto pending = std::make_shared<caf::typed_response_promise<long>>();
+    auto watched = std::make_shared<std::weak_ptr<int>>();
+    return {[=, &a](std::string id) -> caf::result<long> {
+              *pending = me->make_response_promise<long>();
+              auto token = std::make_shared<int>(0);  // held by the callback alone
+              *watched = token;
+              interlock::async_dispatch(me, a, id, Open{"Actor"},
+                                        [me, token](caf::expected<interlock::receipt<void>>) {
+                                          me->send(me, caf::get_atom::value);  // handled after this returns
+                                        });
+              return *pending;
+            },
+            [=](caf::get_atom) { pending->deliver(static_cast<long>(watched->use_count())); }};
+  });
+  self->request(user, std::chrono::seconds(10), std::string{"let-go"})
+      .receive([](long holders) { CHECK(holders == 0); },  // not kept for the deadline keeper's next tick
+               [](caf::error& err) { FAIL(interlock::describe(err)); });
+  self->send_exit(user, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("app: an unusable database path is a clear error at start", "[app]") {
   actor_env env;
   auto app = start_bank(env.sys, "/proc/interlock-cannot-write-here/x.db");

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -19,11 +20,20 @@
 namespace interlock::detail {
 
 /// A reply_watch that also holds what to call with the reply: one allocation
-/// per request, shared by the keeper and both response handlers.
+/// per request, shared by the keeper and both response handlers. The handler
+/// that runs destroys `done` right after calling it, on the caller's thread:
+/// the keeper may hold the watch a little longer, and `done` holds the
+/// caller's captures.
 template <class Done>
 struct watch_with_done : reply_watch {
   explicit watch_with_done(Done d) : done(std::move(d)) {}
-  Done done;
+  std::optional<Done> done;
+
+  template <class Result>
+  void finish(Result&& r) {
+    (*done)(std::forward<Result>(r));
+    done.reset();
+  }
 };
 
 /// Sends `msg` to `target` without a CAF timeout and registers the reply with
@@ -41,11 +51,11 @@ void request_watched(Self* self, const caf::actor& target, Msg msg, std::string 
   handle.then(
       [w](Reply& r) {
         w->answered.store(true, std::memory_order_release);
-        w->done(caf::expected<Reply>{std::move(r)});
+        w->finish(caf::expected<Reply>{std::move(r)});
       },
       [w](caf::error& err) {
         w->answered.store(true, std::memory_order_release);
-        w->done(caf::expected<Reply>{explain_transport_error(std::move(err), w->what, w->timeout, true)});
+        w->finish(caf::expected<Reply>{explain_transport_error(std::move(err), w->what, w->timeout, true)});
       });
 }
 
