@@ -134,3 +134,13 @@ TEST_CASE("json: strings are written with the escapes JSON needs, the text betwe
   line.sku = std::string(300, 'x') + "\n";  // longer than the last value of the type
   CHECK(decode_json<jt::Line>(encode_json(line)).sku == line.sku);
 }
+
+TEST_CASE("json: one huge value does not make every later small one as large", "[json]") {
+  jt::Line line;
+  line.sku = std::string(1'000'000, 'x');
+  CHECK(encode_json(line).size() > 1'000'000);
+  line.sku = "small";
+  const auto small = encode_json(line);
+  CHECK(small == R"({"sku":"small","quantity":0})");
+  CHECK(small.capacity() <= 4096 + 64);  // a bounded size hint, not the huge value's
+}

@@ -2,6 +2,7 @@
 // the stream, version and type.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -39,11 +40,13 @@ std::string encode_json(const T& value) {
   if constexpr (has_json_fields<T>) {
     // Sized like the last value of T: one allocation where growing the string
     // took several. A relaxed hint: a stale one costs a regrowth, no more.
+    // Capped: after one huge value, every small one would hold as much.
+    constexpr std::size_t max_hint = 4096;
     static std::atomic<std::size_t> size_hint{0};
     std::string out;
     out.reserve(size_hint.load(std::memory_order_relaxed));
     write_value(out, value);
-    size_hint.store(out.size() + out.size() / 8, std::memory_order_relaxed);
+    size_hint.store(std::min(out.size() + out.size() / 8, max_hint), std::memory_order_relaxed);
     return out;
   } else if constexpr (json_serialisable<T>) {
     return nlohmann::json(value).dump();
