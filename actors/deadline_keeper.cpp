@@ -37,15 +37,6 @@ void deadline_keeper::answer(entry& e, caf::error err) {
   e.requester->enqueue(nullptr, e.id, caf::make_message(std::move(err)), nullptr);
 }
 
-std::shared_ptr<reply_watch> deadline_keeper::watch(caf::strong_actor_ptr requester, caf::message_id id,
-                                                    std::chrono::milliseconds timeout, std::string what) {
-  auto w = std::make_shared<reply_watch>();
-  w->what = std::move(what);
-  w->timeout = timeout;
-  watch(w, std::move(requester), id);
-  return w;
-}
-
 void deadline_keeper::watch(std::shared_ptr<reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
   const auto deadline = std::chrono::steady_clock::now() + w->timeout;
   bool wake = false;

@@ -39,11 +39,8 @@ class deadline_keeper {
   deadline_keeper& operator=(const deadline_keeper&) = delete;
 
   /// Watches the reply `id` (response_handle::id(), already a response id) to
-  /// `requester`: unless the returned watch is marked answered within
-  /// `timeout`, the requester gets errc::timeout as that reply.
-  std::shared_ptr<reply_watch> watch(caf::strong_actor_ptr requester, caf::message_id id,
-                                     std::chrono::milliseconds timeout, std::string what);
-  /// The same with a watch the caller made (its `what` and `timeout` set).
+  /// `requester`: unless `w` is marked answered within `w->timeout`, the
+  /// requester gets errc::timeout (explained with `w->what`) as that reply.
   void watch(std::shared_ptr<reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id);
 
  private:

@@ -31,7 +31,10 @@ caf::behavior caller(caf::event_based_actor* self, caf::actor target, deadline_k
                      std::chrono::milliseconds timeout, bool mark_answered_now) {
   auto outcome = std::make_shared<std::string>();
   auto handle = self->request(target, caf::infinite, 1);
-  auto watch = keeper->watch(caf::actor_cast<caf::strong_actor_ptr>(self), handle.id(), timeout, "command T to A/x");
+  auto watch = std::make_shared<interlock::detail::reply_watch>();
+  watch->what = "command T to A/x";
+  watch->timeout = timeout;
+  keeper->watch(watch, caf::actor_cast<caf::strong_actor_ptr>(self), handle.id());
   if (mark_answered_now) watch->answered = true;
   handle.then([=](int) { *outcome += "reply;"; },
               [=](caf::error& err) { *outcome += interlock::describe(err) + ";"; });
