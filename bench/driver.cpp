@@ -19,6 +19,7 @@ struct drive_state {
   std::size_t stride = 1;
   std::size_t count = 0;  // how many commands this driver sends
   std::size_t window = 1;
+  clock::time_point until = clock::time_point::max();  // no command is sent after it
   std::shared_ptr<const send_fn> send;
   // Touched only by the driver actor (until `done` is set):
   std::size_t sent = 0;
@@ -32,8 +33,14 @@ struct drive_state {
   std::atomic<bool> stopping{false};  // after a failure, or when the waiting thread gives up
 };
 
+// Only runs with a deadline read the clock here: the others stay as cheap as before.
+bool out_of_time(const drive_state& st) {
+  return st.until != clock::time_point::max() && clock::now() >= st.until;
+}
+
 void pump(caf::event_based_actor* self, const std::shared_ptr<drive_state>& st) {
-  while (!st->stopping && st->in_flight < st->window && st->sent < st->count) {
+  const bool late = out_of_time(*st);
+  while (!st->stopping && !late && st->in_flight < st->window && st->sent < st->count) {
     const auto i = st->first + st->sent++ * st->stride;
     ++st->in_flight;
     const auto sent_at = clock::now();
@@ -49,7 +56,7 @@ void pump(caf::event_based_actor* self, const std::shared_ptr<drive_state>& st) 
       pump(self, st);
     });
   }
-  if (st->in_flight == 0 && !st->finished && (st->stopping || st->sent == st->count)) {
+  if (st->in_flight == 0 && !st->finished && (st->stopping || late || st->sent == st->count)) {
     st->finished = true;
     st->end = clock::now();
     st->done.set_value();
@@ -65,7 +72,7 @@ std::string describe_error(const caf::error& err) {
 }
 
 drive_outcome drive(caf::actor_system& sys, std::size_t total, std::size_t window, send_fn send,
-                    std::size_t drivers, std::chrono::seconds stall) {
+                    std::size_t drivers, std::chrono::seconds stall, clock::time_point until) {
   window = std::max<std::size_t>(1, window);
   drivers = std::clamp<std::size_t>(drivers, 1, std::min(window, std::max<std::size_t>(1, total)));
   auto shared_send = std::make_shared<const send_fn>(std::move(send));
@@ -77,6 +84,7 @@ drive_outcome drive(caf::actor_system& sys, std::size_t total, std::size_t windo
     st->stride = drivers;
     st->count = total > k ? (total - k + drivers - 1) / drivers : 0;
     st->window = window / drivers + (k < window % drivers ? 1 : 0);
+    st->until = until;
     st->send = shared_send;
     st->out.latencies_us.reserve(st->count);
     finished.push_back(st->done.get_future());

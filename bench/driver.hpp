@@ -33,9 +33,12 @@ using send_fn = std::function<void(caf::event_based_actor* self, std::size_t i, 
 /// commands k, k + n, k + 2n, ... in that order. Returns when all replies
 /// arrived, or after the first failure once the others are back, or when no
 /// reply arrived for `stall` (then error says so; replies still in flight are
-/// abandoned). seconds: from the start to the last reply.
+/// abandoned). No command is sent after `until`: the run then ends once the
+/// replies in flight are back, with `completed` < total and no error.
+/// seconds: from the start to the last reply.
 drive_outcome drive(caf::actor_system& sys, std::size_t total, std::size_t window, send_fn send,
-                    std::size_t drivers = 1, std::chrono::seconds stall = std::chrono::seconds{120});
+                    std::size_t drivers = 1, std::chrono::seconds stall = std::chrono::seconds{120},
+                    std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max());
 
 /// Text for an interlock (or CAF) error.
 std::string describe_error(const caf::error& err);
