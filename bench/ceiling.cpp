@@ -199,6 +199,51 @@ result bank_ceiling(const char* workload, bool interleaved, const options& opts,
   });
 }
 
+// One stream of n rows (Account's stream, as the replay workload writes it),
+// 65,536 rows per transaction. Closing the connection checkpoints the WAL into the file.
+void write_one_stream(const std::string& path, const std::string& id, std::size_t n, interlock::sync_mode sync) {
+  database db{path, sync};
+  db.exec(event_table);
+  event_writer writer{db};
+  constexpr std::size_t chunk = 65'536;
+  std::vector<row> rows;
+  rows.reserve(std::min(chunk, n));
+  for (std::size_t v = 1; v <= n;) {
+    rows.clear();
+    for (; v <= n && rows.size() < chunk; ++v) {
+      if (v == 1) rows.push_back({&id, 1, "Opened", opened_payload(0)});
+      else rows.push_back({&id, static_cast<std::int64_t>(v), "Deposited", deposited_payload(0, v - 2)});
+    }
+    writer.write_all(rows, rows.size());
+  }
+}
+
+const char* const read_stream_sql =
+    "SELECT global_position, version, type, payload, recorded_at FROM events"
+    " WHERE stream_id = ?1 AND version >= ?2 ORDER BY version";
+
+// Reads stream `id` in version order and touches every payload byte without
+// decoding it; the row count. The statement is reset for the next read.
+std::uint64_t read_rows(statement& read, const std::string& id) {
+  read.bind(1, id);
+  read.bind(2, std::int64_t{1});
+  std::uint64_t count = 0, checksum = 0;
+  while (read.step()) {
+    auto* s = read.get();
+    checksum += static_cast<std::uint64_t>(sqlite3_column_int64(s, 0) + sqlite3_column_int64(s, 1) +
+                                           sqlite3_column_int64(s, 4));
+    const auto* type = sqlite3_column_text(s, 2);
+    checksum += type ? type[0] : 0;
+    const auto* payload = sqlite3_column_text(s, 3);
+    const auto bytes = sqlite3_column_bytes(s, 3);
+    for (int i = 0; i < bytes; ++i) checksum += payload[i];  // touch, don't decode
+    ++count;
+  }
+  read.reset();
+  ceiling_read_sink = ceiling_read_sink + checksum;  // keeps the loop honest
+  return count;
+}
+
 }  // namespace
 
 result ceiling_sequential(const options& opts, const std::string& dir) {
@@ -266,43 +311,12 @@ result ceiling_read(const options& opts, const std::string& dir) {
   return guarded("ceiling_read", opts, path, [&](result& r) {
     remove_database(path);
     const auto id = interlock::new_id();
-    {  // fill (untimed): one stream of opts.events rows
-      database db{path, opts.sync};
-      db.exec(event_table);
-      event_writer writer{db};
-      constexpr std::size_t chunk = 65'536;
-      std::vector<row> rows;
-      rows.reserve(chunk);
-      for (std::size_t v = 1; v <= opts.events;) {
-        rows.clear();
-        for (; v <= opts.events && rows.size() < chunk; ++v) {
-          if (v == 1) rows.push_back({&id, 1, "Opened", opened_payload(0)});
-          else rows.push_back({&id, static_cast<std::int64_t>(v), "Deposited", deposited_payload(0, v - 2)});
-        }
-        writer.write_all(rows, rows.size());
-      }
-    }  // closing the last connection checkpoints the WAL into the file
+    write_one_stream(path, id, opts.events, opts.sync);  // untimed
     database db{path, opts.sync};  // a new connection: SQLite's page cache is empty
     const auto t0 = clock::now();
-    statement read{db,
-                   "SELECT global_position, version, type, payload, recorded_at FROM events"
-                   " WHERE stream_id = ?1 AND version >= ?2 ORDER BY version"};
-    read.bind(1, id);
-    read.bind(2, std::int64_t{1});
-    std::uint64_t count = 0, checksum = 0;
-    while (read.step()) {
-      auto* s = read.get();
-      checksum += static_cast<std::uint64_t>(sqlite3_column_int64(s, 0) + sqlite3_column_int64(s, 1) +
-                                             sqlite3_column_int64(s, 4));
-      const auto* type = sqlite3_column_text(s, 2);
-      checksum += type ? type[0] : 0;
-      const auto* payload = sqlite3_column_text(s, 3);
-      const auto bytes = sqlite3_column_bytes(s, 3);
-      for (int i = 0; i < bytes; ++i) checksum += payload[i];  // touch, don't decode
-      ++count;
-    }
+    statement read{db, read_stream_sql};
+    const auto count = read_rows(read, id);
     r.set_rate(count, seconds_since(t0));
-    ceiling_read_sink = checksum;  // keeps the loop honest
     if (count != opts.events)
       throw sqlite_failure{"read " + std::to_string(count) + " rows, expected " + std::to_string(opts.events)};
     r.notes.push_back("one stream of " + with_commas(static_cast<double>(opts.events)) +
