@@ -30,6 +30,12 @@ struct options {
   std::size_t commands = 1'000;        // latency and ceiling (c): commands / commits, one at a time
   std::size_t aggregates = 1'000'000;  // passivation: aggregates touched once each
   std::size_t cap = 100'000;           // passivation: max_live_aggregates of the capped run
+  std::size_t cold_events = 2'000'000; // cold: the large journal's events
+  std::size_t cold_streams = 10'000;   // cold: its streams (cold_churn: the aggregates)
+  std::size_t cold_probes = 1'000;     // cold: its streams of exactly cold_stream_length events
+  std::size_t churn_window = 64;       // cold_churn: commands in flight
+  std::size_t churn_commands = 50'000; // cold_churn: it stops after this many commands ...
+  int churn_seconds = 20;              // ... or this many seconds, whichever comes first
   int timeout_s = 1'800;               // a workload running longer is killed and reported as a hang
   std::string dir;                     // where the database files go (default: a new temp dir)
   interlock::sync_mode sync = interlock::sync_mode::full;
@@ -64,6 +70,10 @@ struct result {
 
 std::string to_json_line(const result& r);     // one line, no newline
 result from_json_line(const std::string& line);
+
+/// Every probe stream of the cold workload has this many events, and so has
+/// the stream the (e) ceiling reads.
+inline constexpr std::size_t cold_stream_length = 200;
 
 // -- helpers -------------------------------------------------------------------
 
@@ -108,6 +118,7 @@ result ceiling_sequential(const options& opts, const std::string& dir);   // (a)
 result ceiling_interleaved(const options& opts, const std::string& dir);  // (b)
 result ceiling_commit(const options& opts, const std::string& dir);       // (c)
 result ceiling_read(const options& opts, const std::string& dir);         // (d)
+result ceiling_stream(const options& opts, const std::string& dir);       // (e)
 result workload_bank(const options& opts, const std::string& dir);
 result workload_latency(const options& opts, const std::string& dir);
 result workload_replay(const options& opts, const std::string& dir);
@@ -115,5 +126,7 @@ result workload_catchup(const options& opts, const std::string& dir);
 result workload_snapshot(const options& opts, const std::string& dir);
 result workload_passivation(const options& opts, const std::string& dir);        // cap opts.cap
 result workload_passivation_nocap(const options& opts, const std::string& dir);  // no cap
+result workload_cold(const options& opts, const std::string& dir);
+result workload_cold_churn(const options& opts, const std::string& dir);
 
 }  // namespace bench
