@@ -1,11 +1,13 @@
 // interlock-bench: throughput, latency, recovery and catch-up of the runtime,
 // each against a raw-SQLite ceiling measured in the same run; snapshot
-// recovery against a full replay, and passivation's memory against no cap.
+// recovery against a full replay, passivation's memory against no cap, and
+// the first command to cold aggregates in a large journal against a small one.
 // See README.md.
 //
 // Every workload runs in its own child process (fork), so its peak RSS is its
 // own, a crash or hang in one is reported and the others still run, and the
 // parent never starts an actor system.
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +34,7 @@ using bench::result;
 
 constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --only W[,W...]   run only these workloads: bank, latency, replay, catchup, snapshot,
-                    passivation, ceiling
+                    passivation, cold, ceiling
                     (the ceiling parts the chosen workloads compare against always run)
   --quick           small sizes, a few seconds in all
   --memory          the runtime workloads use the in-memory journal (actor overhead alone)
@@ -44,6 +46,10 @@ constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --aggregates M    passivation: aggregates touched once each (default 1000000; quick 50000)
   --cap C           passivation: max_live_aggregates of the capped run (default 100000; quick 5000);
                     a second run without a cap follows, except under --quick
+  --cold-events N   cold: events in the large journal (default 2000000; quick 200000)
+  --cold-streams S  cold: its streams, 1000 of them (quick 100) of exactly 200 events; also
+                    cold_churn's aggregates (default 10000; quick 1000)
+  --churn-window W  cold_churn: commands in flight (default 64)
   --window W        bank, passivation: commands in flight (default 2048; quick 256)
   --drivers K       bank, passivation: driver actors sharing the window (default: one per 256 in flight)
   --commands C      latency and ceiling (c): commands one at a time (default 1000; quick 100)
@@ -68,9 +74,23 @@ std::size_t parse_size(const std::string& flag, const std::string& text) {
   return static_cast<std::size_t>(value);
 }
 
+// The probes have exactly cold_stream_length events and every other stream
+// at least its Opened; with no other stream the probes hold every event.
+void check_cold_sizes(options& opts) {
+  opts.cold_probes = std::min(opts.cold_probes, opts.cold_streams);
+  const auto probe_events = opts.cold_probes * bench::cold_stream_length;
+  const auto others = opts.cold_streams - opts.cold_probes;
+  const bool fits = others ? opts.cold_events >= probe_events + others : opts.cold_events == probe_events;
+  if (opts.selected("cold") && !fits)
+    usage_error("--cold-events " + std::to_string(opts.cold_events) + " does not fit " +
+                std::to_string(opts.cold_probes) + " streams of " + std::to_string(bench::cold_stream_length) +
+                " events and at least one for each of the other " + std::to_string(others));
+}
+
 options parse_args(int argc, char** argv) {
   options opts;
   std::optional<std::size_t> accounts, deposits, events, window, commands, timeout, aggregates, cap;
+  std::optional<std::size_t> cold_events, cold_streams, churn_window;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::optional<std::string> inline_value;
@@ -96,6 +116,9 @@ options parse_args(int argc, char** argv) {
     else if (arg == "--commands") commands = parse_size(arg, value());
     else if (arg == "--aggregates") aggregates = parse_size(arg, value());
     else if (arg == "--cap") cap = parse_size(arg, value());
+    else if (arg == "--cold-events") cold_events = parse_size(arg, value());
+    else if (arg == "--cold-streams") cold_streams = parse_size(arg, value());
+    else if (arg == "--churn-window") churn_window = parse_size(arg, value());
     else if (arg == "--timeout") timeout = parse_size(arg, value());
     else if (arg == "--dir") opts.dir = value();
     else if (arg == "--sync") {
@@ -111,7 +134,7 @@ options parse_args(int argc, char** argv) {
         auto comma = list.find(',', start);
         auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "snapshot" &&
-            name != "passivation" && name != "ceiling")
+            name != "passivation" && name != "cold" && name != "ceiling")
           usage_error("unknown workload '" + name + "'");
         opts.only.push_back(name);
         if (comma == std::string::npos) break;
@@ -132,6 +155,11 @@ options parse_args(int argc, char** argv) {
     opts.commands = 100;
     opts.aggregates = 50'000;
     opts.cap = 5'000;
+    opts.cold_events = 200'000;
+    opts.cold_streams = 1'000;
+    opts.cold_probes = 100;
+    opts.churn_commands = 5'000;
+    opts.churn_seconds = 5;
     opts.timeout_s = 300;
   }
   if (accounts) opts.accounts = *accounts;
@@ -142,6 +170,10 @@ options parse_args(int argc, char** argv) {
   if (aggregates) opts.aggregates = *aggregates;
   if (cap) opts.cap = *cap;
   if (timeout) opts.timeout_s = static_cast<int>(*timeout);
+  if (cold_events) opts.cold_events = *cold_events;
+  if (cold_streams) opts.cold_streams = *cold_streams;
+  if (churn_window) opts.churn_window = *churn_window;
+  check_cold_sizes(opts);
   return opts;
 }
 
@@ -260,11 +292,13 @@ struct printer {
                  opts.journal_name().c_str(), BENCH_JSON_CODEC);
     std::fprintf(human,
                  "  accounts %zu, deposits %zu, events %s, window %zu (%zu drivers), commands %zu, aggregates %s "
-                 "(cap %s)%s | files in %s\n\n",
+                 "(cap %s), cold %s events / %zu streams%s | files in %s\n\n",
                  opts.accounts, opts.deposits, bench::with_commas(static_cast<double>(opts.events)).c_str(),
                  opts.window, opts.driver_count(), opts.commands,
                  bench::with_commas(static_cast<double>(opts.aggregates)).c_str(),
-                 bench::with_commas(static_cast<double>(opts.cap)).c_str(), opts.quick ? " (--quick)" : "",
+                 bench::with_commas(static_cast<double>(opts.cap)).c_str(),
+                 bench::with_commas(static_cast<double>(opts.cold_events)).c_str(), opts.cold_streams,
+                 opts.quick ? " (--quick)" : "",
                  dir.c_str());
     std::fprintf(human, "%-23s %-10s %11s %9s %12s %9s %9s %8s  %s\n", "workload", "journal", "events", "seconds",
                  "events/s", "p50 us", "p99 us", "RSS MB", "vs ceiling (same run)");
@@ -278,6 +312,8 @@ struct printer {
     if (workload == "ceiling_commit") return "ceiling (c) commit";
     if (workload == "ceiling_read") return "ceiling (d) read";
     if (workload == "passivation_nocap") return "passivation (no cap)";
+    if (workload == "ceiling_stream") return "ceiling (e) stream read";
+    if (workload == "cold_churn") return "cold churn";
     return workload;
   }
 
@@ -304,11 +340,21 @@ struct printer {
       std::snprintf(buf, sizeof buf, "p50 %.2fx (c) [lower is better]", *r.ratio_to_ceiling);
       return buf;
     }
+    auto extra = [&](const char* key) { return r.extra.count(key) ? r.extra.at(key) : 0.0; };
+    if (r.workload == "cold") {
+      std::snprintf(buf, sizeof buf, "p50 %.1fx (e), %.1fx the small journal's [lower is better]",
+                    r.ratio_to_ceiling.value_or(0), extra("ratio_to_small"));
+      return buf;
+    }
+    if (r.workload == "cold_churn") {
+      std::snprintf(buf, sizeof buf, "cap %s, %s timeouts, %s errors", bench::with_commas(extra("cap")).c_str(),
+                    bench::with_commas(extra("timeouts")).c_str(), bench::with_commas(extra("errors")).c_str());
+      return buf;
+    }
     if (r.ratio_to_ceiling) {
       std::snprintf(buf, sizeof buf, "%.2fx %s", *r.ratio_to_ceiling, r.ceiling.c_str());
       return buf;
     }
-    auto extra = [&](const char* key) { return r.extra.count(key) ? r.extra.at(key) : 0.0; };
     if (r.workload == "snapshot") {
       std::snprintf(buf, sizeof buf, "recover %.2f ms vs full replay %.1f ms: %.0fx faster", extra("recover_ms"),
                     extra("full_replay_ms"), extra("speedup"));
@@ -399,6 +445,13 @@ void add_ratios(result& r, const std::vector<result>& all) {
   } else if (r.workload == "replay" || r.workload == "catchup") {
     r.ratio_to_ceiling = rate_ratio("ceiling_read");
     r.ceiling = "(d)";
+  } else if (r.workload == "cold") {
+    auto* c = find(all, "ceiling_stream");
+    if (c && c->p50_us && r.p50_us && *c->p50_us > 0) {
+      r.ratio_to_ceiling = *r.p50_us / *c->p50_us;
+      r.extra["ceiling_p50_us"] = *c->p50_us;
+    }
+    r.ceiling = "(e) p50";
   } else if (r.workload == "passivation_nocap") {
     auto* capped = find(all, "passivation");
     if (capped && capped->peak_rss_mb && r.peak_rss_mb && *capped->peak_rss_mb > 0)
@@ -456,6 +509,10 @@ int main(int argc, char** argv) {
       {"passivation", opts.selected("passivation"), bench::workload_passivation},
       // the comparison for the capped run: every aggregate stays live (GBs at full size)
       {"passivation_nocap", opts.selected("passivation") && !opts.quick, bench::workload_passivation_nocap},
+      {"ceiling_stream", all_ceilings || opts.selected("cold"), bench::ceiling_stream},
+      {"cold", opts.selected("cold"), bench::workload_cold},
+      // on the journal cold leaves behind (it fills its own if there is none)
+      {"cold_churn", opts.selected("cold"), bench::workload_cold_churn},
   };
   std::vector<result> results;
   int failures = 0;
