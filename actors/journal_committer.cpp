@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <interlock/runtime/errors.hpp>
+#include <interlock/runtime/log.hpp>
 
 namespace interlock::detail {
 namespace {
@@ -87,10 +88,27 @@ bool journal_committer::next_batch(std::unique_lock<std::mutex>& lock) {
   while (!to_commit_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until)
     std::this_thread::yield();
   lock.lock();
+  if (!to_commit_.load(std::memory_order_relaxed) && !stopping_) {
+    lock.unlock();
+    maintain();
+    lock.lock();
+  }
   sleeping_ = true;
   changed_.wait(lock, [&] { return to_commit_.load(std::memory_order_relaxed) || stopping_; });
   sleeping_ = false;
   return to_commit_.load(std::memory_order_relaxed);
+}
+
+// The journal's upkeep runs when there is nothing to commit; a batch handed
+// over meanwhile waits for one step of it at most. Its failure is logged, not
+// fatal: the journal stays usable.
+void journal_committer::maintain() {
+  try {
+    auto more = journal_->maintain();
+    if (!more) log(log_level::error, message_of(more.error()));
+  } catch (const std::exception& e) {
+    log(log_level::error, std::string{"journal upkeep failed: "} + e.what());
+  }
 }
 
 // Every request gets a result, even if the journal throws: the appenders wait

@@ -50,6 +50,7 @@ class journal_committer {
  private:
   void run();
   void commit_now(batch& b);
+  void maintain();
   bool next_batch(std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<journal> journal_;

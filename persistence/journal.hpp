@@ -179,6 +179,12 @@ class journal {
   /// The current version of a stream (0 when it does not exist).
   virtual caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
                                                       const std::string& aggregate_id) = 0;
+
+  /// One bounded step of the upkeep that appends leave for later (the SQLite
+  /// journal folds older events into its stream index); the journal writer
+  /// calls it when it has nothing to commit. True if more is due. An error
+  /// leaves the journal usable. The default has nothing to do.
+  virtual caf::expected<bool> maintain() { return false; }
 };
 
 /// Opens a journal connection; called once for the writer and once per reader.

@@ -46,9 +46,12 @@ struct sqlite_options {
 };
 
 /// Opens (creating if needed) the journal file at `options.path`: applies the
-/// pragmas, creates the schema if missing and checks its format version.
+/// pragmas, creates the schema if missing, checks its format version and its
+/// bookkeeping (repairing the stream index, a cache, with a log line), and
+/// folds the events after the folded mark, which checks them (a version stored
+/// twice or a gap is logged as an error naming stream, version and positions).
 /// errc::storage naming the path if the file cannot be opened or created, is
-/// not a database, or has a format version this build does not read;
+/// not a database, or is not of the current format;
 /// errc::invalid_argument for an empty path or a negative busy timeout.
 /// ":memory:" is refused (it cannot be in WAL mode); use memory_journal.hpp.
 /// Opening takes the write lock briefly (to create the schema if missing), so
@@ -69,14 +72,9 @@ struct sqlite_settings {
 /// errc::invalid_argument if `j` is not a SQLite journal.
 caf::expected<sqlite_settings> settings_of(journal& j);
 
-/// The format version this build creates (journal_meta.format_version).
-/// Format 2 indexes streams by span of positions; format 3 writes a stream's
-/// row (version, last position) lazily, exact as of journal_meta's
-/// heads_position (see sqlite_journal.cpp); format 4 stores a correlation id
-/// equal to the command id as NULL. Files of formats 1 to 3 are still read and
-/// written, each in its own format.
-inline constexpr int sqlite_journal_format_version = 4;
-/// The oldest format version this build opens.
-inline constexpr int sqlite_journal_oldest_format_version = 1;
+/// The one format this build reads and writes (journal_meta.format_version;
+/// docs/journal-format.md). A file of an older format is refused at open with
+/// an error that names the command that upgrades it (sqlite_upgrade.hpp).
+inline constexpr int sqlite_journal_format_version = 5;
 
 }  // namespace interlock

@@ -1,10 +1,15 @@
 // Golden file: a journal written by the first version of the banking sample
-// (tests/golden/banking_v1.sql, see make_banking_v1.cpp) still loads with
-// today's code through its upcasters, and its rows are never rewritten.
+// (tests/golden/banking_v1.sql, see make_banking_v1.cpp), in the first
+// published format. It is refused until upgraded; upgraded, it reads exactly
+// as before, loads with today's code through its upcasters, and its rows are
+// never rewritten.
 #include <catch2/catch.hpp>
 
 #include <fstream>
 #include <sstream>
+
+#include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/persistence/sqlite_upgrade.hpp>
 
 #include "../samples/banking/domain.hpp"
 #include "../samples/banking/read_models.hpp"
@@ -28,11 +33,44 @@ std::string golden_sql() {
   return text.str();
 }
 
-// A copy of the golden journal in a temp file (the committed one stays untouched).
-std::string golden_copy(const temp_dir& dir) {
+// A copy of the golden journal in a temp file (the committed one stays
+// untouched), in its own format.
+std::string golden_v1_file(const temp_dir& dir) {
   auto path = dir.file("banking_v1.db");
   raw_db{path}.exec(golden_sql());
   return path;
+}
+
+// The golden copy, upgraded to the current format.
+std::string golden_copy(const temp_dir& dir) {
+  auto path = golden_v1_file(dir);
+  auto report = interlock::upgrade_sqlite_journal(path);
+  REQUIRE(report);
+  REQUIRE(report->from_format == 1);
+  return path;
+}
+
+// Every event as a reader of format 1 got it: ids in full, none as NULL.
+std::vector<std::string> v1_events_as_read(const std::string& path) {
+  return raw_db{path}.rows(
+      "SELECT e.global_position, s.aggregate_type, s.aggregate_id, e.version, e.event_type, e.schema_version,"
+      " e.payload, e.recorded_at, coalesce(e.command_id, ''), coalesce(e.correlation_id, ''),"
+      " coalesce(e.causation_id, '') FROM events e JOIN streams s USING (stream_key) ORDER BY e.global_position");
+}
+
+// The same, through the current journal.
+std::vector<std::string> events_as_read(const std::string& path) {
+  auto j = interlock::open_sqlite_journal({path});
+  REQUIRE(j);
+  auto all = (*j)->read_all(1, 1'000'000);
+  REQUIRE(all);
+  std::vector<std::string> out;
+  for (const auto& e : *all)
+    out.push_back(std::to_string(e.position) + "|" + e.aggregate_type + "|" + e.aggregate_id + "|" +
+                  std::to_string(e.version) + "|" + e.event_type + "|" + std::to_string(e.schema_version) + "|" +
+                  e.payload + "|" + std::to_string(e.recorded_at_us) + "|" + e.command_id + "|" + e.correlation_id +
+                  "|" + e.causation_id);
+  return out;
 }
 
 caf::expected<interlock::application> start(caf::actor_system& sys, const std::string& db, bool upcast = true) {
@@ -43,6 +81,25 @@ caf::expected<interlock::application> start(caf::actor_system& sys, const std::s
 }
 
 }  // namespace
+
+TEST_CASE("golden v1 journal: refused until upgraded, then read exactly as before", "[golden][upgrade]") {
+  temp_dir dir;
+  const auto path = golden_v1_file(dir);
+  const auto before = v1_events_as_read(path);
+  REQUIRE(before.size() == 6);
+  {
+    actor_env env;
+    auto app = start(env.sys, path);
+    REQUIRE_FALSE(app);
+    CHECK_THAT(interlock::message_of(app.error()),
+               Catch::Contains("format 1") && Catch::Contains("interlock-journal upgrade " + path));
+  }
+  auto report = interlock::upgrade_sqlite_journal(path);
+  REQUIRE(report);
+  CHECK(report->events == 6);
+  CHECK(events_as_read(path) == before);
+  CHECK(v1_events_as_read(report->backup_path) == before);  // the original, kept as it was
+}
 
 TEST_CASE("golden v1 journal: aggregates load through the upcasters", "[golden][upcast]") {
   temp_dir dir;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "journal_test_support.hpp"
+#include "old_format_files.hpp"
 #include "raw_db.hpp"
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/persistence/sqlite_upgrade.hpp>
 #include <interlock/runtime/errors.hpp>
 
 using namespace interlock;
@@ -465,7 +467,7 @@ TEST_CASE("sqlite journal: the view's time keeps leading zeros of microseconds",
   { open_journal(backend.factory); }
   raw_db db{backend.path};
   // 2021-01-02T03:04:05.000042Z, written by hand to pin the fraction.
-  db.exec("INSERT INTO streams VALUES (1, 'T', 'i', 1, 1, 1);"
+  db.exec("INSERT INTO streams VALUES (1, 'T', 'i', 1);"
           "INSERT INTO events VALUES (1, 1, 1, 'E', 1, '{}', 1609556645000042, NULL, NULL, NULL);");
   CHECK(db.rows("SELECT recorded_at FROM events_view") == std::vector<std::string>{"2021-01-02T03:04:05.000042Z"});
   CHECK(iso8601(1609556645000042) == "2021-01-02T03:04:05.000042Z");
@@ -643,7 +645,7 @@ TEST_CASE("sqlite journal: a non-constraint error while writing fails the whole 
   CHECK(append_ok(*j, request("A", "x", 1, 1)).first_position == 2);
 }
 
-// -- format 2: streams indexed per span of 4,096 positions ---------------------
+// -- streams: folded into stream_index, the newest spans by events_by_span ------
 
 TEST_CASE("sqlite journal: streams that cross many spans read back whole, from any version, in any count",
           "[journal][sqlite]") {
@@ -706,7 +708,7 @@ TEST_CASE("sqlite journal: streams that cross many spans read back whole, from a
   raw_db db{backend.path};
   CHECK(db.rows("SELECT count(*) FROM (SELECT stream_key, version FROM events GROUP BY 1, 2 HAVING count(*) > 1)") ==
         std::vector<std::string>{"0"});
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"4"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"5"});
 }
 
 TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, they do not scan the events",
@@ -716,38 +718,54 @@ TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, t
   CHECK_THAT(plan_on_new_journal("SELECT * FROM events e WHERE (e.global_position >> 12) = 1 AND e.stream_key = 1"
                                  " AND e.version >= 1 ORDER BY e.version LIMIT 10"),
              Contains("SEARCH e USING INDEX events_by_span"));
-  // Format 3's roll-forward to a stream's newest event in a span (one seek).
+  // The roll-forward to a stream's newest event in a span (one seek).
   CHECK_THAT(plan_on_new_journal("SELECT version, global_position FROM events WHERE (global_position >> 12) = 1"
                                  " AND stream_key = 2 ORDER BY version DESC LIMIT 1"),
              Contains("SEARCH events USING COVERING INDEX events_by_span (<expr>=? AND stream_key=?)"));
 }
 
-TEST_CASE("sqlite journal: a format-1 file is read and written in format 1", "[journal][sqlite]") {
+TEST_CASE("sqlite journal: the folded part of a stream is read through stream_index, one seek then in order",
+          "[journal][sqlite]") {
   sqlite_backend backend;
-  {
-    raw_db db{backend.path};
-    db.exec("PRAGMA journal_mode = WAL;"
-            "CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
-            "INSERT INTO journal_meta VALUES ('format_version', 1);"
-            "CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
-            " aggregate_id TEXT NOT NULL, version INTEGER NOT NULL, UNIQUE (aggregate_type, aggregate_id));"
-            "CREATE TABLE events (global_position INTEGER PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
-            " version INTEGER NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL,"
-            " payload TEXT NOT NULL, recorded_at INTEGER NOT NULL, command_id TEXT, correlation_id TEXT,"
-            " causation_id TEXT, UNIQUE (stream_key, version));"
-            "INSERT INTO streams VALUES (1, 'A', 'x', 2);"
-            "INSERT INTO events VALUES (1, 1, 1, 'Happened', 1, '{\"v\":1}', 1609556645000042, NULL, NULL, NULL);"
-            "INSERT INTO events VALUES (2, 1, 2, 'Happened', 1, '{\"v\":2}', 1609556645000043, NULL, NULL, NULL);");
-  }
+  { open_journal(backend.factory); }
+  testing_support::raw_db db{backend.path};
+  const auto plan = db.rows(
+      "EXPLAIN QUERY PLAN SELECT e.payload FROM stream_index i CROSS JOIN events e"
+      " ON e.global_position = i.global_position WHERE i.stream_key = 1 AND i.version >= 1 ORDER BY i.version"
+      " LIMIT 10");
+  REQUIRE(plan.size() == 2);
+  CHECK_THAT(plan[0], Contains("SEARCH i USING PRIMARY KEY (stream_key=? AND version>?)"));
+  CHECK_THAT(plan[1], Contains("SEARCH e USING INTEGER PRIMARY KEY (rowid=?)"));
+}
+
+TEST_CASE("sqlite journal: a format-1 file is refused with the command that upgrades it, then upgraded",
+          "[journal][sqlite][upgrade]") {
+  sqlite_backend backend;
+  testing_support::create_old_journal(backend.path, 1);
+  raw_db{backend.path}.exec(
+      "INSERT INTO streams VALUES (1, 'A', 'x', 2);"
+      "INSERT INTO events VALUES (1, 1, 1, 'Happened', 1, '{\"v\":1}', 1609556645000042, NULL, NULL, NULL);"
+      "INSERT INTO events VALUES (2, 1, 2, 'Happened', 1, '{\"v\":2}', 1609556645000043, NULL, NULL, NULL);");
+  check_error(open_error({backend.path}), errc::storage,
+              {"'" + backend.path + "'", "format 1", "interlock-journal upgrade " + backend.path});
+  const auto report = value_of(upgrade_sqlite_journal(backend.path));
+  CHECK(report.from_format == 1);
+  CHECK(report.events == 2);
+  CHECK(report.streams == 1);
+  CHECK(report.backup_path == backend.path + ".format-1.bak");
+  CHECK(raw_db{report.backup_path}.rows("SELECT count(*) FROM events") == std::vector<std::string>{"2"});
   auto j = open_journal(backend.factory);
-  CHECK(versions_of(value_of(j->read_stream("A", "x", 1, 10))) == iota(1, 2));
+  const auto events = value_of(j->read_stream("A", "x", 1, 10));
+  CHECK(versions_of(events) == iota(1, 2));
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].recorded_at_us == 1609556645000043);
+  CHECK(events[1].payload == R"({"v":2})");
   CHECK(append_ok(*j, request("A", "x", 2, 2)).last_position == 4);
   CHECK(append_ok(*j, request("B", "y", 0, 1)).first_position == 5);
   check_error(append_error(*j, request("A", "x", 2, 1)), errc::conflict, {"'A/x'", "at version 4"});
   CHECK(versions_of(value_of(j->read_stream("A", "x", 2, 10))) == iota(2, 4));
-  CHECK(positions_of(value_of(j->read_stream("B", "y", 1, 10))) == std::vector<std::uint64_t>{5});
   raw_db db{backend.path};
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"1"});
-  CHECK(db.rows("SELECT count(*) FROM sqlite_master WHERE name = 'events_by_span'") ==
-        std::vector<std::string>{"0"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"5"});
+  // A second upgrade has nothing to do.
+  CHECK(value_of(upgrade_sqlite_journal(backend.path)).backup_path.empty());
 }

@@ -1,10 +1,13 @@
-// Format 4: a correlation id equal to the command id is stored as NULL (and an
-// empty one beside a command id as ''); reads and events_view give back
-// exactly what was appended. Files of format 3 keep storing it in full.
+// A correlation id equal to the command id is stored as NULL (and an empty one
+// beside a command id as ''); reads and events_view give back exactly what was
+// appended, also from a file of an older format once it is upgraded.
 #include <catch2/catch.hpp>
 
 #include "journal_test_support.hpp"
+#include "old_format_files.hpp"
 #include "raw_db.hpp"
+
+#include <interlock/persistence/sqlite_upgrade.hpp>
 
 #include <string>
 #include <vector>
@@ -55,13 +58,13 @@ void append_and_read_back(journal& j, const std::vector<append_request>& reqs) {
 
 }  // namespace
 
-TEST_CASE("short correlation: new files are format 4 and store a correlation equal to the command id as NULL",
+TEST_CASE("short correlation: new files are format 5 and store a correlation equal to the command id as NULL",
           "[journal][sqlite][format]") {
   sqlite_backend backend;
   auto j = open_journal(backend.factory);
   append_and_read_back(*j, every_kind_of_correlation());
   raw_db db{backend.path};
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"4"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"5"});
   CHECK(stored_correlations(db) == std::vector<std::string>{"NULL", "NULL", "'corr-other'", "''", "NULL"});
   // The shell sees the ids as appended, no correlation as NULL.
   CHECK(db.rows("SELECT quote(command_id), quote(correlation_id) FROM events_view") ==
@@ -69,7 +72,7 @@ TEST_CASE("short correlation: new files are format 4 and store a correlation equ
                                  "'cmd-other-0'|'corr-other'", "'cmd-none-0'|NULL", "NULL|NULL"});
 }
 
-TEST_CASE("short correlation: reopened, a format-4 file reads its ids back", "[journal][sqlite][format]") {
+TEST_CASE("short correlation: reopened, a file reads its ids back", "[journal][sqlite][format]") {
   sqlite_backend backend;
   const auto reqs = every_kind_of_correlation();
   std::vector<stored_event> before;
@@ -85,17 +88,32 @@ TEST_CASE("short correlation: reopened, a format-4 file reads its ids back", "[j
   CHECK(before[3].correlation_id.empty());
 }
 
-TEST_CASE("short correlation: a format-3 file keeps storing correlation ids in full", "[journal][sqlite][format]") {
+TEST_CASE("short correlation: a format-3 file, ids stored in full, upgrades and reads its ids back",
+          "[journal][sqlite][format][upgrade]") {
   sqlite_backend backend;
+  testing_support::create_old_journal(backend.path, 3);
   {
-    open_journal(backend.factory);  // formats 3 and 4 share their tables
     raw_db db{backend.path};
-    db.exec("UPDATE journal_meta SET value = 3 WHERE key = 'format_version'");
+    // As format 3 stored every_kind_of_correlation(): ids in full, none as NULL.
+    db.exec("INSERT INTO streams VALUES (1, 'S', 'same', 2, 1, 2), (2, 'S', 'other', 1, 3, 3),"
+            " (3, 'S', 'none', 1, 4, 4), (4, 'S', 'bare', 1, 5, 5);"
+            "INSERT INTO events VALUES (1, 1, 1, 'Happened', 1, '{\"v\":1}', 10, 'cmd-same-0', 'cmd-same-0', 'c'),"
+            " (2, 1, 2, 'Happened', 1, '{\"v\":2}', 10, 'cmd-same-0', 'cmd-same-0', 'c'),"
+            " (3, 2, 1, 'Happened', 1, '{\"v\":1}', 10, 'cmd-other-0', 'corr-other', 'c'),"
+            " (4, 3, 1, 'Happened', 1, '{\"v\":1}', 10, 'cmd-none-0', NULL, 'c'),"
+            " (5, 4, 1, 'Happened', 1, '{\"v\":1}', 10, NULL, NULL, NULL);");
   }
+  REQUIRE(value_of(upgrade_sqlite_journal(backend.path)).from_format == 3);
   auto j = open_journal(backend.factory);
-  append_and_read_back(*j, every_kind_of_correlation());
+  const auto all = read_everything(*j);
+  REQUIRE(all.size() == 5);
+  CHECK(all[0].correlation_id == "cmd-same-0");
+  CHECK(all[1].correlation_id == "cmd-same-0");
+  CHECK(all[2].correlation_id == "corr-other");
+  CHECK(all[3].command_id == "cmd-none-0");
+  CHECK(all[3].correlation_id.empty());
+  CHECK(all[4].command_id.empty());
+  CHECK(all[4].correlation_id.empty());
   raw_db db{backend.path};
-  CHECK(stored_correlations(db) ==
-        std::vector<std::string>{"'cmd-same-0'", "'cmd-same-0'", "'corr-other'", "NULL", "NULL"});
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"3"});
+  CHECK(stored_correlations(db) == std::vector<std::string>{"NULL", "NULL", "'corr-other'", "''", "NULL"});
 }

@@ -1,0 +1,141 @@
+// The SQLite journal's class, shared by the files that implement it by
+// concern: sqlite_journal.cpp (opening), event_writer.cpp (appends),
+// event_reader.cpp (reads), stream_index.cpp (stream heads and the fold).
+// Internal to the SQLite journal.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <interlock/persistence/append_chain.hpp>
+#include <interlock/persistence/sqlite/statements.hpp>
+#include <interlock/persistence/sqlite_journal.hpp>
+
+namespace interlock::sqlite {
+
+/// A stream as the writer knows it.
+struct stream_row {
+  std::int64_t key = 0;  // 0: the stream does not exist yet
+  std::uint64_t version = 0;
+  std::uint64_t first_position = 0;
+};
+
+/// An event row of the batch being written, waiting for its INSERT.
+struct pending_event {
+  const append_request* request;
+  const event_record* event;
+  std::int64_t stream_key;
+  std::uint64_t position;
+  std::uint64_t version;
+};
+
+/// Where the fold stands: every event at or before `folded` is in stream_index.
+struct fold_state {
+  std::uint64_t folded = 0;
+  std::uint64_t last = 0;  // the last position
+  /// Spans holding events after the folded mark: what a stream read seeks.
+  std::uint64_t open_spans() const {
+    return last <= folded ? 0 : (last >> span_shift) - ((folded + 1) >> span_shift) + 1;
+  }
+};
+
+class sqlite_journal final : public journal {
+ public:
+  static caf::expected<std::unique_ptr<journal>> open(const sqlite_options& options);
+
+  std::vector<caf::expected<append_result>> append(const std::vector<append_request>& batch) override;
+  caf::expected<std::vector<stored_event>> read_stream(const std::string& aggregate_type,
+                                                       const std::string& aggregate_id, std::uint64_t from_version,
+                                                       std::size_t max_count) override;
+  caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
+                                         std::uint64_t from_version, std::size_t max_count, const event_visitor& visit,
+                                         scan_fields fields = scan_fields::all) override;
+  caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count, const event_visitor& visit,
+                                      scan_fields fields = scan_fields::all) override;
+  caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position, std::size_t max_count) override;
+  caf::expected<std::uint64_t> last_position() override;
+  caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
+                                              const std::string& aggregate_id) override;
+  caf::expected<std::optional<snapshot_record>> load_snapshot(const std::string& aggregate_type,
+                                                              const std::string& aggregate_id,
+                                                              std::uint64_t max_version,
+                                                              std::int64_t max_recorded_at_us) override;
+  caf::expected<std::optional<command_record>> find_command(const std::string& command_id) override;
+  caf::expected<bool> maintain() override;
+
+  caf::expected<sqlite_settings> settings();
+  caf::expected<fold_state> fold_status();
+
+ private:
+  explicit sqlite_journal(std::string path) : path_(std::move(path)) {}
+
+  // -- opening (sqlite_journal.cpp) --
+  caf::error open_error() const;
+  caf::error connect(const sqlite_options& options);
+  caf::error ensure_schema();
+  caf::error check_at_open();
+
+  // -- appending (event_writer.cpp) --
+  std::optional<std::string> write_batch(const std::vector<append_request>& batch,
+                                         std::vector<caf::expected<append_result>>& results, bool isolate);
+  std::optional<std::string> start_batch();
+  std::optional<std::string> append_one(const append_request& req, std::uint64_t& next_position, std::int64_t now,
+                                        caf::expected<append_result>& result, bool isolate);
+  int write_request(const append_request& req, stream_row& stream, std::uint64_t first_position, std::int64_t now,
+                    bool defer_events);
+  void bind_event(statement& q, int first_parameter, const pending_event& row, std::int64_t now) const;
+  int write_pending_events(std::int64_t now);
+  int write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position);
+  int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
+  std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
+  std::optional<std::string> forget_cache_if_changed();
+  void forget_streams();
+  void rollback();
+
+  // -- stream heads and the fold (stream_index.cpp) --
+  int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out,
+                  const fold_state& at);
+  int stream_head(stream_row& stream, const fold_state& at);
+  int indexed_head(stream_row& stream, const fold_state& at);
+  int reindex_stream(const stream_row& stream, std::uint64_t folded);
+  int read_fold_state(fold_state& out);
+  caf::error fold(std::uint64_t to);
+  caf::error fold_to_span_boundary(std::size_t keep_spans);
+  caf::error find_duplicate(std::uint64_t from, std::uint64_t to);
+  caf::error find_gap(std::uint64_t from, std::uint64_t to);
+  caf::error damaged(std::int64_t stream_key, const std::string& what);
+  bool drop_entries_after(std::uint64_t folded);
+  caf::error rebuild_stream_index(const std::string& why);
+  std::string describe_stream(std::int64_t stream_key);
+
+  // -- shared --
+  int read_last_position(std::uint64_t& out);
+  int read_folded_mark(std::uint64_t& out);
+  int run(statement& stmt);
+  caf::error read_error(const std::string& what) const;
+
+  std::string path_;
+  connection db_;  // declared before the statements: they are finalized first
+  statements q_;
+  // The streams this connection has written or read in a write transaction.
+  // Valid while no other connection commits (PRAGMA data_version tells), so
+  // appends skip a lookup per request; cleared whenever a transaction fails.
+  std::unordered_map<std::string, std::optional<stream_row>> streams_;
+  // The last position and the folded mark this connection committed or read in
+  // a write transaction, valid on the same terms.
+  std::optional<std::uint64_t> last_written_;
+  std::optional<std::uint64_t> folded_;
+  detail::append_chain chain_;          // what the batches so far left of after_previous chains
+  std::vector<pending_event> pending_;  // the batch's events not yet inserted (fast path)
+  std::int64_t seen_data_version_ = -1;
+  // The folded mark at which a fold met a duplicate: not tried again from there.
+  std::optional<std::uint64_t> fold_blocked_at_;
+  // Streams a fold found a version stored twice in, and what it found: their
+  // reads fail with it (a read by version would pass over the second copy).
+  std::unordered_map<std::int64_t, std::string> damaged_streams_;
+};
+
+}  // namespace interlock::sqlite

@@ -1,0 +1,40 @@
+// Empty journal files of the formats before the current one, with the tables
+// those builds created: for the upgrade tests, which then insert rows by SQL.
+#pragma once
+
+#include <string>
+
+#include "raw_db.hpp"
+
+namespace testing_support {
+
+// Format 1: one UNIQUE (stream_key, version) over all events; ids in full.
+// Formats 2-4: streams carry first and last positions, events are indexed by
+// span; 3 and 4 keep a heads mark; 4 stores a correlation equal to the
+// command id as NULL (as the current format does).
+inline void create_old_journal(const std::string& path, int format) {
+  raw_db db{path};
+  const bool spans = format >= 2;
+  db.exec(std::string{"PRAGMA journal_mode = WAL;"
+                      "CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
+                      "INSERT INTO journal_meta VALUES ('format_version', "} +
+          std::to_string(format) + ");" + (format >= 3 ? "INSERT INTO journal_meta VALUES ('heads_position', 0);" : "") +
+          "CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
+          " aggregate_id TEXT NOT NULL, version INTEGER NOT NULL," +
+          (spans ? " first_position INTEGER NOT NULL, last_position INTEGER NOT NULL," : "") +
+          " UNIQUE (aggregate_type, aggregate_id));"
+          "CREATE TABLE events (global_position INTEGER PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
+          " version INTEGER NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL,"
+          " payload TEXT NOT NULL, recorded_at INTEGER NOT NULL, command_id TEXT, correlation_id TEXT,"
+          " causation_id TEXT" +
+          (spans ? ");CREATE UNIQUE INDEX events_by_span ON events (global_position >> 12, stream_key, version);"
+                 : ", UNIQUE (stream_key, version));") +
+          "CREATE TABLE snapshots (stream_key INTEGER NOT NULL REFERENCES streams, version INTEGER NOT NULL,"
+          " state_version INTEGER NOT NULL, state TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
+          " PRIMARY KEY (stream_key, version)) WITHOUT ROWID;"
+          "CREATE TABLE commands (command_id TEXT PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
+          " first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, last_version INTEGER NOT NULL,"
+          " result TEXT NOT NULL) WITHOUT ROWID;");
+}
+
+}  // namespace testing_support
