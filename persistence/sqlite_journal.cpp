@@ -25,7 +25,8 @@ caf::expected<std::unique_ptr<journal>> sqlite_journal::open(const sqlite_option
   std::unique_ptr<sqlite_journal> j{new sqlite_journal(options.path)};
   if (auto err = j->connect(options)) return err;
   if (auto err = j->ensure_schema()) return err;
-  if (j->q_.prepare(j->db_.get()) != SQLITE_OK) return j->open_error();
+  j->synchronous_ = options.synchronous;
+  if (j->q_.prepare(j->db_.get(), static_cast<int>(options.synchronous)) != SQLITE_OK) return j->open_error();
   if (auto err = j->check_at_open()) return err;
   return std::unique_ptr<journal>{std::move(j)};
 }
@@ -109,7 +110,7 @@ caf::error sqlite_journal::check_at_open() {
   }
   fold_state at;
   if (read_fold_state(at) != SQLITE_OK) return open_error();
-  if (auto failure = fold(at.last)) {
+  if (auto failure = fold(at.last, true)) {
     if (!is(failure, errc::corrupt_event)) return failure;
     log(log_level::error, message_of(failure));
   }

@@ -126,16 +126,16 @@ TEST_CASE("stream index: a writer that is never idle folds past 32 open spans, l
   check_streams(*other, versions);
 }
 
-TEST_CASE("stream index: maintain() folds once 8 spans are open, leaving the newest 2", "[journal][sqlite][fold]") {
+TEST_CASE("stream index: maintain() folds once 16 spans are open, leaving the newest 2", "[journal][sqlite][fold]") {
   fast_backend backend;
   std::map<std::string, std::uint64_t> versions;
   auto j = open_journal(backend.factory);
-  append_rounds(*j, versions, {"a", "b"}, 4 * span - 1);  // up to 32,766: spans 0..7
+  append_rounds(*j, versions, {"a", "b"}, 8 * span - 1);  // up to 65,534: spans 0..15
   CHECK(value_of(j->maintain()) == false);
   CHECK(folded_mark(backend.path) == 0);
-  append_rounds(*j, versions, {"a", "b"}, 1);  // 32,768: a 9th span
+  append_rounds(*j, versions, {"a", "b"}, 1);  // 65,536: a 17th span
   CHECK(value_of(j->maintain()) == false);
-  CHECK(folded_mark(backend.path) == 7 * span - 1);
+  CHECK(folded_mark(backend.path) == 15 * span - 1);
   check_streams(*j, versions);
 }
 
@@ -149,6 +149,7 @@ TEST_CASE("stream index: a folded mark ahead of the events is repaired at open, 
   auto j = open_journal(backend.factory);
   CHECK(log.has("the folded mark (999) is ahead of the last event (40)"));
   CHECK(folded_mark(backend.path) == 40);
+  CHECK(value_of(settings_of(*j)).synchronous == 2);  // the fold's commit went without fsync, appends do not
   check_streams(*j, versions);
   CHECK(append_ok(*j, request("S", "a", 20, 1)).last_version == 21);
 }

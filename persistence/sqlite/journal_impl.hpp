@@ -102,7 +102,8 @@ class sqlite_journal final : public journal {
   int indexed_head(stream_row& stream, const fold_state& at);
   int reindex_stream(const stream_row& stream, std::uint64_t folded);
   int read_fold_state(fold_state& out);
-  caf::error fold(std::uint64_t to);
+  caf::error fold(std::uint64_t to, bool check_gaps);
+  caf::error fold_in_transaction(std::uint64_t to, bool check_gaps);
   caf::error fold_to_span_boundary(std::size_t keep_spans);
   caf::error find_duplicate(std::uint64_t from, std::uint64_t to);
   caf::error find_gap(std::uint64_t from, std::uint64_t to);
@@ -118,6 +119,7 @@ class sqlite_journal final : public journal {
   caf::error read_error(const std::string& what) const;
 
   std::string path_;
+  sync_mode synchronous_ = sync_mode::full;
   connection db_;  // declared before the statements: they are finalized first
   statements q_;
   // The streams this connection has written or read in a write transaction.

@@ -61,9 +61,10 @@ std::string insert_events_sql(int rows) {
 
 }  // namespace
 
-int statements::prepare(sqlite3* db) {
+int statements::prepare(sqlite3* db, int synchronous) {
   static const std::string insert_one_sql = insert_events_sql(1);
   static const std::string insert_many_sql = insert_events_sql(events_per_insert);
+  const auto configured_sync = "PRAGMA synchronous = " + std::to_string(synchronous);
   const std::pair<statement*, const char*> all[] = {
       {&begin, "BEGIN IMMEDIATE"},
       {&commit, "COMMIT"},
@@ -72,6 +73,8 @@ int statements::prepare(sqlite3* db) {
       {&release, "RELEASE request"},
       {&rollback_to, "ROLLBACK TO request"},
       {&data_version, "PRAGMA data_version"},
+      {&sync_normal, "PRAGMA synchronous = NORMAL"},
+      {&sync_configured, configured_sync.c_str()},
       {&last_position, "SELECT global_position FROM events ORDER BY global_position DESC LIMIT 1"},
       {&folded_mark, "SELECT value FROM journal_meta WHERE key = 'folded_position'"},
       {&set_folded_mark, "UPDATE journal_meta SET value = ?1 WHERE key = 'folded_position'"},

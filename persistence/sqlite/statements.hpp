@@ -17,6 +17,7 @@ inline constexpr int columns_per_event = 10;
 
 struct statements {
   statement begin, commit, rollback, savepoint, release, rollback_to, data_version;
+  statement sync_normal, sync_configured;  // PRAGMA synchronous for one commit, and back
   statement last_position, folded_mark, set_folded_mark;
   statement find_stream, insert_stream;
   statement indexed_head;  // a stream's newest folded event, and the event at its position
@@ -26,8 +27,9 @@ struct statements {
   statement fold_events, find_gap;
   statement insert_snapshot, trim_snapshots, load_snapshot, insert_command, find_command;
 
-  /// Compiles every statement for `db`; SQLite's result code.
-  int prepare(sqlite3* db);
+  /// Compiles every statement for `db`, whose configured PRAGMA synchronous
+  /// level is `synchronous`; SQLite's result code.
+  int prepare(sqlite3* db, int synchronous);
 };
 
 /// Every event column of the reads, in the order reads expect them (see
