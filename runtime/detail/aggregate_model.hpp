@@ -194,8 +194,8 @@ class aggregate_model final : public aggregate_instance {
 
   caf::error replay(const event_view& e, bool more_of_same = false) override {
     auto& version = aggregate_access::version(state_);
-    if (e.version != (more_of_same ? version : version + 1))
-      return make_error(errc::corrupt_event, describe_event(e) + ": expected version " + std::to_string(version + 1));
+    if (const auto expected = more_of_same ? version : version + 1; e.version != expected)
+      return version_break(e, expected);
     if (e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
       auto it = appliers().find(e.event_type);
       if (it == appliers().end())
