@@ -245,15 +245,23 @@ caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, c
 }
 
 // Scans one chunk of the journal from job.next_position, checking that the
-// positions have no hole, and passes each event to `take`.
+// positions have no hole and that each stream's versions go on by one (the
+// journal keeps both gapless: anything else is damage, and the event is not
+// applied), and passes each event to `take`.
 template <class Take>
 caf::expected<std::size_t> scan_catch_up(self_ptr self, detail::catchup_job& job, Take take) {
   caf::error failure;
   const auto fields = job.instance->reads_ids() ? scan_fields::all : scan_fields::without_ids;
+  const auto stopped = [&](const std::string& why) {
+    return make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: " + why);
+  };
   auto scanned = self->state.db->scan_all(job.next_position, self->state.chunk, [&](const event_view& e) {
-    if (e.position != job.next_position) {  // the journal's positions are gapless: a hole is damage
-      failure = make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: global position " +
-                                                    std::to_string(job.next_position) + " is missing from the journal");
+    if (e.position != job.next_position) {
+      failure = stopped("global position " + std::to_string(job.next_position) + " is missing from the journal");
+      return false;
+    }
+    if (!job.streams.check(e)) {
+      failure = stopped(message_of(job.streams.error(e)));
       return false;
     }
     if ((failure = take(e))) return false;
