@@ -243,8 +243,8 @@ caf::result<detail::erased_reply> route(self_ptr self, detail::erased_command& c
 }
 
 caf::result<detail::erased_reply> take(self_ptr self, detail::erased_command& cmd) {
-  if (cmd.aggregate_id.empty())
-    return make_error(errc::invalid_argument, "command " + cmd.command_type + " has an empty aggregate id");
+  // Again here: middleware may have set the ids.
+  if (auto err = detail::check_ids(cmd)) return err;
   if (!self->state.ctx.middleware.empty() && !cmd.through_middleware) {
     cmd.through_middleware = true;
     return route_through_middleware(self, cmd);

@@ -136,16 +136,29 @@ void apply_later(self_ptr self, std::shared_ptr<Job> job_ptr, std::shared_ptr<ev
 
 // Scans one chunk of the job's stream from job.next_version, passing each
 // event within the job's bounds to `take` (false: stop); sets `reached_bound`
-// at the first event beyond them.
+// at the first event beyond them. That event is not applied, but a break in
+// the versions it shows counts if the loaded state is missing a version
+// (time travel to version 3 of a stream 1, 2, 4: 3 would pass for the end)
+// or it repeats one; a gap above a version bound does not touch the state.
 template <class Take>
 caf::expected<std::size_t> scan_recovery(self_ptr self, detail::recovery_job& job, bool& reached_bound, Take take) {
-  return self->state.db->scan_stream(job.aggregate_type, job.aggregate_id, job.next_version, self->state.chunk,
-                                     [&](const event_view& e) {
-                                       if (within_bounds(job, e)) return take(e);
-                                       reached_bound = true;
-                                       return false;
-                                     },
-                                     job.keep_last ? scan_fields::all : scan_fields::without_ids);
+  caf::error failure;
+  auto next = job.next_version;
+  auto scanned = self->state.db->scan_stream(
+      job.aggregate_type, job.aggregate_id, job.next_version, self->state.chunk,
+      [&](const event_view& e) {
+        if (within_bounds(job, e)) {
+          next = e.version + 1;
+          return take(e);
+        }
+        if (e.version < next || (e.version > next && next <= job.max_version))
+          failure = detail::version_break(e, next);
+        reached_bound = true;
+        return false;
+      },
+      job.keep_last ? scan_fields::all : scan_fields::without_ids);
+  if (failure) return failure;
+  return scanned;
 }
 
 // Reads one chunk of a stream and applies it in place, on this thread (no
@@ -232,15 +245,23 @@ caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, c
 }
 
 // Scans one chunk of the journal from job.next_position, checking that the
-// positions have no hole, and passes each event to `take`.
+// positions have no hole and that each stream's versions go on by one (the
+// journal keeps both gapless: anything else is damage, and the event is not
+// applied), and passes each event to `take`.
 template <class Take>
 caf::expected<std::size_t> scan_catch_up(self_ptr self, detail::catchup_job& job, Take take) {
   caf::error failure;
   const auto fields = job.instance->reads_ids() ? scan_fields::all : scan_fields::without_ids;
+  const auto stopped = [&](const std::string& why) {
+    return make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: " + why);
+  };
   auto scanned = self->state.db->scan_all(job.next_position, self->state.chunk, [&](const event_view& e) {
-    if (e.position != job.next_position) {  // the journal's positions are gapless: a hole is damage
-      failure = make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: global position " +
-                                                    std::to_string(job.next_position) + " is missing from the journal");
+    if (e.position != job.next_position) {
+      failure = stopped("global position " + std::to_string(job.next_position) + " is missing from the journal");
+      return false;
+    }
+    if (!job.streams.check(e)) {
+      failure = stopped(message_of(job.streams.error(e)));
       return false;
     }
     if ((failure = take(e))) return false;

@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 
 #include <interlock/actors/command_group.hpp>
+#include <interlock/actors/stream_continuity.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/erased.hpp>
@@ -83,6 +84,7 @@ struct catchup_job {
   std::string projection_name;
   // The reader's own progress, as in recovery_job.
   std::uint64_t next_position = 1;  // the next to read: position + 1 when the job is made
+  stream_continuity streams;        // the versions read so far (the reader's thread only)
   bool pipelined = false;
   std::atomic<bool> failed{false};
   caf::error failure;

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include <interlock/persistence/journal_detail.hpp>
+#include <interlock/runtime/detail/utf8.hpp>
 #include <interlock/runtime/errors.hpp>
 
 namespace interlock {
@@ -44,8 +45,48 @@ caf::error validate_stream_name(const std::string& aggregate_type, const std::st
   if (aggregate_type.empty()) return make_error(errc::invalid_argument, "aggregate_type is empty");
   if (aggregate_id.empty())
     return make_error(errc::invalid_argument, "aggregate_id is empty (aggregate_type '" + aggregate_type + "')");
+  if (!is_identifier(aggregate_type))
+    return make_error(errc::invalid_argument, identifier_problem("aggregate_type", aggregate_type));
+  if (!is_identifier(aggregate_id))
+    return make_error(errc::invalid_argument, identifier_problem("aggregate_id", aggregate_id) + " (aggregate_type '" +
+                                                  aggregate_type + "')");
   return {};
 }
+
+namespace {
+
+bool is_text(const std::string& text) { return utf8_error_at(text) == std::string::npos; }
+
+// For text that is not valid UTF-8: "is not valid UTF-8 (byte 0xff at offset 3)".
+std::string text_problem(const std::string& text) {
+  const auto at = utf8_error_at(text);
+  return "is not valid UTF-8 (" + describe_utf8_error(text[at], at) + ")";
+}
+
+// What a request stores as text besides its stream name must be valid UTF-8
+// too (utf8.hpp says why): its ids and event types, and, as a last line
+// behind the runtime's own checks (which name the field), its JSON. One pass
+// over each, mostly 8 bytes at a time: little beside what storing them costs.
+template <class Name>
+caf::error validate_text(const append_request& req, const Name& name) {
+  const auto refuse = [&](const std::string& why) {
+    return make_error(errc::invalid_argument, "the append to '" + name() + "': " + why);
+  };
+  for (auto [label, id] : {std::pair{"command_id", &req.command_id}, std::pair{"correlation_id", &req.correlation_id},
+                           std::pair{"causation_id", &req.causation_id}})
+    if (!is_identifier(*id, true)) return refuse(identifier_problem(label, *id, true));
+  for (std::size_t i = 0; i < req.events.size(); ++i) {
+    const auto& e = req.events[i];
+    if (!is_identifier(e.type)) return refuse("event " + std::to_string(i) + ": " + identifier_problem("its type", e.type));
+    if (!is_text(e.payload))
+      return refuse("the payload of event " + std::to_string(i) + " (type " + e.type + ") " + text_problem(e.payload));
+  }
+  if (req.snapshot && !is_text(req.snapshot->state)) return refuse("the snapshot's state " + text_problem(req.snapshot->state));
+  if (!is_text(req.result_json)) return refuse("the command's result " + text_problem(req.result_json));
+  return {};
+}
+
+}  // namespace
 
 caf::error validate(const append_request& req) {
   if (auto err = validate_stream_name(req.aggregate_type, req.aggregate_id)) return err;
@@ -57,6 +98,7 @@ caf::error validate(const append_request& req) {
     if (req.events[i].type.empty())
       return make_error(errc::invalid_argument,
                         "event " + std::to_string(i) + " of the append to '" + name() + "' has an empty type");
+  if (auto err = validate_text(req, name)) return err;
   if (req.snapshot && req.snapshot->version != req.expected_version + req.events.size())
     return make_error(errc::invalid_argument, "the snapshot in the append to '" + name() + "' is at version " +
                                                   std::to_string(req.snapshot->version) + ", the events end at version " +

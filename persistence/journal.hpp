@@ -9,6 +9,10 @@
 //    version) is unique. Global positions are 1-based and gapless, assigned in
 //    commit order inside the transaction.
 //  - Reads see only committed events, in version (stream) or position (all) order.
+//  - What is stored as text is valid UTF-8, so any SQLite client reads it:
+//    a request whose ids, types or JSON are not (or whose stream name or ids
+//    are not identifiers: runtime/detail/utf8.hpp) fails with
+//    errc::invalid_argument naming the field; so does a read of such a stream.
 // A journal object is used by one thread at a time; open several for
 // concurrent readers.
 #pragma once

@@ -12,11 +12,14 @@
 
 namespace interlock::detail {
 
-/// An errc::invalid_argument naming the empty field, or no error.
+/// An errc::invalid_argument naming the field that cannot name a stream
+/// (empty, not valid UTF-8, longer than 1024 bytes, holding a NUL: see
+/// runtime/detail/utf8.hpp), or no error.
 caf::error validate_stream_name(const std::string& aggregate_type, const std::string& aggregate_id);
 
-/// An errc::invalid_argument if `req` could never be appended (empty stream
-/// name, no events, an event without a type), or no error.
+/// An errc::invalid_argument if `req` could never be appended (a bad stream
+/// name, no events, an event without a type, an id or event type that is
+/// not a valid identifier, JSON that is not valid UTF-8, ...), or no error.
 caf::error validate(const append_request& req);
 
 /// The errc::conflict for `req` when its stream is at `actual_version`.

@@ -30,6 +30,10 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
         make_error(errc::unknown_command, "no registered aggregate handles command " + erased.command_type)});
     return;
   }
+  if (auto err = detail::check_ids(erased)) {
+    on_reply(caf::expected<receipt<R>>{std::move(err)});
+    return;
+  }
   // No CAF timeout: the application's deadline keeper answers in the reply's
   // place if it is late (a CAF timer per request costs more than the command).
   detail::send_command(

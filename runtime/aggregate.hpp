@@ -40,13 +40,22 @@ class aggregate {
   std::uint64_t version() const noexcept { return version_; }
 
  protected:
-  /// Records `event` as an outcome of the running command.
+  /// Records `event` as an outcome of the running command. An event with a
+  /// string that is not valid UTF-8 is not recorded, and the command fails
+  /// with errc::invalid_argument naming the field once the handler returns
+  /// (not with an exception here: a handler that catches everything would go
+  /// on as if the event were emitted).
   template <class E>
   void emit(E event) {
     static_assert(contains_v<E, typename Derived::events>,
                   "emit(): the event type is not listed in the aggregate's `events`");
-    auto record = detail::encode_event(event);
-    pending_.push_back({std::move(record), [e = std::move(event)](Derived& self) { self.apply(e); }});
+    auto payload = detail::encode_text(event, [] { return "event " + std::string{type_name_of<E>()}; });
+    if (!payload) {
+      if (!refused_) refused_ = std::move(payload.error());
+      return;
+    }
+    pending_.push_back({event_record{std::string{type_name_of<E>()}, schema_version_of<E>(), std::move(*payload)},
+                        [e = std::move(event)](Derived& self) { self.apply(e); }});
   }
 
  private:
@@ -58,6 +67,7 @@ class aggregate {
   std::string id_;
   std::uint64_t version_ = 0;
   std::vector<pending_event> pending_;
+  caf::error refused_;  // the first event emit() refused during the running command
 };
 
 }  // namespace interlock

@@ -1,9 +1,11 @@
 #include <interlock/runtime/application.hpp>
 
 #include <set>
+#include <tuple>
 
 #include <interlock/actors/messages.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
+#include <interlock/runtime/detail/utf8.hpp>
 
 namespace interlock {
 
@@ -40,6 +42,7 @@ void application::submit(detail::erased_command cmd, std::chrono::milliseconds t
   if (timeout.count() <= 0) return done(make_error(errc::invalid_argument, "dispatch timeout must be positive"));
   if (cmd.aggregate_type.empty())
     return done(make_error(errc::unknown_command, "no registered aggregate handles command " + cmd.command_type));
+  if (auto err = detail::check_ids(cmd)) return done(std::move(err));
   auto what = detail::describe_command(cmd);
   auto guarded = std::make_shared<detail::reply_once<detail::erased_reply>>(
       std::move(done), what + ": the application stopped before the reply arrived; the command may or may not "
@@ -84,6 +87,8 @@ caf::expected<std::optional<event_envelope>> application::load(std::shared_ptr<d
   if (!core_->aggregate_types.count(aggregate_type))
     return make_error(errc::invalid_argument, "no aggregate type " + aggregate_type + " is registered");
   if (aggregate_id.empty()) return make_error(errc::invalid_argument, "load_as_of: the aggregate id is empty");
+  if (!detail::is_identifier(aggregate_id))
+    return make_error(errc::invalid_argument, "load_as_of: " + detail::identifier_problem("aggregate_id", aggregate_id));
   auto job = std::make_shared<detail::recovery_job>();
   job->instance = std::move(instance);
   job->aggregate_type = aggregate_type;
@@ -143,6 +148,19 @@ std::chrono::milliseconds application::journal_timeout() const {
 }
 
 namespace detail {
+
+caf::error check_ids(const erased_command& cmd) {
+  if (cmd.aggregate_id.empty())
+    return make_error(errc::invalid_argument, "command " + cmd.command_type + " has an empty aggregate id");
+  for (auto [label, id, may_be_empty] : {std::tuple{"aggregate_id", &cmd.aggregate_id, false},
+                                         std::tuple{"command_id", &cmd.command_id, true},
+                                         std::tuple{"correlation_id", &cmd.correlation_id, true},
+                                         std::tuple{"causation_id", &cmd.causation_id, true}})
+    if (!is_identifier(*id, may_be_empty))
+      return make_error(errc::invalid_argument,
+                        "command " + cmd.command_type + ": " + identifier_problem(label, *id, may_be_empty));
+  return {};
+}
 
 void app_core::stop() {
   std::call_once(stopped_, [this] {

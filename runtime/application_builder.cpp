@@ -11,6 +11,7 @@
 #include <interlock/actors/projection_actor.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
+#include <interlock/runtime/detail/utf8.hpp>
 #include <interlock/runtime/log.hpp>
 
 namespace interlock {
@@ -91,6 +92,19 @@ caf::error check_event_names(const std::vector<std::shared_ptr<const detail::agg
   return {};
 }
 
+// The journal stores aggregate and event type names: they must be
+// identifiers it takes (utf8.hpp), which a `type_name` pinned by hand may not be.
+caf::error check_stored_names(const std::vector<std::shared_ptr<const detail::aggregate_kind>>& aggregates) {
+  for (auto& a : aggregates) {
+    if (auto why = detail::identifier_problem("aggregate type name", a->type_name); !why.empty())
+      return make_error(errc::invalid_argument, why);
+    for (auto& e : a->event_types)
+      if (auto why = detail::identifier_problem("event type name", e.name); !why.empty())
+        return make_error(errc::invalid_argument, "aggregate " + a->type_name + ": " + why);
+  }
+  return {};
+}
+
 template <class Kinds>
 caf::error check_unique(const Kinds& kinds, const char* what) {
   std::unordered_map<std::string, int> names;
@@ -139,6 +153,7 @@ static caf::error validate(const runtime_settings& s) {
 caf::expected<application> application_builder::build() {
   if (auto err = validate(settings_)) return err;
   if (auto err = check_unique(aggregates_, "aggregate")) return err;
+  if (auto err = check_stored_names(aggregates_)) return err;
   if (auto err = check_unique(projections_, "projection")) return err;
   set_log_level(*log_level_from(settings_.log_level));
   auto core = std::make_shared<detail::app_core>();

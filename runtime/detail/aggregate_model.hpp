@@ -106,6 +106,8 @@ struct aggregate_access {
   static std::uint64_t& version(T& a) { return a.version_; }
   template <class T>
   static auto& pending(T& a) { return a.pending_; }
+  template <class T>
+  static caf::error& refused(T& a) { return a.refused_; }
 };
 
 template <class T, class C>
@@ -179,7 +181,7 @@ class aggregate_model final : public aggregate_instance {
     const std::type_info* type;
     std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)> run;
     // Idempotent commands store their result: null if R cannot be encoded.
-    std::string (*encode_result)(const void* result);
+    caf::expected<std::string> (*encode_result)(const void* result);
     caf::expected<std::shared_ptr<const void>> (*decode_result)(const std::string& json);
   };
   using replay_fn = caf::error (*)(T&, const event_view&);
@@ -192,8 +194,8 @@ class aggregate_model final : public aggregate_instance {
 
   caf::error replay(const event_view& e, bool more_of_same = false) override {
     auto& version = aggregate_access::version(state_);
-    if (e.version != (more_of_same ? version : version + 1))
-      return make_error(errc::corrupt_event, describe_event(e) + ": expected version " + std::to_string(version + 1));
+    if (const auto expected = more_of_same ? version : version + 1; e.version != expected)
+      return version_break(e, expected);
     if (e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
       auto it = appliers().find(e.event_type);
       if (it == appliers().end())
@@ -229,6 +231,9 @@ class aggregate_model final : public aggregate_instance {
     } catch (...) {
       out.error = make_error(errc::rejected, "command handler threw a non-standard exception");
     }
+    // An event emit() refused is the first thing that went wrong, even if
+    // the handler then threw.
+    if (auto& refused = aggregate_access::refused(state_)) out.error = std::move(refused);
     if (out.error) {
       rollback();
       return out;
@@ -238,8 +243,10 @@ class aggregate_model final : public aggregate_instance {
     auto& pending = aggregate_access::pending(state_);
     out.events.reserve(pending.size());
     for (auto& p : pending) out.events.push_back({p.record.type, p.record.schema_version, std::move(p.record.payload)});
-    if (!out.events.empty()) out.snapshot = snapshot_if_due();
-    if (cmd.idempotent) out.result_json = it->second.encode_result(out.result.get());
+    if (auto err = encode_extras(it->second, cmd, out)) {
+      rollback();
+      return command_outcome::failed(std::move(err));
+    }
     return out;
   }
 
@@ -267,7 +274,36 @@ class aggregate_model final : public aggregate_instance {
     return {};
   }
 
-  void rollback() { aggregate_access::pending(state_).clear(); }
+  void rollback() {
+    aggregate_access::pending(state_).clear();
+    aggregate_access::refused(state_) = caf::error{};
+  }
+
+  // What is stored with the events besides them: the snapshot, if one is
+  // due, and an idempotent command's result. Text in them that is not valid
+  // UTF-8 fails the command as an event's would (nothing is stored). A state
+  // that holds such text (made by apply(), from valid events) so fails every
+  // command that takes a snapshot until the code is fixed: storing it would
+  // break every reader of the journal, skipping it would hide the bug.
+  caf::error encode_extras(const command_fn& fn, const erased_command& cmd, command_outcome& out) const {
+    if (!out.events.empty()) {
+      auto snapshot = snapshot_if_due();
+      if (!snapshot) return std::move(snapshot.error());
+      out.snapshot = std::move(*snapshot);
+    }
+    if (!cmd.idempotent) return {};
+    try {
+      auto result = fn.encode_result(out.result.get());
+      if (!result) return std::move(result.error());
+      out.result_json = std::move(*result);
+      return {};
+    } catch (const std::exception& ex) {  // the result type's to_json: its exception must not end the actor
+      return make_error(errc::rejected, "encoding the result of command " + cmd.command_type + " threw: " + ex.what());
+    } catch (...) {
+      return make_error(errc::rejected, "encoding the result of command " + cmd.command_type +
+                                            " threw a non-standard exception");
+    }
+  }
 
   std::uint64_t version() const override { return state_.version(); }
 
@@ -329,15 +365,20 @@ class aggregate_model final : public aggregate_instance {
                                 using H = decltype(self.handle(cmd));
                                 return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
                               },
-                              result_encoder<result_of_t<Cs>>(), result_decoder<result_of_t<Cs>>()}),
+                              result_encoder<Cs>(), result_decoder<result_of_t<Cs>>()}),
      ...);
     return table;
   }
 
-  template <class R>
-  static auto result_encoder() -> std::string (*)(const void*) {
-    if constexpr (std::is_void_v<R>) return +[](const void*) { return std::string{"null"}; };
-    else if constexpr (json_codable<R>) return +[](const void* r) { return encode_json(*static_cast<const R*>(r)); };
+  template <class C, class R = result_of_t<C>>
+  static auto result_encoder() -> caf::expected<std::string> (*)(const void*) {
+    if constexpr (std::is_void_v<R>)
+      return +[](const void*) -> caf::expected<std::string> { return std::string{"null"}; };
+    else if constexpr (json_codable<R>)
+      return +[](const void* r) {
+        return encode_text(*static_cast<const R*>(r),
+                           [] { return "the result of command " + std::string{type_name_of<C>()}; });
+      };
     else return nullptr;
   }
 
@@ -396,7 +437,7 @@ class aggregate_model final : public aggregate_instance {
   // The state after the pending events, encoded, if any of them crosses the
   // policy's threshold. The events are applied to a copy: the real state
   // changes only once the journal has committed them.
-  std::optional<snapshot_record> snapshot_if_due() const {
+  caf::expected<std::optional<snapshot_record>> snapshot_if_due() const {
     if constexpr (state_codable<T>) {
       if (!policy_.enabled) return std::nullopt;
       const auto& pending = aggregate_access::pending(state_);
@@ -418,7 +459,12 @@ class aggregate_model final : public aggregate_instance {
         }
         aggregate_access::version(next) = version;
         if (!due) return std::nullopt;
-        return snapshot_record{version, state_version_of<T>(), encode_json(next), 0};
+        auto state = encode_text(next, [&] {
+          return "snapshot of " + std::string{type_name_of<T>()} + "/" + state_.id() + " at version " +
+                 std::to_string(version);
+        });
+        if (!state) return std::move(state.error());
+        return snapshot_record{version, state_version_of<T>(), std::move(*state), 0};
       } catch (...) {
         return std::nullopt;  // commit() applies the same events and reports the failure
       }

@@ -9,6 +9,15 @@ std::string describe_event(const event_view& e) {
   return out;
 }
 
+caf::error version_break(const event_view& e, std::uint64_t expected) {
+  auto why = describe_event(e) + " at position " + std::to_string(e.position) + ": expected version " +
+             std::to_string(expected);
+  if (e.version < expected) why += " (version " + std::to_string(e.version) + " appears twice)";
+  else if (e.version == expected + 1) why += " (version " + std::to_string(expected) + " is missing)";
+  else why += " (versions " + std::to_string(expected) + " to " + std::to_string(e.version - 1) + " are missing)";
+  return make_error(errc::corrupt_event, std::move(why));
+}
+
 void fill_envelope(const event_view& v, event_envelope& out) {
   out.position = v.position;
   out.aggregate_type.assign(v.aggregate_type);

@@ -15,6 +15,7 @@
 
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/detail/json_text.hpp>
+#include <interlock/runtime/detail/utf8.hpp>
 #include <interlock/runtime/errors.hpp>
 #include <interlock/runtime/type_name.hpp>
 
@@ -49,10 +50,25 @@ std::string encode_json(const T& value) {
     size_hint.store(std::min(out.size() + out.size() / 8, max_hint), std::memory_order_relaxed);
     return out;
   } else if constexpr (json_serialisable<T>) {
-    return nlohmann::json(value).dump();
+    std::string out;
+    write_json_document(out, nlohmann::json(value));
+    return out;
   } else {
     return "{}";
   }
+}
+
+/// encode_json(), refusing what must not be stored: text that is not valid
+/// UTF-8 (utf8.hpp says why refuse, not escape) is errc::invalid_argument
+/// "<what()>: field 'memo' is not valid UTF-8 (byte 0xff at offset 3)".
+/// `what` is called only then. Checking the written text costs one pass over
+/// it, 8 bytes at a time where it is ASCII.
+template <class T, class What>
+caf::expected<std::string> encode_text(const T& value, What&& what) {
+  auto text = encode_json(value);
+  if (utf8_error_at(text) == std::string_view::npos) [[likely]]
+    return text;
+  return make_error(errc::invalid_argument, what() + ": " + invalid_text_in(text));
 }
 
 /// Throws on bad input (the callers turn that into an error value).
@@ -76,6 +92,12 @@ T decode_json(std::string_view text) {
 }
 
 std::string describe_event(const event_view& e);  // "stream BankAccount/42 version 3 type MoneyDeposited"
+
+/// The errc::corrupt_event for `e` where its stream's next version is
+/// `expected` (a gap or a repeated version), naming stream, version and
+/// position: "stream BankAccount/42 version 5 type MoneyDeposited at position
+/// 17: expected version 4 (version 4 is missing)".
+caf::error version_break(const event_view& e, std::uint64_t expected);
 
 /// Fills `out` from `v` (reusing its strings' capacity).
 void fill_envelope(const event_view& v, event_envelope& out);

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <typeinfo>
 
+#include <caf/fwd.hpp>
+
 namespace interlock::detail {
 
 struct erased_command {
@@ -39,6 +41,12 @@ inline std::string describe_command(const erased_command& cmd) {
   out.append(cmd.aggregate_id);
   return out;
 }
+
+/// Refuses (errc::invalid_argument) a command whose ids the journal could
+/// not store: an empty aggregate id, or an id that is not an identifier
+/// (utf8.hpp: valid UTF-8, at most 1024 bytes, no NUL). Checked where a
+/// command is sent and where it passes the router (after middleware).
+caf::error check_ids(const erased_command& cmd);
 
 struct erased_reply {
   std::string aggregate_id;

@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include <interlock/runtime/detail/utf8.hpp>
+
 namespace interlock::detail {
 namespace {
 
@@ -253,6 +255,123 @@ void write_json_double(std::string& out, double d) {
   char buf[32];
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, d);
   out.append(buf, end);
+}
+
+
+void write_json_document(std::string& out, const nlohmann::json& j) {
+  try {
+    out += j.dump();
+    return;
+  } catch (const nlohmann::json::type_error&) {  // a string that is not UTF-8: written as it is below
+  }
+  if (j.is_string()) return write_json_string(out, j.get_ref<const std::string&>());
+  if (!j.is_structured()) return void(out += j.dump());
+  const bool object = j.is_object();
+  out += object ? '{' : '[';
+  bool first = true;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!std::exchange(first, false)) out += ',';
+    if (object) {
+      write_json_string(out, it.key());
+      out += ':';
+    }
+    write_json_document(out, *it);
+  }
+  out += object ? '}' : ']';
+}
+
+namespace {
+
+// Finds the string in JSON text that holds the byte at `bad` and says which
+// field it is in. The text is the writers' own, so well-formed; and they
+// escape ASCII only, so each escape in a string is one byte of its value.
+class field_finder {
+ public:
+  field_finder(std::string_view text, std::size_t bad) : text_(text), bad_(bad) {}
+
+  std::string message() {
+    walk_value("");
+    if (!found_.empty()) return found_;
+    return "the JSON text is not valid UTF-8 (" + describe_utf8_error(text_[bad_], bad_) + ")";
+  }
+
+ private:
+  // Each walk returns false to stop: the byte is found, or the text ended.
+  bool walk_value(const std::string& path) {
+    skip_ws();
+    if (pos_ >= text_.size()) return false;
+    switch (text_[pos_]) {
+      case '{': return walk_container(path, '}');
+      case '[': return walk_container(path, ']');
+      case '"': return walk_string(path, false);
+      default:  // a number, true, false or null
+        while (pos_ < text_.size() && std::string_view{",]} \n\t\r"}.find(text_[pos_]) == std::string_view::npos) ++pos_;
+        return true;
+    }
+  }
+
+  bool walk_container(const std::string& path, char close) {
+    ++pos_;
+    skip_ws();
+    if (pos_ < text_.size() && text_[pos_] == close) return ++pos_, true;
+    for (std::size_t index = 0;; ++index) {
+      std::string inner;
+      if (close == '}') {
+        skip_ws();
+        const auto key_start = pos_ + 1;
+        if (!walk_string(path, true)) return false;
+        const auto key = text_.substr(key_start, pos_ - 1 - key_start);
+        inner = path.empty() ? std::string{key} : path + "." + std::string{key};
+        skip_ws();
+        ++pos_;  // ':'
+      } else {
+        inner = path + "[" + std::to_string(index) + "]";
+      }
+      if (!walk_value(inner)) return false;
+      skip_ws();
+      if (pos_ >= text_.size()) return false;
+      if (text_[pos_++] == close) return true;  // else a ','
+    }
+  }
+
+  // A string from its opening quote at pos_; pos_ ends past its closing quote.
+  bool walk_string(const std::string& path, bool key) {
+    const auto start = ++pos_;
+    while (pos_ < text_.size() && text_[pos_] != '"') pos_ += text_[pos_] == '\\' ? 2 : 1;
+    if (pos_ >= text_.size()) return false;
+    ++pos_;
+    if (bad_ < start || bad_ >= pos_) return true;
+    std::string where = key ? (path.empty() ? "a key" : "a key in field '" + path + "'")
+                            : (path.empty() ? "the string" : "field '" + path + "'");
+    found_ = where + " is not valid UTF-8 (" + describe_utf8_error(text_[bad_], value_offset(start)) + ")";
+    return false;
+  }
+
+  // The offset of the bad byte in the value of the string whose text starts
+  // at `start`: an escape is one byte of it (\n, \u001f).
+  std::size_t value_offset(std::size_t start) const {
+    std::size_t offset = 0;
+    for (auto i = start; i < bad_; ++offset) i += text_[i] != '\\' ? 1 : text_[i + 1] == 'u' ? 6 : 2;
+    return offset;
+  }
+
+  void skip_ws() {
+    while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\t' || text_[pos_] == '\r'))
+      ++pos_;
+  }
+
+  std::string_view text_;
+  std::size_t bad_;
+  std::size_t pos_ = 0;
+  std::string found_;
+};
+
+}  // namespace
+
+std::string invalid_text_in(std::string_view json) {
+  const auto bad = utf8_error_at(json);
+  if (bad == std::string_view::npos) return {};
+  return field_finder{json, bad}.message();
 }
 
 }  // namespace interlock::detail

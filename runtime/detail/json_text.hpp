@@ -191,6 +191,17 @@ bool read_value(json_cursor& c, T& out) {
 void write_json_string(std::string& out, std::string_view s);
 void write_json_double(std::string& out, double d);
 
+/// Writes `j` as its dump() does, except that a string that is not valid
+/// UTF-8 (dump() throws on one) is written as it is, for invalid_text_in() to
+/// name its field: the writers never throw on bad text, their callers refuse it.
+void write_json_document(std::string& out, const nlohmann::json& j);
+
+/// "" if JSON text written by write_value() is all valid UTF-8, else what is
+/// not, naming the field it is in: "field 'lines[2].sku' is not valid UTF-8
+/// (byte 0xff at offset 3)", the offset counted in the string's value. One
+/// pass over the text when it is valid; only a failure walks the JSON.
+std::string invalid_text_in(std::string_view json);
+
 /// `,"name":` for each field of T, built once (the first field's is written
 /// without its comma).
 template <class T>
@@ -245,7 +256,7 @@ void write_value(std::string& out, const T& v) {
     std::apply([&](const auto&... f) { ((write_key(), write_value(out, v.*(f.member))), ...); }, fields);
     out += '}';
   } else {
-    out += nlohmann::json(v).dump();
+    write_json_document(out, nlohmann::json(v));
   }
 }
 
