@@ -10,6 +10,7 @@
 
 #include "forwarding_journal.hpp"
 #include "ledger_domain.hpp"
+#include "raw_db.hpp"
 #include "test_support.hpp"
 
 using interlock::errc;
@@ -295,4 +296,78 @@ TEST_CASE("stream continuity: an undamaged journal catches up whole, also from m
   CHECK_FALSE(app->rebuild<sc::Trail>());
   CHECK(count_after(15) == 15);
   CHECK(sc::applied.take() == iota(1, 15));
+}
+
+// -- the same damage stored in a real file (as a person with the sqlite3 shell
+// could leave it), not simulated by a journal wrapper --------------------------
+
+namespace {
+
+caf::expected<interlock::application> start_on(caf::actor_system& sys, const std::string& db) {
+  return interlock::application_builder{sys}.aggregate<Ledger>().projection<sc::Trail>().sqlite(db).build();
+}
+
+}  // namespace
+
+TEST_CASE("stream continuity: a gap stored in the file stops recovery, time travel and catch-up",
+          "[continuity][sqlite]") {
+  temp_dir dir;
+  const auto db = dir.file("ledger.db");
+  write_ledgers(db);
+  testing_support::raw_db{db}.exec(  // Ledger/a: 1, 2, 4, 5, 6 at positions 1-5 (through negatives: no clash)
+      "UPDATE events SET version = -version WHERE version >= 3 AND stream_key ="
+      " (SELECT stream_key FROM streams WHERE aggregate_id = 'a');"
+      "UPDATE events SET version = 1 - version WHERE version < 0");
+  sc::applied.take();
+  actor_env env;
+  auto app = start_on(env.sys, db);
+  REQUIRE(app);
+  const std::string why =
+      "stream Ledger/a version 4 type Added at position 3: expected version 3 (version 3 is missing)";
+  auto count = app->query(sc::GetCount{});
+  REQUIRE_FALSE(count);
+  check_corrupt(count.error(), "projection Trail stopped: " + why);
+  CHECK(sc::applied.take() == iota(1, 2));
+  auto recovered = app->dispatch("a", Add{1});
+  REQUIRE_FALSE(recovered);
+  check_corrupt(recovered.error(), why);
+  auto latest = app->load_as_of<Ledger>("a");
+  REQUIRE_FALSE(latest);
+  check_corrupt(latest.error(), why);
+  CHECK(app->dispatch("b", Add{1}));
+}
+
+TEST_CASE("stream continuity: a version stored twice in the file stops recovery, time travel and catch-up",
+          "[continuity][sqlite]") {
+  temp_dir dir;
+  const auto db = dir.file("ledger.db");
+  write_ledgers(db);
+  {  // enough events for a second span of positions, then Ledger/b's version 2 again at the end
+    actor_env env;
+    auto app = interlock::application_builder{env.sys}.aggregate<Ledger>().sqlite(db).build();
+    REQUIRE(app);
+    REQUIRE(app->dispatch("c", Add{1, 4100})->position == 4112);
+  }
+  testing_support::raw_db{db}.exec(
+      "INSERT INTO events SELECT 4113, stream_key, version, event_type, schema_version, payload, recorded_at,"
+      " command_id, correlation_id, causation_id FROM events WHERE global_position = 7");
+  sc::applied.take();
+  actor_env env;
+  auto app = start_on(env.sys, db);
+  REQUIRE(app);
+  auto count = app->query(sc::GetCount{});
+  REQUIRE_FALSE(count);
+  check_corrupt(count.error(), "projection Trail stopped: stream Ledger/b version 2 type Added at position 4113: "
+                               "expected version 6 (version 2 appears twice)");
+  CHECK(sc::applied.take() == iota(1, 4112));
+  // The journal found it when it opened the file: the stream's reads fail with what it found.
+  const std::string found = "stream 'Ledger/b' has version 2 twice, at positions 7 and 4113";
+  auto recovered = app->dispatch("b", Add{1});
+  REQUIRE_FALSE(recovered);
+  CHECK(interlock::is(recovered.error(), errc::corrupt_event));
+  CHECK_THAT(interlock::message_of(recovered.error()), Catch::Contains(found));
+  auto latest = app->load_as_of<Ledger>("b");
+  REQUIRE_FALSE(latest);
+  CHECK_THAT(interlock::message_of(latest.error()), Catch::Contains(found));
+  CHECK(app->dispatch("a", Add{1}));
 }
