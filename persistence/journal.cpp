@@ -180,4 +180,34 @@ caf::expected<std::size_t> journal::scan_all(std::uint64_t from_position, std::s
   return visit_all(read_all(from_position, max_count), visit);
 }
 
+bool log_filter::matches(std::string_view aggregate_type, std::string_view event_type) const {
+  const auto listed = [](const std::vector<std::string>& list, std::string_view value) {
+    return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+  };
+  return listed(aggregate_types, aggregate_type) && listed(event_types, event_type);
+}
+
+// The log in chunks, the events that do not pass skipped.
+caf::expected<std::size_t> journal::scan_filtered(std::uint64_t from_position, std::size_t max_count,
+                                                  const log_filter& filter, const event_visitor& visit,
+                                                  scan_fields fields) {
+  constexpr std::size_t chunk = 4096;
+  std::size_t visited = 0;
+  bool more = true;
+  auto next = std::max<std::uint64_t>(from_position, 1);
+  while (more && visited < max_count) {
+    std::uint64_t seen = 0;
+    auto scanned = scan_all(next, chunk, [&](const event_view& v) {
+      seen = v.position;
+      if (!filter.matches(v.aggregate_type, v.event_type)) return true;
+      ++visited;
+      return (more = visit(v)) && visited < max_count;
+    }, fields);
+    if (!scanned) return std::move(scanned.error());
+    if (*scanned < chunk || seen == 0) break;
+    next = seen + 1;
+  }
+  return visited;
+}
+
 }  // namespace interlock

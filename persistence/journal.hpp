@@ -126,6 +126,15 @@ using event_visitor = std::function<bool(const event_view&)>;
 /// cheaper; with `without_ids` a journal may leave them empty.
 enum class scan_fields { all, without_ids };
 
+/// Which events a filtered log read visits: those of one of `aggregate_types`
+/// and of one of `event_types`. An empty list lets every value through.
+struct log_filter {
+  std::vector<std::string> aggregate_types;
+  std::vector<std::string> event_types;
+  bool empty() const { return aggregate_types.empty() && event_types.empty(); }
+  bool matches(std::string_view aggregate_type, std::string_view event_type) const;
+};
+
 /// A view of a stored event (valid while `e` lives), and a copy of a view.
 event_view view_of(const stored_event& e);
 stored_event to_stored(const event_view& v);
@@ -165,6 +174,14 @@ class journal {
   /// Visits what read_all() would return; the number of events visited.
   virtual caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count,
                                               const event_visitor& visit, scan_fields fields = scan_fields::all);
+
+  /// Visits, in position order from `from_position`, up to `max_count` events
+  /// that pass `filter`; the number visited. The SQLite journal reads older
+  /// events through an index of their types; the default implementation
+  /// scans the log through scan_all() and skips the others.
+  virtual caf::expected<std::size_t> scan_filtered(std::uint64_t from_position, std::size_t max_count,
+                                                   const log_filter& filter, const event_visitor& visit,
+                                                   scan_fields fields = scan_fields::all);
 
   /// The highest committed global position (0 when empty).
   virtual caf::expected<std::uint64_t> last_position() = 0;

@@ -467,8 +467,8 @@ TEST_CASE("sqlite journal: the view's time keeps leading zeros of microseconds",
   { open_journal(backend.factory); }
   raw_db db{backend.path};
   // 2021-01-02T03:04:05.000042Z, written by hand to pin the fraction.
-  db.exec("INSERT INTO streams VALUES (1, 'T', 'i', 1);"
-          "INSERT INTO events VALUES (1, 1, 1, 'E', 1, '{}', 1609556645000042, NULL, NULL, NULL);");
+  db.exec("INSERT INTO streams VALUES (1, 'T', 'i', 1); INSERT INTO type_keys VALUES (1, 'T', 'E');"
+          "INSERT INTO events VALUES (1, 1, 1, 'E', 1, '{}', 1609556645000042, NULL, NULL, NULL, 1);");
   CHECK(db.rows("SELECT recorded_at FROM events_view") == std::vector<std::string>{"2021-01-02T03:04:05.000042Z"});
   CHECK(iso8601(1609556645000042) == "2021-01-02T03:04:05.000042Z");
 }

@@ -350,7 +350,7 @@ TEST_CASE("stream continuity: a version stored twice in the file stops recovery,
   }
   testing_support::raw_db{db}.exec(
       "INSERT INTO events SELECT 4113, stream_key, version, event_type, schema_version, payload, recorded_at,"
-      " command_id, correlation_id, causation_id FROM events WHERE global_position = 7");
+      " command_id, correlation_id, causation_id, type_key FROM events WHERE global_position = 7");
   sc::applied.take();
   actor_env env;
   auto app = start_on(env.sys, db);

@@ -201,7 +201,7 @@ TEST_CASE("stream index: a version stored twice in different spans is named at o
   // Stream a's version 1 (position 1, span 0) again at position 8193 (span 2).
   raw_db{backend.path}.exec(
       "INSERT INTO events SELECT 8193, stream_key, 1, event_type, schema_version, payload, recorded_at,"
-      " NULL, NULL, NULL FROM events WHERE global_position = 1");
+      " NULL, NULL, NULL, type_key FROM events WHERE global_position = 1");
   auto j = open_journal(backend.factory);
   const std::vector<std::string> words{"'" + backend.path + "'", "stream 'S/a'", "version 1 twice",
                                        "positions 1 and 8193"};

@@ -2,6 +2,7 @@
 // after the folded mark; the log in position order; snapshots and commands.
 #include <interlock/persistence/sqlite/journal_impl.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <interlock/persistence/journal_detail.hpp>
@@ -131,6 +132,79 @@ caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position,
   }
   if (rc != SQLITE_DONE) return read_error("events from position " + std::to_string(from_position));
   return n;
+}
+
+namespace {
+
+// A filtered read's folded part goes window by window: each costs a few seeks
+// per listed type, whatever the window holds.
+constexpr std::uint64_t filter_window = std::uint64_t{1} << 16;
+
+std::string json_array(const std::vector<std::string>& names) { return nlohmann::json(names).dump(); }
+
+// Binds a filter's list, or NULL for an empty one (which lets every value through).
+void bind_list(statement& q, int parameter, const std::vector<std::string>& names, const std::string& json) {
+  if (names.empty()) q.bind_or_null(parameter, {});
+  else q.bind(parameter, json);
+}
+
+}  // namespace
+
+// Up to the folded mark through log_index, a window of positions at a time;
+// after it, the events themselves, filtered (at most 32 spans of them).
+caf::expected<std::size_t> sqlite_journal::scan_filtered(std::uint64_t from_position, std::size_t max_count,
+                                                         const log_filter& filter, const event_visitor& visit,
+                                                         scan_fields fields) {
+  if (filter.empty()) return scan_all(from_position, max_count, visit, fields);
+  fold_state at;
+  if (read_fold_state(at) != SQLITE_OK) return read_error("the folded mark");
+  std::size_t visited = 0;
+  bool more = true;
+  auto next = std::max<std::uint64_t>(from_position, 1);
+  auto take = [&](statement& q) {  // visits q's rows: SQLITE_DONE, or SQLite's error
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto v = row_view(q, fields);
+      v.aggregate_type = q.column_view(event_columns);
+      v.aggregate_id = q.column_view(event_columns + 1);
+      ++visited;
+      if (!(more = visit(v))) return SQLITE_DONE;
+    }
+    return rc;
+  };
+  auto failed_read = [&] { return read_error("events of a filtered read from position " + std::to_string(next)); };
+  const auto event_types = json_array(filter.event_types), aggregate_types = json_array(filter.aggregate_types);
+  if (next <= at.folded) {
+    std::string keys;  // of the pairs of types the filter lets through
+    {
+      reset_on_exit guard{q_.type_keys_of};
+      bind_list(q_.type_keys_of, 1, filter.aggregate_types, aggregate_types);
+      bind_list(q_.type_keys_of, 2, filter.event_types, event_types);
+      if (q_.type_keys_of.step() != SQLITE_ROW) return read_error("the type keys");
+      keys = q_.type_keys_of.column_text(0);
+    }
+    auto& q = q_.read_filtered_folded;
+    for (; keys != "[]" && more && visited < max_count && next <= at.folded;) {
+      const auto last = std::min(next + filter_window - 1, at.folded);
+      reset_on_exit guard{q};
+      q.bind(1, keys);
+      q.bind(2, to_int64(next));
+      q.bind(3, to_int64(last));
+      q.bind(4, to_int64(max_count - visited));
+      if (take(q) != SQLITE_DONE) return failed_read();
+      next = last + 1;
+    }
+    next = std::max(next, at.folded + 1);
+  }
+  if (!more || visited >= max_count) return visited;
+  auto& q = q_.read_filtered_open;
+  reset_on_exit guard{q};
+  q.bind(1, to_int64(next));
+  bind_list(q, 2, filter.event_types, event_types);
+  bind_list(q, 3, filter.aggregate_types, aggregate_types);
+  q.bind(4, to_int64(max_count - visited));
+  if (take(q) != SQLITE_DONE) return failed_read();
+  return visited;
 }
 
 caf::expected<std::vector<stored_event>> sqlite_journal::read_stream(const std::string& aggregate_type,

@@ -185,7 +185,10 @@ int sqlite_journal::write_request(const append_request& req, stream_row& stream,
     stream.first_position = first_position;
   }
   for (std::size_t i = 0; i < req.events.size(); ++i) {
-    const pending_event row{&req, &req.events[i], stream.key, first_position + i, req.expected_version + 1 + i};
+    std::int64_t type_key = 0;
+    if (int rc = type_key_of(req.aggregate_type, req.events[i].type, type_key); rc != SQLITE_OK) return rc;
+    const pending_event row{&req, &req.events[i], stream.key, first_position + i, req.expected_version + 1 + i,
+                            type_key};
     if (defer_events) {
       pending_.push_back(row);
       continue;
@@ -215,6 +218,40 @@ void sqlite_journal::bind_event(statement& q, int first_parameter, const pending
   if (req.correlation_id == req.command_id) q.bind_or_null(p + 9, {});
   else q.bind(p + 9, std::string_view{req.correlation_id});
   q.bind_or_null(p + 10, req.causation_id);
+  q.bind(p + 11, row.type_key);
+}
+
+// The key of a pair of aggregate type and event type; a pair new to the file
+// is added in this transaction.
+int sqlite_journal::type_key_of(const std::string& aggregate_type, const std::string& event_type, std::int64_t& out) {
+  if (last_pair_.key != 0 && last_pair_.event_type == event_type && last_pair_.aggregate_type == aggregate_type) {
+    out = last_pair_.key;
+    return SQLITE_OK;
+  }
+  auto name = aggregate_type;
+  name.append(1, '\x1f').append(event_type);
+  auto known = type_keys_.find(name);
+  if (known == type_keys_.end()) {
+    std::int64_t key = 0;
+    {
+      reset_on_exit guard{q_.find_type_key};
+      q_.find_type_key.bind(1, aggregate_type);
+      q_.find_type_key.bind(2, event_type);
+      const int rc = q_.find_type_key.step();
+      if (rc == SQLITE_ROW) key = q_.find_type_key.column_int64(0);
+      else if (rc != SQLITE_DONE) return rc;
+    }
+    if (key == 0) {
+      q_.insert_type_key.bind(1, aggregate_type);
+      q_.insert_type_key.bind(2, event_type);
+      if (int rc = run(q_.insert_type_key); rc != SQLITE_OK) return rc;
+      key = sqlite3_last_insert_rowid(db_.get());
+    }
+    known = type_keys_.emplace(std::move(name), key).first;
+  }
+  last_pair_ = {aggregate_type, event_type, known->second};
+  out = known->second;
+  return SQLITE_OK;
 }
 
 // Inserts the pending events, events_per_insert rows a statement and the rest
@@ -269,7 +306,11 @@ void sqlite_journal::rollback() {
   if (db_.in_transaction()) run(q_.rollback);
 }
 
-void sqlite_journal::forget_streams() { streams_.clear(); }
+void sqlite_journal::forget_streams() {
+  streams_.clear();
+  type_keys_.clear();
+  last_pair_.key = 0;
+}
 
 std::optional<std::string> sqlite_journal::forget_cache_if_changed() {
   reset_on_exit guard{q_.data_version};

@@ -30,6 +30,7 @@ struct pending_event {
   std::int64_t stream_key;
   std::uint64_t position;
   std::uint64_t version;
+  std::int64_t type_key;
 };
 
 /// Where the fold stands: every event at or before `folded` is in stream_index.
@@ -56,6 +57,8 @@ class sqlite_journal final : public journal {
   caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count, const event_visitor& visit,
                                       scan_fields fields = scan_fields::all) override;
   caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position, std::size_t max_count) override;
+  caf::expected<std::size_t> scan_filtered(std::uint64_t from_position, std::size_t max_count, const log_filter& filter,
+                                           const event_visitor& visit, scan_fields fields = scan_fields::all) override;
   caf::expected<std::uint64_t> last_position() override;
   caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
                                               const std::string& aggregate_id) override;
@@ -91,6 +94,7 @@ class sqlite_journal final : public journal {
   int write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position);
   int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
   std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
+  int type_key_of(const std::string& aggregate_type, const std::string& event_type, std::int64_t& out);
   std::optional<std::string> forget_cache_if_changed();
   void forget_streams();
   void rollback();
@@ -104,6 +108,7 @@ class sqlite_journal final : public journal {
   int read_fold_state(fold_state& out);
   caf::error fold(std::uint64_t to, bool check_gaps);
   caf::error fold_in_transaction(std::uint64_t to, bool check_gaps);
+  int fold_types(std::uint64_t from, std::uint64_t to);
   caf::error fold_to_span_boundary(std::size_t keep_spans);
   caf::error find_duplicate(std::uint64_t from, std::uint64_t to);
   caf::error find_gap(std::uint64_t from, std::uint64_t to);
@@ -133,6 +138,14 @@ class sqlite_journal final : public journal {
   detail::append_chain chain_;          // what the batches so far left of after_previous chains
   std::vector<pending_event> pending_;  // the batch's events not yet inserted (fast path)
   std::int64_t seen_data_version_ = -1;
+  // type_keys as this connection knows it ("aggregate type\x1fevent type" ->
+  // key), and the pair looked up last (most events are of the pair before).
+  // Cleared with a rolled-back transaction, which may have added a pair.
+  std::unordered_map<std::string, std::int64_t> type_keys_;
+  struct {
+    std::string aggregate_type, event_type;
+    std::int64_t key = 0;
+  } last_pair_;
   // The folded mark at which a fold met a duplicate: not tried again from there.
   std::optional<std::uint64_t> fold_blocked_at_;
   // Streams a fold found a version stored twice in, and what it found: their

@@ -20,6 +20,13 @@ namespace {
 //    few into it, sorted by stream, in a transaction of its own between
 //    batches (stream_index.cpp): each of its pages is written about once per
 //    fold, however the streams interleave.
+// The fold also files each event in log_index under the key of its pair of
+// aggregate type and event type, for reads of the log filtered by either or
+// both: a filter is a set of keys, each read as one range, and each key's
+// entries grow at its end, in position order. The writer stores the key in
+// the event's row (it registers a new pair in the transaction of its first
+// event), so the fold reads it there instead of joining every event to its
+// stream and its types: that join cost the fold more than stream_index did.
 // A stream is read from stream_index (one seek, then its events in order) and
 // then from the few spans after the folded mark, so a read costs what the
 // stream holds, not what the journal holds. stream_index is a cache of the
@@ -49,13 +56,25 @@ CREATE TABLE events (
   recorded_at INTEGER NOT NULL, -- microseconds since the Unix epoch, UTC
   command_id TEXT,
   correlation_id TEXT,  -- NULL: the same as command_id; '': none
-  causation_id TEXT);
+  causation_id TEXT,
+  type_key INTEGER NOT NULL);  -- of its pair of aggregate type and event type, in type_keys
 CREATE UNIQUE INDEX events_by_span ON events (global_position >> 12, stream_key, version);
 CREATE TABLE stream_index (
   stream_key INTEGER NOT NULL,
   version INTEGER NOT NULL,
   global_position INTEGER NOT NULL,
   PRIMARY KEY (stream_key, version)) WITHOUT ROWID;
+-- Filtered log reads: one key per pair of aggregate type and event type seen,
+-- and every folded event under its pair's key.
+CREATE TABLE type_keys (
+  type_key INTEGER PRIMARY KEY,
+  aggregate_type TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  UNIQUE (aggregate_type, event_type));
+CREATE TABLE log_index (
+  type_key INTEGER NOT NULL,
+  global_position INTEGER NOT NULL,
+  PRIMARY KEY (type_key, global_position)) WITHOUT ROWID;
 CREATE TABLE snapshots (
   stream_key INTEGER NOT NULL REFERENCES streams,
   version INTEGER NOT NULL,        -- the stream version the state includes

@@ -28,6 +28,23 @@ namespace {
 #define INTERLOCK_READ_SPAN                                                                        \
   " FROM events e WHERE (e.global_position >> 12) = ?1 AND e.stream_key = ?2 AND e.version >= ?3" \
   " ORDER BY e.version LIMIT ?4"
+// The folded part of a filtered log read, one window of positions at a time:
+// the positions filed under the keys of ?1 (a JSON array).
+#define INTERLOCK_FILTERED_POSITIONS                                                               \
+  "SELECT global_position FROM log_index WHERE type_key IN (SELECT value FROM json_each(?1))" \
+  " AND global_position BETWEEN ?2 AND ?3"
+#define INTERLOCK_READ_BY_POSITION                               \
+  ", s.aggregate_type, s.aggregate_id"                           \
+  " FROM events e JOIN streams s ON s.stream_key = e.stream_key" \
+  " WHERE e.global_position IN ("
+// The part after the folded mark: the events themselves, filtered (a NULL
+// list lets every value through).
+#define INTERLOCK_READ_OPEN_FILTERED                                                           \
+  ", s.aggregate_type, s.aggregate_id"                                                         \
+  " FROM events e JOIN streams s ON s.stream_key = e.stream_key WHERE e.global_position >= ?1" \
+  " AND (?2 IS NULL OR e.event_type IN (SELECT value FROM json_each(?2)))"                     \
+  " AND (?3 IS NULL OR s.aggregate_type IN (SELECT value FROM json_each(?3)))"                 \
+  " ORDER BY e.global_position LIMIT ?4"
 #define INTERLOCK_READ_ALL                                       \
   ", s.aggregate_type, s.aggregate_id"                           \
   " FROM events e JOIN streams s ON s.stream_key = e.stream_key" \
@@ -39,8 +56,15 @@ constexpr const char* read_span_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOC
 constexpr const char* read_span_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_SPAN;
 constexpr const char* read_all_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_ALL;
 constexpr const char* read_all_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_ALL;
+constexpr const char* read_filtered_folded_sql =
+    "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_BY_POSITION INTERLOCK_FILTERED_POSITIONS
+    ") ORDER BY e.global_position LIMIT ?4";
+constexpr const char* read_filtered_open_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_OPEN_FILTERED;
 
 #undef INTERLOCK_READ_ALL
+#undef INTERLOCK_READ_OPEN_FILTERED
+#undef INTERLOCK_READ_BY_POSITION
+#undef INTERLOCK_FILTERED_POSITIONS
 #undef INTERLOCK_READ_SPAN
 #undef INTERLOCK_READ_FOLDED
 #undef INTERLOCK_EVENT_COLUMNS_LEAN
@@ -50,7 +74,7 @@ constexpr const char* read_all_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN
 std::string insert_events_sql(int rows) {
   std::string sql =
       "INSERT INTO events (global_position, stream_key, version, event_type, schema_version, payload,"
-      " recorded_at, command_id, correlation_id, causation_id) VALUES ";
+      " recorded_at, command_id, correlation_id, causation_id, type_key) VALUES ";
   for (int r = 0; r < rows; ++r) {
     sql += r == 0 ? "(" : ", (";
     for (int c = 1; c <= columns_per_event; ++c)
@@ -100,6 +124,19 @@ int statements::prepare(sqlite3* db, int synchronous) {
        "INSERT INTO stream_index (stream_key, version, global_position)"
        " SELECT stream_key, version, global_position FROM events"
        " WHERE global_position > ?1 AND global_position <= ?2 ORDER BY stream_key, version"},
+      {&fold_by_type,
+       // In position order: each key's entries go at its end, so no sort is needed.
+       "INSERT INTO log_index (type_key, global_position) SELECT type_key, global_position FROM events"
+       " WHERE global_position > ?1 AND global_position <= ?2"},
+      {&find_type_key, "SELECT type_key FROM type_keys WHERE aggregate_type = ?1 AND event_type = ?2"},
+      {&insert_type_key, "INSERT INTO type_keys (aggregate_type, event_type) VALUES (?1, ?2)"},
+      // The keys of a filter's pairs (a NULL list lets every value through), as a JSON array.
+      {&type_keys_of,
+       "SELECT json_group_array(type_key) FROM type_keys"
+       " WHERE (?1 IS NULL OR aggregate_type IN (SELECT value FROM json_each(?1)))"
+       " AND (?2 IS NULL OR event_type IN (SELECT value FROM json_each(?2)))"},
+      {&read_filtered_folded, read_filtered_folded_sql},
+      {&read_filtered_open, read_filtered_open_sql},
       // After a fold: an event of the folded range whose stream lacks the
       // version before it, earlier in the journal (a gap), or has no valid version.
       {&find_gap,

@@ -13,7 +13,7 @@ inline constexpr int span_shift = 12;
 /// costs SQLite a program start, cursors opened and closed, and a halt; spread
 /// over 16 rows that was 17% fewer instructions per row (raw SQLite, callgrind).
 inline constexpr int events_per_insert = 16;
-inline constexpr int columns_per_event = 10;
+inline constexpr int columns_per_event = 11;
 
 struct statements {
   statement begin, commit, rollback, savepoint, release, rollback_to, data_version;
@@ -25,6 +25,8 @@ struct statements {
   statement insert_event, insert_events;
   statement read_folded, read_folded_lean, read_span, read_span_lean, read_all, read_all_lean;
   statement fold_events, find_gap;
+  statement fold_by_type, type_keys_of, find_type_key, insert_type_key;
+  statement read_filtered_folded, read_filtered_open;
   statement insert_snapshot, trim_snapshots, load_snapshot, insert_command, find_command;
 
   /// Compiles every statement for `db`, whose configured PRAGMA synchronous

@@ -201,6 +201,8 @@ caf::error sqlite_journal::fold_in_transaction(std::uint64_t to, bool check_gaps
     if (!drop_entries_after(at.folded) || run(q_.fold_events) != SQLITE_OK)
       return fail(make_error(errc::storage, "cannot fold journal '" + path_ + "': " + message));
   }
+  if (fold_types(at.folded, to) != SQLITE_OK)
+    return fail(make_error(errc::storage, "cannot fold journal '" + path_ + "': " + db_.last_error()));
   if (check_gaps)
     if (auto gap = find_gap(at.folded, to)) log(log_level::error, message_of(gap));
   q_.set_folded_mark.bind(1, to_int64(to));
@@ -210,15 +212,26 @@ caf::error sqlite_journal::fold_in_transaction(std::uint64_t to, bool check_gaps
   return {};
 }
 
+// Files the events of positions (from, to] in log_index under their pair of types.
+int sqlite_journal::fold_types(std::uint64_t from, std::uint64_t to) {
+  q_.fold_by_type.bind(1, to_int64(from));
+  q_.fold_by_type.bind(2, to_int64(to));
+  return run(q_.fold_by_type);
+}
+
 // Entries past the folded mark are left by a mark moved back by hand (the
-// fold never writes them): the index is a cache, so they go (a scan of it).
+// fold never writes them): the indexes are a cache, so they go (a scan of each).
 bool sqlite_journal::drop_entries_after(std::uint64_t folded) {
   log(log_level::warning, "journal '" + path_ + "': the stream index holds entries past its folded mark (" +
                               std::to_string(folded) + "); dropping them");
-  statement drop;
-  if (drop.prepare(db_.get(), "DELETE FROM stream_index WHERE global_position > ?1") != SQLITE_OK) return false;
-  drop.bind(1, to_int64(folded));
-  return run(drop) == SQLITE_OK;
+  for (const char* sql : {"DELETE FROM stream_index WHERE global_position > ?1",
+                          "DELETE FROM log_index WHERE global_position > ?1"}) {
+    statement drop;
+    if (drop.prepare(db_.get(), sql) != SQLITE_OK) return false;
+    drop.bind(1, to_int64(folded));
+    if (run(drop) != SQLITE_OK) return false;
+  }
+  return true;
 }
 
 caf::error sqlite_journal::damaged(std::int64_t stream_key, const std::string& what) {
@@ -266,7 +279,7 @@ caf::error sqlite_journal::find_gap(std::uint64_t from, std::uint64_t to) {
 caf::error sqlite_journal::rebuild_stream_index(const std::string& why) {
   log(log_level::warning, "journal '" + path_ + "': " + why + "; rebuilding the stream index from the events");
   q_.set_folded_mark.bind(1, 0);
-  if (db_.exec("DELETE FROM stream_index") != SQLITE_OK || run(q_.set_folded_mark) != SQLITE_OK)
+  if (db_.exec("DELETE FROM stream_index; DELETE FROM log_index") != SQLITE_OK || run(q_.set_folded_mark) != SQLITE_OK)
     return open_error();
   return {};
 }

@@ -125,10 +125,15 @@ caf::error upgrader::copy_rows() {
       " SELECT s.stream_key, s.aggregate_type, s.aggregate_id, f.first FROM old.streams s"
       " JOIN (SELECT stream_key, min(global_position) AS first FROM old.events GROUP BY stream_key) f"
       "  ON f.stream_key = s.stream_key;"
+      "INSERT INTO main.type_keys (aggregate_type, event_type) SELECT DISTINCT s.aggregate_type, e.event_type"
+      " FROM old.events e JOIN old.streams s ON s.stream_key = e.stream_key;"
       "INSERT INTO main.events (global_position, stream_key, version, event_type, schema_version, payload,"
-      " recorded_at, command_id, correlation_id, causation_id)"
-      " SELECT global_position, stream_key, version, event_type, schema_version, payload, recorded_at, command_id, " +
-      correlation + ", causation_id FROM old.events ORDER BY global_position;";
+      " recorded_at, command_id, correlation_id, causation_id, type_key)"
+      " SELECT e.global_position, e.stream_key, e.version, e.event_type, e.schema_version, e.payload, e.recorded_at,"
+      " e.command_id, " + correlation + ", e.causation_id, k.type_key FROM old.events e"
+      " JOIN old.streams s ON s.stream_key = e.stream_key"
+      " JOIN main.type_keys k ON k.aggregate_type = s.aggregate_type AND k.event_type = e.event_type"
+      " ORDER BY e.global_position;";
   auto err = db.exec(sql.c_str()) == SQLITE_OK ? caf::error{} : fail_sql(db, "cannot copy the events");
   if (!err && has_table(db, "old", "snapshots") &&
       db.exec("INSERT INTO main.snapshots (stream_key, version, state_version, state, recorded_at)"
