@@ -29,6 +29,21 @@ event_view row_view(const statement& q, scan_fields fields) {
   return v;
 }
 
+// Visits the rows of a log read (the event columns, then its stream's type
+// and id) in order, counting them in `visited`; clears `more` when the
+// visitor says stop. SQLITE_DONE at the end or at a stop, else SQLite's error.
+int visit_log_rows(statement& q, scan_fields fields, const event_visitor& visit, std::size_t& visited, bool& more) {
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto v = row_view(q, fields);
+    v.aggregate_type = q.column_view(event_columns);
+    v.aggregate_id = q.column_view(event_columns + 1);
+    ++visited;
+    if (!(more = visit(v))) return SQLITE_DONE;
+  }
+  return rc;
+}
+
 // What a stream read has done so far.
 struct stream_scan {
   std::uint64_t next_version;  // the lowest version still to visit
@@ -122,15 +137,9 @@ caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position,
   q.bind(1, to_int64(from_position));
   q.bind(2, to_int64(max_count));
   std::size_t n = 0;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    auto v = row_view(q, fields);
-    v.aggregate_type = q.column_view(event_columns);
-    v.aggregate_id = q.column_view(event_columns + 1);
-    ++n;
-    if (!visit(v)) return n;
-  }
-  if (rc != SQLITE_DONE) return read_error("events from position " + std::to_string(from_position));
+  bool more = true;
+  if (visit_log_rows(q, fields, visit, n, more) != SQLITE_DONE)
+    return read_error("events from position " + std::to_string(from_position));
   return n;
 }
 
@@ -161,17 +170,7 @@ caf::expected<std::size_t> sqlite_journal::scan_filtered(std::uint64_t from_posi
   std::size_t visited = 0;
   bool more = true;
   auto next = std::max<std::uint64_t>(from_position, 1);
-  auto take = [&](statement& q) {  // visits q's rows: SQLITE_DONE, or SQLite's error
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      auto v = row_view(q, fields);
-      v.aggregate_type = q.column_view(event_columns);
-      v.aggregate_id = q.column_view(event_columns + 1);
-      ++visited;
-      if (!(more = visit(v))) return SQLITE_DONE;
-    }
-    return rc;
-  };
+  auto take = [&](statement& q) { return visit_log_rows(q, fields, visit, visited, more); };
   auto failed_read = [&] { return read_error("events of a filtered read from position " + std::to_string(next)); };
   const auto event_types = json_array(filter.event_types), aggregate_types = json_array(filter.aggregate_types);
   if (next <= at.folded) {
