@@ -228,3 +228,25 @@ TEST_CASE("stream index: a version gap after the mark is named at open", "[journ
   REQUIRE(read.size() == 10);
   CHECK(read.back().version == 12);
 }
+
+TEST_CASE("stream index: a fold under FULL sync works after the schema changed under the writer",
+          "[journal][sqlite][fold]") {
+  // SQLite re-prepares a statement after a schema change, and refuses a
+  // synchronous level set inside a transaction then: the fold must set it outside.
+  sqlite_backend backend;  // synchronous FULL
+  auto j = open_journal(backend.factory);
+  std::map<std::string, std::uint64_t> versions;
+  for (int batch = 0; batch < 17; ++batch) {  // 17 batches of 4 x 1,024 events: 69,632 positions, 18 spans
+    std::vector<append_request> requests;
+    for (const auto* id : {"a", "b", "c", "d"}) {
+      requests.push_back(request("S", id, versions[id], 1024));
+      versions[id] += 1024;
+    }
+    for (auto& res : j->append(requests)) REQUIRE(res);
+  }
+  raw_db{backend.path}.exec("CREATE TABLE a_person_added (x)");
+  CHECK(value_of(j->maintain()) == false);
+  CHECK(folded_mark(backend.path) == 16 * span - 1);
+  CHECK(value_of(settings_of(*j)).synchronous == 2);
+  check_streams(*j, versions);
+}
