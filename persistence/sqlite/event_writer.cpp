@@ -26,12 +26,6 @@ bool request_local(int rc) {
 const std::optional<std::string> needs_isolation{""};
 constexpr std::size_t max_cached_streams = 1 << 20;
 
-// How far the fold may fall behind before an append folds before it returns:
-// reads seek one span per span after the folded mark, so this bounds them
-// even when the writer is never idle (maintain() folds sooner; see stream_index.cpp).
-constexpr std::uint64_t max_open_spans = 32;
-constexpr std::size_t spans_kept_open = 2;
-
 }  // namespace
 
 std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vector<append_request>& batch) {
@@ -80,8 +74,8 @@ std::vector<caf::expected<append_result>> sqlite_journal::append(const std::vect
     return results;
   }
   // The batch is committed; a fold that fails now must not fail it.
-  if (fold_state{*folded_, *last_written_}.open_spans() > max_open_spans)
-    if (auto err = fold_to_span_boundary(spans_kept_open)) log(log_level::error, message_of(err));
+  if (auto err = fold_if_over(fold_state{*folded_, *last_written_}, busy_fold_spans))
+    log(log_level::error, message_of(err));
   return results;
 }
 

@@ -33,6 +33,11 @@ struct pending_event {
   std::int64_t type_key;
 };
 
+/// An append folds before it returns once this many spans are open: reads seek
+/// one span per span after the folded mark, so this bounds them even when the
+/// writer is never idle (maintain() folds sooner; see stream_index.cpp).
+inline constexpr std::uint64_t busy_fold_spans = 32;
+
 /// Where the fold stands: every event at or before `folded` is in stream_index.
 struct fold_state {
   std::uint64_t folded = 0;
@@ -70,7 +75,6 @@ class sqlite_journal final : public journal {
   caf::expected<bool> maintain() override;
 
   caf::expected<sqlite_settings> settings();
-  caf::expected<fold_state> fold_status();
 
  private:
   explicit sqlite_journal(std::string path) : path_(std::move(path)) {}
@@ -109,7 +113,7 @@ class sqlite_journal final : public journal {
   caf::error fold(std::uint64_t to, bool check_gaps);
   caf::error fold_in_transaction(std::uint64_t to, bool check_gaps);
   int fold_types(std::uint64_t from, std::uint64_t to);
-  caf::error fold_to_span_boundary(std::size_t keep_spans);
+  caf::error fold_if_over(const fold_state& at, std::uint64_t limit);
   caf::error find_duplicate(std::uint64_t from, std::uint64_t to);
   caf::error find_gap(std::uint64_t from, std::uint64_t to);
   caf::error damaged(std::int64_t stream_key, const std::string& what);

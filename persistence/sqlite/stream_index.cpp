@@ -21,7 +21,7 @@ namespace interlock::sqlite {
 namespace {
 
 constexpr std::uint64_t idle_fold_spans = 16;
-constexpr std::size_t spans_kept_open = 2;
+constexpr std::uint64_t spans_kept_open = 2;
 
 // What indexed_head() found when the index and the events disagree.
 constexpr int index_disagrees = -1;
@@ -133,27 +133,18 @@ int sqlite_journal::read_folded_mark(std::uint64_t& out) {
   return SQLITE_OK;
 }
 
-caf::expected<fold_state> sqlite_journal::fold_status() {
-  fold_state out;
-  if (read_fold_state(out) != SQLITE_OK) return read_error("the folded mark");
-  return out;
-}
-
 caf::expected<bool> sqlite_journal::maintain() {
   fold_state at;
   if (read_fold_state(at) != SQLITE_OK) return read_error("the folded mark");
-  if (at.open_spans() <= idle_fold_spans) return false;
-  if (auto err = fold_to_span_boundary(spans_kept_open)) return err;
+  if (auto err = fold_if_over(at, idle_fold_spans)) return err;
   return false;
 }
 
-// Folds every span but the newest `keep_spans`.
-caf::error sqlite_journal::fold_to_span_boundary(std::size_t keep_spans) {
-  std::uint64_t last = 0;
-  if (read_last_position(last) != SQLITE_OK) return read_error("the last position");
-  const auto newest = span_of(last);
-  if (newest < keep_spans) return {};
-  return fold(((newest - keep_spans + 1) << span_shift) - 1, false);
+// With more than `limit` spans open, folds every span but the newest few.
+caf::error sqlite_journal::fold_if_over(const fold_state& at, std::uint64_t limit) {
+  const auto newest = span_of(at.last);
+  if (at.open_spans() <= limit || newest < spans_kept_open) return {};
+  return fold(((newest - spans_kept_open + 1) << span_shift) - 1, false);
 }
 
 // In a transaction of its own: adds the events after the folded mark, up to
