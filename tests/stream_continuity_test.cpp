@@ -135,6 +135,23 @@ void check_corrupt(const caf::error& err, const std::string& message) {
   CHECK(interlock::message_of(err) == message);
 }
 
+// The projection stopped with `why`, having applied positions 1 to
+// `applied_up_to` only, and stream `id`'s recovery and time travel to its end
+// stop with `why` too.
+void check_stopped(interlock::application& app, const std::string& id, const std::string& why,
+                   std::uint64_t applied_up_to) {
+  auto count = app.query(sc::GetCount{});
+  REQUIRE_FALSE(count);
+  check_corrupt(count.error(), "projection Trail stopped: " + why);
+  CHECK(sc::applied.take() == iota(1, applied_up_to));  // never the bad event
+  auto recovered = app.dispatch(id, Add{1});
+  REQUIRE_FALSE(recovered);
+  check_corrupt(recovered.error(), why);
+  auto latest = app.load_as_of<Ledger>(id);
+  REQUIRE_FALSE(latest);
+  check_corrupt(latest.error(), why);
+}
+
 }  // namespace
 
 TEST_CASE("stream continuity: from position 1 every stream starts at version 1 and goes on by one",
@@ -214,19 +231,8 @@ TEST_CASE("stream continuity: a version gap stops recovery, time travel and catc
   const std::string why =
       "stream Ledger/a version 4 type Added at position 3: expected version 3 (version 3 is missing)";
 
-  auto count = app->query(sc::GetCount{});
-  REQUIRE_FALSE(count);
-  check_corrupt(count.error(), "projection Trail stopped: " + why);
-  CHECK(sc::applied.take() == iota(1, 2));  // never position 3
-
-  auto recovered = app->dispatch("a", Add{1});
-  REQUIRE_FALSE(recovered);
-  check_corrupt(recovered.error(), why);
+  check_stopped(*app, "a", why, 2);  // never position 3
   CHECK(app->dispatch("b", Add{1}));  // other streams are fine
-
-  auto latest = app->load_as_of<Ledger>("a");
-  REQUIRE_FALSE(latest);
-  check_corrupt(latest.error(), why);
   auto at3 = app->load_as_of<Ledger>("a", interlock::as_of::version(3));  // version 3 is the one missing
   REQUIRE_FALSE(at3);
   check_corrupt(at3.error(), why);
@@ -251,18 +257,7 @@ TEST_CASE("stream continuity: a version seen twice stops recovery, time travel a
   const std::string why =
       "stream Ledger/b version 2 type Added at position 8: expected version 3 (version 2 appears twice)";
 
-  auto count = app->query(sc::GetCount{});
-  REQUIRE_FALSE(count);
-  check_corrupt(count.error(), "projection Trail stopped: " + why);
-  CHECK(sc::applied.take() == iota(1, 7));  // never position 8
-
-  auto recovered = app->dispatch("b", Add{1});
-  REQUIRE_FALSE(recovered);
-  check_corrupt(recovered.error(), why);
-
-  auto latest = app->load_as_of<Ledger>("b");
-  REQUIRE_FALSE(latest);
-  check_corrupt(latest.error(), why);
+  check_stopped(*app, "b", why, 7);  // never position 8
   auto at2 = app->load_as_of<Ledger>("b", interlock::as_of::version(2));  // the second 2 is within the bound
   REQUIRE_FALSE(at2);
   check_corrupt(at2.error(), why);
@@ -324,16 +319,7 @@ TEST_CASE("stream continuity: a gap stored in the file stops recovery, time trav
   REQUIRE(app);
   const std::string why =
       "stream Ledger/a version 4 type Added at position 3: expected version 3 (version 3 is missing)";
-  auto count = app->query(sc::GetCount{});
-  REQUIRE_FALSE(count);
-  check_corrupt(count.error(), "projection Trail stopped: " + why);
-  CHECK(sc::applied.take() == iota(1, 2));
-  auto recovered = app->dispatch("a", Add{1});
-  REQUIRE_FALSE(recovered);
-  check_corrupt(recovered.error(), why);
-  auto latest = app->load_as_of<Ledger>("a");
-  REQUIRE_FALSE(latest);
-  check_corrupt(latest.error(), why);
+  check_stopped(*app, "a", why, 2);
   CHECK(app->dispatch("b", Add{1}));
 }
 
