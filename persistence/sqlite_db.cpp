@@ -101,6 +101,12 @@ void statement::bind_or_null(int index, std::string_view text) {
     bind(index, text);
 }
 
+void statement::bind_null(int index) { note_bind(sqlite3_bind_null(stmt_, index)); }
+
+void statement::bind_blob(int index, std::string_view bytes) {
+  note_bind(sqlite3_bind_blob64(stmt_, index, bytes.data(), bytes.size(), SQLITE_STATIC));
+}
+
 int statement::step() { return bind_error_ != 0 ? bind_error_ : sqlite3_step(stmt_); }
 
 std::int64_t statement::column_int64(int col) const { return sqlite3_column_int64(stmt_, col); }
@@ -115,6 +121,12 @@ std::string_view statement::column_view(int col) const {
   const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
   if (text == nullptr) return {};
   return {text, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))};
+}
+
+std::string_view statement::column_blob(int col) const {
+  const auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt_, col));
+  if (bytes == nullptr) return {};
+  return {bytes, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))};
 }
 
 void statement::reset() {

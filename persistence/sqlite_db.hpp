@@ -69,6 +69,9 @@ class statement {
   void bind(int index, std::string_view text);
   /// Binds SQL NULL for an empty string (optional columns read better in the shell).
   void bind_or_null(int index, std::string_view text);
+  void bind_null(int index);
+  /// Binds bytes as a BLOB, without copying (kept alive as text is).
+  void bind_blob(int index, std::string_view bytes);
 
   /// SQLITE_ROW, SQLITE_DONE, or the error code.
   int step();
@@ -78,6 +81,8 @@ class statement {
   std::string column_text(int col) const;
   /// The column's text in SQLite's memory: valid until the next step() or reset().
   std::string_view column_view(int col) const;
+  /// The column's bytes as a BLOB, on the same terms.
+  std::string_view column_blob(int col) const;
 
   /// Ends the current execution so that it holds no locks or read snapshot.
   void reset();
