@@ -76,7 +76,7 @@ caf::error sqlite_journal::ensure_schema() {
 
 // The bookkeeping is checked against the events, cheaply: the folded mark
 // must not be ahead of the last event, and the event at the mark must be
-// indexed where it is. stream_index is a cache of the events, so what
+// indexed where it is. stream_runs is a cache of the events, so what
 // disagrees is repaired (with a log line). Then the events after the mark are
 // folded, which checks them for duplicates and gaps. Those are damage to the
 // events themselves: logged as errors naming them, not a refusal to open, so
@@ -90,15 +90,16 @@ caf::error sqlite_journal::check_at_open() {
       return rebuild_stream_index("the folded mark (" + std::to_string(at.folded) + ") is ahead of the last event (" +
                                   std::to_string(at.last) + ")");
     if (at.folded == 0) return {};
-    statement q;
-    if (q.prepare(db_.get(),
-                  "SELECT count(*) FROM events e JOIN stream_index i ON i.stream_key = e.stream_key"
-                  " AND i.version = e.version AND i.global_position = e.global_position"
-                  " WHERE e.global_position = ?1") != SQLITE_OK)
+    reset_on_exit guard{q_.event_at};
+    q_.event_at.bind(1, to_int64(at.folded));
+    const int rc = q_.event_at.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return open_error();
+    std::uint64_t indexed_at = 0;
+    if (rc == SQLITE_ROW &&
+        indexed_position(q_.event_at.column_int64(0), static_cast<std::uint64_t>(q_.event_at.column_int64(1)),
+                         indexed_at) != SQLITE_OK)
       return open_error();
-    q.bind(1, to_int64(at.folded));
-    if (q.step() != SQLITE_ROW) return open_error();
-    if (q.column_int64(0) == 0)
+    if (indexed_at != at.folded)
       return rebuild_stream_index("the event at the folded mark (" + std::to_string(at.folded) +
                                   ") is not in the stream index");
     return {};
@@ -110,7 +111,7 @@ caf::error sqlite_journal::check_at_open() {
   }
   fold_state at;
   if (read_fold_state(at) != SQLITE_OK) return open_error();
-  if (auto failure = fold(at.last, true)) {
+  if (auto failure = fold(at.last)) {
     if (!is(failure, errc::corrupt_event)) return failure;
     log(log_level::error, message_of(failure));
   }

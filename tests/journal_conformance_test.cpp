@@ -645,7 +645,7 @@ TEST_CASE("sqlite journal: a non-constraint error while writing fails the whole 
   CHECK(append_ok(*j, request("A", "x", 1, 1)).first_position == 2);
 }
 
-// -- streams: folded into stream_index, the newest spans by events_by_span ------
+// -- streams: folded into stream_runs, the newest spans by events_by_span ------
 
 TEST_CASE("sqlite journal: streams that cross many spans read back whole, from any version, in any count",
           "[journal][sqlite]") {
@@ -708,7 +708,7 @@ TEST_CASE("sqlite journal: streams that cross many spans read back whole, from a
   raw_db db{backend.path};
   CHECK(db.rows("SELECT count(*) FROM (SELECT stream_key, version FROM events GROUP BY 1, 2 HAVING count(*) > 1)") ==
         std::vector<std::string>{"0"});
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"5"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"6"});
 }
 
 TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, they do not scan the events",
@@ -724,18 +724,71 @@ TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, t
              Contains("SEARCH events USING COVERING INDEX events_by_span (<expr>=? AND stream_key=?)"));
 }
 
-TEST_CASE("sqlite journal: the folded part of a stream is read through stream_index, one seek then in order",
+TEST_CASE("sqlite journal: the folded part of a stream is read through stream_runs, one seek, then its events by "
+          "position",
           "[journal][sqlite]") {
   sqlite_backend backend;
   { open_journal(backend.factory); }
   testing_support::raw_db db{backend.path};
-  const auto plan = db.rows(
-      "EXPLAIN QUERY PLAN SELECT e.payload FROM stream_index i CROSS JOIN events e"
-      " ON e.global_position = i.global_position WHERE i.stream_key = 1 AND i.version >= 1 ORDER BY i.version"
-      " LIMIT 10");
-  REQUIRE(plan.size() == 2);
-  CHECK_THAT(plan[0], Contains("SEARCH i USING PRIMARY KEY (stream_key=? AND version>?)"));
-  CHECK_THAT(plan[1], Contains("SEARCH e USING INTEGER PRIMARY KEY (rowid=?)"));
+  const auto runs = db.rows(
+      "EXPLAIN QUERY PLAN SELECT first_version, span, offsets FROM stream_runs WHERE stream_key = 1"
+      " AND first_version >= coalesce((SELECT max(first_version) FROM stream_runs WHERE stream_key = 1"
+      " AND first_version <= 7), 0) ORDER BY first_version");
+  REQUIRE(runs.size() == 3);  // the runs from the one holding the version (a subquery, one seek)
+  CHECK_THAT(runs[0], Contains("SEARCH stream_runs USING PRIMARY KEY (stream_key=? AND first_version>?)"));
+  CHECK_THAT(runs[1], Contains("SCALAR SUBQUERY"));
+  CHECK_THAT(runs[2], Contains("SEARCH stream_runs USING PRIMARY KEY (stream_key=? AND first_version<?)"));
+  const auto events = db.rows(
+      "EXPLAIN QUERY PLAN SELECT e.payload FROM events e WHERE e.global_position IN (7, 9, 4100, NULL)"
+      " ORDER BY e.global_position");
+  REQUIRE(events.size() == 1);  // no sort: the list is sorted, then each position is one seek
+  CHECK_THAT(events[0], Contains("SEARCH e USING INTEGER PRIMARY KEY (rowid=?)"));
+}
+
+TEST_CASE("sqlite journal: a format-5 file (a row per event in stream_index) is refused, then upgraded into runs",
+          "[journal][sqlite][upgrade]") {
+  sqlite_backend backend;
+  testing_support::create_format_5_journal(backend.path);
+  // Streams x and y interleaved, 30 events; the first 20 folded as format 5 did.
+  raw_db{backend.path}.exec(
+      "INSERT INTO streams VALUES (1, 'A', 'x', 1), (2, 'A', 'y', 2);"
+      "INSERT INTO type_keys VALUES (1, 'A', 'Happened');"
+      "WITH RECURSIVE n(p) AS (SELECT 1 UNION ALL SELECT p + 1 FROM n WHERE p < 30)"
+      " INSERT INTO events SELECT p, 2 - p % 2, (p + 1) / 2, 'Happened', 1, '{\"p\":' || p || '}',"
+      " 1609556645000000 + p, 'cmd-' || p, NULL, NULL, 1 FROM n;"
+      "INSERT INTO stream_index SELECT stream_key, version, global_position FROM events WHERE global_position <= 20;"
+      "INSERT INTO log_index SELECT type_key, global_position FROM events WHERE global_position <= 20;"
+      "UPDATE journal_meta SET value = 20 WHERE key = 'folded_position';"
+      "INSERT INTO commands VALUES ('cmd-29', 1, 29, 29, 15, '{}');");
+  const std::string same_columns =
+      "SELECT global_position, stream_key, version, event_type, schema_version, payload, recorded_at, command_id,"
+      " coalesce(correlation_id, command_id), causation_id FROM events ORDER BY global_position";
+  const auto before = raw_db{backend.path}.rows(same_columns);
+  check_error(open_error({backend.path}), errc::storage,
+              {"'" + backend.path + "'", "format 5", "interlock-journal upgrade " + backend.path});
+  const auto report = value_of(upgrade_sqlite_journal(backend.path));
+  CHECK(report.from_format == 5);
+  CHECK(report.events == 30);
+  CHECK(report.streams == 2);
+  CHECK(report.backup_path == backend.path + ".format-5.bak");
+  auto j = open_journal(backend.factory);
+  const auto x = value_of(j->read_stream("A", "x", 1, 100));
+  CHECK(versions_of(x) == iota(1, 15));
+  REQUIRE(x.size() == 15);
+  CHECK(x[14].position == 29);
+  CHECK(x[14].payload == R"({"p":29})");
+  CHECK(x[14].command_id == "cmd-29");
+  CHECK(positions_of(value_of(j->read_stream("A", "y", 8, 100))) ==
+        std::vector<std::uint64_t>{16, 18, 20, 22, 24, 26, 28, 30});
+  CHECK(value_of(j->find_command("cmd-29")).has_value());
+  raw_db db{backend.path};
+  CHECK(db.rows(same_columns) == before);
+  // Every event folded at open, two runs (one per stream) in the one span.
+  CHECK(db.rows("SELECT stream_key, first_version, span, length(offsets) FROM stream_runs ORDER BY stream_key") ==
+        std::vector<std::string>{"1|1|0|30", "2|1|0|30"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'folded_position'") == std::vector<std::string>{"30"});
+  CHECK(append_ok(*j, request("A", "y", 15, 1)).first_position == 31);
+  check_error(append_error(*j, request("A", "x", 14, 1)), errc::conflict, {"'A/x'", "at version 15"});
 }
 
 TEST_CASE("sqlite journal: a format-1 file is refused with the command that upgrades it, then upgraded",
@@ -765,7 +818,7 @@ TEST_CASE("sqlite journal: a format-1 file is refused with the command that upgr
   check_error(append_error(*j, request("A", "x", 2, 1)), errc::conflict, {"'A/x'", "at version 4"});
   CHECK(versions_of(value_of(j->read_stream("A", "x", 2, 10))) == iota(2, 4));
   raw_db db{backend.path};
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"5"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"6"});
   // A second upgrade has nothing to do.
   CHECK(value_of(upgrade_sqlite_journal(backend.path)).backup_path.empty());
 }

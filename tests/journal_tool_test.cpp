@@ -42,7 +42,7 @@ TEST_CASE("interlock-journal upgrade: a format-2 file is upgraded in place, the 
   const auto result = run_program(tool("upgrade " + path));
   INFO(joined(result.lines));
   CHECK(result.exit_code == 0);
-  CHECK_THAT(joined(result.lines), Contains("from format 2 to format 5: 3 events in 2 streams"));
+  CHECK_THAT(joined(result.lines), Contains("from format 2 to format 6: 3 events in 2 streams"));
   CHECK(std::filesystem::exists(path + ".format-2.bak"));
   CHECK_FALSE(std::filesystem::exists(path + ".upgrading"));
   auto j = value_of(open_sqlite_journal({path}));
@@ -58,7 +58,7 @@ TEST_CASE("interlock-journal upgrade: a format-2 file is upgraded in place, the 
   // Run again: nothing to do.
   const auto again = run_program(tool("upgrade " + path));
   CHECK(again.exit_code == 0);
-  CHECK_THAT(joined(again.lines), Contains("in format 5 already"));
+  CHECK_THAT(joined(again.lines), Contains("in format 6 already"));
 }
 
 TEST_CASE("interlock-journal upgrade: damaged events are refused, the original untouched", "[tool][upgrade]") {

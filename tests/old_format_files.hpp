@@ -37,4 +37,33 @@ inline void create_old_journal(const std::string& path, int format) {
           " result TEXT NOT NULL) WITHOUT ROWID;");
 }
 
+// Format 5: a row per folded event in stream_index (stream, version ->
+// position) and in log_index (type key, position), a folded mark, and the
+// pair of types' key in every event row.
+inline void create_format_5_journal(const std::string& path) {
+  raw_db{path}.exec(
+      "PRAGMA journal_mode = WAL;"
+      "CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
+      "INSERT INTO journal_meta VALUES ('format_version', 5), ('folded_position', 0);"
+      "CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
+      " aggregate_id TEXT NOT NULL, first_position INTEGER NOT NULL, UNIQUE (aggregate_type, aggregate_id));"
+      "CREATE TABLE events (global_position INTEGER PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
+      " version INTEGER NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL,"
+      " payload TEXT NOT NULL, recorded_at INTEGER NOT NULL, command_id TEXT, correlation_id TEXT,"
+      " causation_id TEXT, type_key INTEGER NOT NULL);"
+      "CREATE UNIQUE INDEX events_by_span ON events (global_position >> 12, stream_key, version);"
+      "CREATE TABLE stream_index (stream_key INTEGER NOT NULL, version INTEGER NOT NULL,"
+      " global_position INTEGER NOT NULL, PRIMARY KEY (stream_key, version)) WITHOUT ROWID;"
+      "CREATE TABLE type_keys (type_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
+      " event_type TEXT NOT NULL, UNIQUE (aggregate_type, event_type));"
+      "CREATE TABLE log_index (type_key INTEGER NOT NULL, global_position INTEGER NOT NULL,"
+      " PRIMARY KEY (type_key, global_position)) WITHOUT ROWID;"
+      "CREATE TABLE snapshots (stream_key INTEGER NOT NULL REFERENCES streams, version INTEGER NOT NULL,"
+      " state_version INTEGER NOT NULL, state TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
+      " PRIMARY KEY (stream_key, version)) WITHOUT ROWID;"
+      "CREATE TABLE commands (command_id TEXT PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
+      " first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, last_version INTEGER NOT NULL,"
+      " result TEXT NOT NULL) WITHOUT ROWID;");
+}
+
 }  // namespace testing_support

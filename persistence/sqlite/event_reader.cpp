@@ -1,11 +1,14 @@
-// The SQLite journal's reads: a stream from stream_index and then the spans
+// The SQLite journal's reads: a stream from stream_runs and then the spans
 // after the folded mark; the log in position order; snapshots and commands.
 #include <interlock/persistence/sqlite/journal_impl.hpp>
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
+
 #include <sqlite3.h>
 
 #include <interlock/persistence/journal_detail.hpp>
+#include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
 #include <interlock/runtime/errors.hpp>
 
@@ -44,11 +47,93 @@ int visit_log_rows(statement& q, scan_fields fields, const event_visitor& visit,
   return rc;
 }
 
-// What a stream read has done so far.
-struct stream_scan {
-  std::uint64_t next_version;  // the lowest version still to visit
-  std::size_t visited = 0;
-  bool more = true;  // false once the visitor said stop
+
+// Binds up to positions_per_read positions to ?1.. of a by-position read, NULL after them.
+void bind_positions(statement& q, const std::vector<std::uint64_t>& positions) {
+  for (int i = 0; i < positions_per_read; ++i) {
+    const auto at = static_cast<std::size_t>(i);
+    if (at < positions.size()) q.bind(i + 1, to_int64(positions[at]));
+    else q.bind_null(i + 1);
+  }
+}
+
+// Reads the events of a stream's runs by position, checking each against
+// the version and position expected: a run whose positions follow one another
+// (a stream written alone, or in long requests) as one range, the others in
+// lists of positions_per_read.
+class run_reader {
+ public:
+  run_reader(statement& by_list, statement& by_range, std::int64_t key, scan_fields fields, stream_scan& scan,
+             bool& agrees, const std::function<bool(event_view&)>& visit)
+      : by_list_(by_list), by_range_(by_range), key_(key), fields_(fields), scan_(scan), agrees_(agrees),
+        visit_(visit) {}
+
+  std::size_t listed() const { return listed_.size(); }
+
+  /// Reads or lists one run's positions (ascending in a sound stream).
+  int add(const std::vector<std::uint64_t>& positions) {
+    if (positions.size() >= min_range && positions.back() - positions.front() == positions.size() - 1) {
+      if (int rc = flush(); rc != SQLITE_OK || !agrees_ || !scan_.more) return rc;
+      return read_range(positions.front(), positions.back());
+    }
+    for (auto p : positions) {
+      listed_.push_back(p);
+      if (listed_.size() < static_cast<std::size_t>(positions_per_read)) continue;
+      if (int rc = flush(); rc != SQLITE_OK || !agrees_ || !scan_.more) return rc;
+    }
+    return SQLITE_OK;
+  }
+
+  /// Reads the positions listed so far.
+  int flush() {
+    if (listed_.empty()) return SQLITE_OK;
+    reset_on_exit guard{by_list_};
+    bind_positions(by_list_, listed_);
+    std::size_t read = 0;
+    int rc;
+    while ((rc = by_list_.step()) == SQLITE_ROW)
+      if (!take(by_list_, listed_[read++])) return SQLITE_OK;
+    if (rc != SQLITE_DONE) return rc;
+    agrees_ = read == listed_.size();  // else a position without its event
+    listed_.clear();
+    return SQLITE_OK;
+  }
+
+ private:
+  // Why 16: below it a range read costs more than its share of a list read.
+  static constexpr std::size_t min_range = 16;
+
+  int read_range(std::uint64_t first, std::uint64_t last) {
+    reset_on_exit guard{by_range_};
+    by_range_.bind(1, to_int64(first));
+    by_range_.bind(2, to_int64(last));
+    auto expected = first;
+    int rc;
+    while ((rc = by_range_.step()) == SQLITE_ROW)
+      if (!take(by_range_, expected++)) return SQLITE_OK;
+    if (rc != SQLITE_DONE) return rc;
+    agrees_ = expected == last + 1;
+    return SQLITE_OK;
+  }
+
+  // Visits the row if it is the event expected at `position`; false to stop.
+  bool take(const statement& q, std::uint64_t position) {
+    auto v = row_view(q, fields_);
+    if (q.column_int64(event_columns) != key_ || v.version != scan_.next_version || v.position != position)
+      return agrees_ = false;
+    ++scan_.visited;
+    scan_.next_version = v.version + 1;
+    return scan_.more = visit_(v);
+  }
+
+  statement& by_list_;
+  statement& by_range_;
+  std::int64_t key_;
+  scan_fields fields_;
+  stream_scan& scan_;
+  bool& agrees_;
+  const std::function<bool(event_view&)>& visit_;
+  std::vector<std::uint64_t> listed_;
 };
 
 }  // namespace
@@ -57,10 +142,10 @@ caf::error sqlite_journal::read_error(const std::string& what) const {
   return make_error(errc::storage, "cannot read " + what + " from journal '" + path_ + "': " + db_.last_error());
 }
 
-// The stream's folded events come from stream_index, in version order; its
-// events after the mark from the spans that follow. An index entry that does
-// not match its event (the index is a cache a person could edit) makes the
-// read go by spans from the stream's first event instead.
+// The stream's folded events come from stream_runs, in version order; its
+// events after the mark from the spans that follow. A run that does not match
+// its events (the index is a cache a person could edit) makes the read go by
+// spans from the stream's first event instead.
 caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggregate_type,
                                                        const std::string& aggregate_id, std::uint64_t from_version,
                                                        std::size_t max_count, const event_visitor& visit,
@@ -90,25 +175,14 @@ caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggreg
   };
   auto first_span = std::max(at.folded + 1, first_position) >> span_shift;
   if (first_position <= at.folded && max_count > 0) {
-    auto& q = fields == scan_fields::all ? q_.read_folded : q_.read_folded_lean;
-    reset_on_exit guard{q};
-    q.bind(1, key);
-    q.bind(2, to_int64(scan.next_version));
-    q.bind(3, to_int64(max_count));
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-      auto v = row_view(q, fields);
-      if (q.column_int64(event_columns) != key || static_cast<std::uint64_t>(q.column_int64(event_columns + 1)) !=
-                                                       v.version || v.version != scan.next_version) {
-        first_span = first_position >> span_shift;  // the index disagrees with the events
-        break;
-      }
-      name(v);
-      ++scan.visited;
-      scan.next_version = v.version + 1;
-      if (!(scan.more = visit(v))) return scan.visited;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return failed_read();
+    bool agrees = true;
+    if (scan_runs(key, at, max_count, fields, scan, agrees, [&](event_view& v) {
+          name(v);
+          return visit(v);
+        }) != SQLITE_OK)
+      return failed_read();
+    if (!scan.more) return scan.visited;
+    if (!agrees) first_span = first_position >> span_shift;
   }
   auto& q = fields == scan_fields::all ? q_.read_span : q_.read_span_lean;
   for (auto span = first_span; scan.more && scan.visited < max_count && span <= (at.last >> span_shift); ++span) {
@@ -128,6 +202,44 @@ caf::expected<std::size_t> sqlite_journal::scan_stream(const std::string& aggreg
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return failed_read();
   }
   return scan.visited;
+}
+
+// The folded part of a stream: its runs from scan.next_version on, their
+// events read by position. Clears `agrees` at an event that is not the
+// stream's next version, or a listed position without its event.
+int sqlite_journal::scan_runs(std::int64_t key, const fold_state& at, std::size_t max_count, scan_fields fields,
+                              stream_scan& scan, bool& agrees, const std::function<bool(event_view&)>& visit) {
+  auto& runs = q_.read_runs;
+  reset_on_exit runs_guard{runs};
+  runs.bind(1, key);
+  runs.bind(2, to_int64(scan.next_version));
+  const bool all = fields == scan_fields::all;
+  run_reader reader{all ? q_.read_stream_by_position : q_.read_stream_by_position_lean,
+                    all ? q_.read_stream_range : q_.read_stream_range_lean,
+                    key, fields, scan, agrees, visit};
+  std::vector<std::uint64_t> positions;  // of the run at hand, from the version wanted on
+  std::uint64_t wanted = scan.next_version;
+  int rc;
+  while ((rc = runs.step()) == SQLITE_ROW) {
+    const auto first = static_cast<std::uint64_t>(runs.column_int64(0));
+    const auto span = static_cast<std::uint64_t>(runs.column_int64(1));
+    const auto offsets = runs.column_blob(2);
+    if (first > wanted) {  // a gap: read by spans, which stop at it as readers do
+      agrees = false;
+      return SQLITE_OK;
+    }
+    positions.clear();
+    for (auto i = static_cast<std::size_t>(wanted - first); i < run_length(offsets); ++i) {
+      const auto position = position_in_run(offsets, span, i);
+      if (position > at.folded || scan.visited + reader.listed() + positions.size() >= max_count) break;
+      positions.push_back(position);
+    }
+    wanted += positions.size();
+    if (int read = reader.add(positions); read != SQLITE_OK || !agrees || !scan.more) return read;
+    if (wanted < first + run_length(offsets)) break;  // cut at max_count or at the mark
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rc;
+  return reader.flush();
 }
 
 caf::expected<std::size_t> sqlite_journal::scan_all(std::uint64_t from_position, std::size_t max_count,
@@ -159,7 +271,43 @@ void bind_list(statement& q, int parameter, const std::vector<std::string>& name
 
 }  // namespace
 
-// Up to the folded mark through log_index, a window of positions at a time;
+// One window [next, last] of the folded part of a filtered read: the
+// positions log_runs lists under `keys` (a JSON array), in order, their
+// events read positions_per_read at a time.
+int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t next, std::uint64_t last,
+                                         std::size_t max_count, scan_fields fields, const event_visitor& visit,
+                                         std::size_t& visited, bool& more) {
+  std::vector<std::uint64_t> positions;
+  {
+    auto& runs = q_.read_log_runs;
+    reset_on_exit guard{runs};
+    runs.bind(1, keys);
+    runs.bind(2, to_int64(next & ~span_mask));  // a row of next's span may start before it
+    runs.bind(3, to_int64(last));
+    int rc;
+    while ((rc = runs.step()) == SQLITE_ROW) {
+      const auto span = span_of(static_cast<std::uint64_t>(runs.column_int64(0)));
+      const auto offsets = runs.column_blob(1);
+      for (std::size_t i = 0; i < run_length(offsets); ++i)
+        if (const auto p = position_in_run(offsets, span, i); p >= next && p <= last) positions.push_back(p);
+    }
+    if (rc != SQLITE_DONE) return rc;
+  }
+  std::sort(positions.begin(), positions.end());
+  positions.resize(std::min(positions.size(), max_count - visited));
+  auto& q = fields == scan_fields::all ? q_.read_log_by_position : q_.read_log_by_position_lean;
+  std::vector<std::uint64_t> batch;
+  for (std::size_t at = 0; at < positions.size() && more; at += batch.size()) {
+    const auto end = std::min(positions.size(), at + static_cast<std::size_t>(positions_per_read));
+    batch.assign(positions.begin() + static_cast<std::ptrdiff_t>(at), positions.begin() + static_cast<std::ptrdiff_t>(end));
+    reset_on_exit guard{q};
+    bind_positions(q, batch);
+    if (int rc = visit_log_rows(q, fields, visit, visited, more); rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+// Up to the folded mark through log_runs, a window of positions at a time;
 // after it, the events themselves, filtered (at most 32 spans of them).
 caf::expected<std::size_t> sqlite_journal::scan_filtered(std::uint64_t from_position, std::size_t max_count,
                                                          const log_filter& filter, const event_visitor& visit,
@@ -182,15 +330,10 @@ caf::expected<std::size_t> sqlite_journal::scan_filtered(std::uint64_t from_posi
       if (q_.type_keys_of.step() != SQLITE_ROW) return read_error("the type keys");
       keys = q_.type_keys_of.column_text(0);
     }
-    auto& q = q_.read_filtered_folded;
     for (; keys != "[]" && more && visited < max_count && next <= at.folded;) {
       const auto last = std::min(next + filter_window - 1, at.folded);
-      reset_on_exit guard{q};
-      q.bind(1, keys);
-      q.bind(2, to_int64(next));
-      q.bind(3, to_int64(last));
-      q.bind(4, to_int64(max_count - visited));
-      if (take(q) != SQLITE_DONE) return failed_read();
+      if (scan_filtered_folded(keys, next, last, max_count, fields, visit, visited, more) != SQLITE_OK)
+        return failed_read();
       next = last + 1;
     }
     next = std::max(next, at.folded + 1);

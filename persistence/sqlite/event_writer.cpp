@@ -302,6 +302,7 @@ void sqlite_journal::rollback() {
 
 void sqlite_journal::forget_streams() {
   streams_.clear();
+  indexed_heads_.clear();
   type_keys_.clear();
   last_pair_.key = 0;
 }

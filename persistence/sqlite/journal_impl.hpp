@@ -1,13 +1,16 @@
 // The SQLite journal's class, shared by the files that implement it by
 // concern: sqlite_journal.cpp (opening), event_writer.cpp (appends),
-// event_reader.cpp (reads), stream_index.cpp (stream heads and the fold).
+// event_reader.cpp (reads), stream_heads.cpp (a stream's version), fold.cpp
+// (the fold into stream_runs and log_runs).
 // Internal to the SQLite journal.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <interlock/persistence/append_chain.hpp>
@@ -38,7 +41,37 @@ struct pending_event {
 /// writer is never idle (maintain() folds sooner; see stream_index.cpp).
 inline constexpr std::uint64_t busy_fold_spans = 32;
 
-/// Where the fold stands: every event at or before `folded` is in stream_index.
+/// An event as the fold sees it.
+struct folded_event {
+  std::int64_t stream_key;
+  std::uint64_t version;
+  std::uint64_t position;
+  std::int64_t type_key;
+};
+
+/// A row of stream_runs (key: stream, first: version) or of log_runs (key:
+/// type key, first: position) being built; its positions lie in `span`.
+struct index_run {
+  std::int64_t key;
+  std::uint64_t first;
+  std::uint64_t span;
+  std::string offsets;
+};
+
+/// A stream's newest indexed event (version 0: none).
+struct indexed_event {
+  std::uint64_t version = 0;
+  std::uint64_t position = 0;
+};
+
+/// What one transaction of the fold reads and writes.
+struct fold_batch {
+  std::vector<folded_event> events;
+  std::vector<index_run> stream_runs, type_runs;
+  std::vector<std::pair<std::int64_t, indexed_event>> heads;  // each stream's last event folded
+};
+
+/// Where the fold stands: every event at or before `folded` is in stream_runs.
 struct fold_state {
   std::uint64_t folded = 0;
   std::uint64_t last = 0;  // the last position
@@ -46,6 +79,13 @@ struct fold_state {
   std::uint64_t open_spans() const {
     return last <= folded ? 0 : (last >> span_shift) - ((folded + 1) >> span_shift) + 1;
   }
+};
+
+/// What a stream read has done so far.
+struct stream_scan {
+  std::uint64_t next_version;  // the lowest version still to visit
+  std::size_t visited = 0;
+  bool more = true;  // false once the visitor said stop
 };
 
 class sqlite_journal final : public journal {
@@ -103,23 +143,35 @@ class sqlite_journal final : public journal {
   void forget_streams();
   void rollback();
 
-  // -- stream heads and the fold (stream_index.cpp) --
+  // -- reading (event_reader.cpp) --
+  int scan_runs(std::int64_t key, const fold_state& at, std::size_t max_count, scan_fields fields,
+                stream_scan& scan, bool& agrees, const std::function<bool(event_view&)>& visit);
+  int scan_filtered_folded(const std::string& keys, std::uint64_t next, std::uint64_t last, std::size_t max_count,
+                           scan_fields fields, const event_visitor& visit, std::size_t& visited, bool& more);
+
+  // -- stream heads (stream_heads.cpp) --
   int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out,
                   const fold_state& at);
   int stream_head(stream_row& stream, const fold_state& at);
   int indexed_head(stream_row& stream, const fold_state& at);
-  int reindex_stream(const stream_row& stream, std::uint64_t folded);
+  int last_indexed(std::int64_t stream_key, indexed_event& out);
+  int indexed_position(std::int64_t stream_key, std::uint64_t version, std::uint64_t& out);
   int read_fold_state(fold_state& out);
-  caf::error fold(std::uint64_t to, bool check_gaps);
-  caf::error fold_in_transaction(std::uint64_t to, bool check_gaps);
-  int fold_types(std::uint64_t from, std::uint64_t to);
-  caf::error fold_if_over(const fold_state& at, std::uint64_t limit);
-  caf::error find_duplicate(std::uint64_t from, std::uint64_t to);
-  caf::error find_gap(std::uint64_t from, std::uint64_t to);
-  caf::error damaged(std::int64_t stream_key, const std::string& what);
-  bool drop_entries_after(std::uint64_t folded);
-  caf::error rebuild_stream_index(const std::string& why);
   std::string describe_stream(std::int64_t stream_key);
+
+  // -- the fold (fold.cpp) --
+  caf::error fold(std::uint64_t to);
+  caf::error fold_some(std::uint64_t to, bool& done);
+  caf::error fold_if_over(const fold_state& at, std::uint64_t limit);
+  int scan_for_fold(std::uint64_t from, std::uint64_t to, fold_batch& batch);
+  caf::error cut_stream_runs(fold_batch& batch, bool& index_ahead);
+  caf::error cut_runs_of_stream(const folded_event* first, const folded_event* last, indexed_event& head,
+                                std::vector<index_run>& out, bool& index_ahead);
+  void remember_heads(const std::vector<std::pair<std::int64_t, indexed_event>>& heads, bool rebuilt);
+  int insert_runs(fold_batch& batch);
+  int reindex_stream(const stream_row& stream, std::uint64_t folded);
+  caf::error damaged(std::int64_t stream_key, const std::string& what);
+  caf::error rebuild_stream_index(const std::string& why);
 
   // -- shared --
   int read_last_position(std::uint64_t& out);
@@ -150,6 +202,8 @@ class sqlite_journal final : public journal {
     std::string aggregate_type, event_type;
     std::int64_t key = 0;
   } last_pair_;
+  // stream_runs' newest event of the streams this connection folded (fold.cpp).
+  std::unordered_map<std::int64_t, indexed_event> indexed_heads_;
   // The folded mark at which a fold met a duplicate: not tried again from there.
   std::optional<std::uint64_t> fold_blocked_at_;
   // Streams a fold found a version stored twice in, and what it found: their

@@ -17,26 +17,14 @@ namespace {
   INTERLOCK_EVENT_COLUMNS_BUT_IDS "e.command_id, coalesce(e.correlation_id, e.command_id), e.causation_id"
 #define INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_EVENT_COLUMNS_BUT_IDS "NULL, NULL, NULL"
 
-// The folded part of a stream: the stream index in version order, each entry
-// joined to its event by position. The last two columns let the reader check
-// that the entry and the event agree (the index is a cache of the events).
-#define INTERLOCK_READ_FOLDED                                                        \
-  ", e.stream_key, i.version"                                                         \
-  " FROM stream_index i CROSS JOIN events e ON e.global_position = i.global_position" \
-  " WHERE i.stream_key = ?1 AND i.version >= ?2 ORDER BY i.version LIMIT ?3"
 // One span of positions (the expression must match the index's for SQLite to use it).
 #define INTERLOCK_READ_SPAN                                                                        \
   " FROM events e WHERE (e.global_position >> 12) = ?1 AND e.stream_key = ?2 AND e.version >= ?3" \
   " ORDER BY e.version LIMIT ?4"
-// The folded part of a filtered log read, one window of positions at a time:
-// the positions filed under the keys of ?1 (a JSON array).
-#define INTERLOCK_FILTERED_POSITIONS                                                               \
-  "SELECT global_position FROM log_index WHERE type_key IN (SELECT value FROM json_each(?1))" \
-  " AND global_position BETWEEN ?2 AND ?3"
-#define INTERLOCK_READ_BY_POSITION                               \
-  ", s.aggregate_type, s.aggregate_id"                           \
-  " FROM events e JOIN streams s ON s.stream_key = e.stream_key" \
-  " WHERE e.global_position IN ("
+// Events by position: a list of ?1..?N (read_by_position), bound NULL where unused.
+#define INTERLOCK_BY_POSITION " WHERE e.global_position IN ("
+#define INTERLOCK_IN_ORDER ") ORDER BY e.global_position"
+#define INTERLOCK_WITH_STREAM ", s.aggregate_type, s.aggregate_id FROM events e JOIN streams s ON s.stream_key = e.stream_key"
 // The part after the folded mark: the events themselves, filtered (a NULL
 // list lets every value through).
 #define INTERLOCK_READ_OPEN_FILTERED                                                           \
@@ -50,23 +38,41 @@ namespace {
   " FROM events e JOIN streams s ON s.stream_key = e.stream_key" \
   " WHERE e.global_position >= ?1 ORDER BY e.global_position LIMIT ?2"
 
-constexpr const char* read_folded_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_FOLDED;
-constexpr const char* read_folded_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_FOLDED;
 constexpr const char* read_span_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_SPAN;
 constexpr const char* read_span_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_SPAN;
 constexpr const char* read_all_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_ALL;
 constexpr const char* read_all_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_READ_ALL;
-constexpr const char* read_filtered_folded_sql =
-    "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_BY_POSITION INTERLOCK_FILTERED_POSITIONS
-    ") ORDER BY e.global_position LIMIT ?4";
 constexpr const char* read_filtered_open_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_READ_OPEN_FILTERED;
 
 #undef INTERLOCK_READ_ALL
 #undef INTERLOCK_READ_OPEN_FILTERED
-#undef INTERLOCK_READ_BY_POSITION
-#undef INTERLOCK_FILTERED_POSITIONS
 #undef INTERLOCK_READ_SPAN
-#undef INTERLOCK_READ_FOLDED
+
+// `head` then ?1 .. ?positions_per_read, then `tail`.
+std::string by_positions_sql(const char* head, const char* tail) {
+  std::string sql = head;
+  for (int i = 1; i <= positions_per_read; ++i) sql.append(i == 1 ? "?" : ", ?").append(std::to_string(i));
+  return sql.append(tail);
+}
+
+const std::string read_stream_by_position_sql = by_positions_sql(
+    "SELECT " INTERLOCK_EVENT_COLUMNS ", e.stream_key FROM events e" INTERLOCK_BY_POSITION, INTERLOCK_IN_ORDER);
+const std::string read_stream_by_position_lean_sql = by_positions_sql(
+    "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN ", e.stream_key FROM events e" INTERLOCK_BY_POSITION, INTERLOCK_IN_ORDER);
+const std::string read_log_by_position_sql = by_positions_sql(
+    "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_WITH_STREAM INTERLOCK_BY_POSITION, INTERLOCK_IN_ORDER);
+const std::string read_log_by_position_lean_sql = by_positions_sql(
+    "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_WITH_STREAM INTERLOCK_BY_POSITION, INTERLOCK_IN_ORDER);
+
+#define INTERLOCK_STREAM_RANGE \
+  ", e.stream_key FROM events e WHERE e.global_position BETWEEN ?1 AND ?2 ORDER BY e.global_position"
+constexpr const char* read_stream_range_sql = "SELECT " INTERLOCK_EVENT_COLUMNS INTERLOCK_STREAM_RANGE;
+constexpr const char* read_stream_range_lean_sql = "SELECT " INTERLOCK_EVENT_COLUMNS_LEAN INTERLOCK_STREAM_RANGE;
+
+#undef INTERLOCK_STREAM_RANGE
+#undef INTERLOCK_WITH_STREAM
+#undef INTERLOCK_IN_ORDER
+#undef INTERLOCK_BY_POSITION
 #undef INTERLOCK_EVENT_COLUMNS_LEAN
 #undef INTERLOCK_EVENT_COLUMNS
 #undef INTERLOCK_EVENT_COLUMNS_BUT_IDS
@@ -83,11 +89,22 @@ std::string insert_events_sql(int rows) {
   return sql;
 }
 
+std::string insert_runs_sql(int rows) {
+  std::string sql = "INSERT INTO stream_runs (stream_key, first_version, span, offsets) VALUES ";
+  for (int r = 0; r < rows; ++r) {
+    const auto p = std::to_string(4 * r + 1) + ", ?" + std::to_string(4 * r + 2) + ", ?" + std::to_string(4 * r + 3) +
+                   ", ?" + std::to_string(4 * r + 4);
+    sql.append(r == 0 ? "(?" : ", (?").append(p).append(")");
+  }
+  return sql;
+}
+
 }  // namespace
 
 int statements::prepare(sqlite3* db, int synchronous) {
   static const std::string insert_one_sql = insert_events_sql(1);
   static const std::string insert_many_sql = insert_events_sql(events_per_insert);
+  static const std::string insert_runs_many_sql = insert_runs_sql(events_per_insert);
   const auto configured_sync = "PRAGMA synchronous = " + std::to_string(synchronous);
   const std::pair<statement*, const char*> all[] = {
       {&begin, "BEGIN IMMEDIATE"},
@@ -104,30 +121,37 @@ int statements::prepare(sqlite3* db, int synchronous) {
       {&set_folded_mark, "UPDATE journal_meta SET value = ?1 WHERE key = 'folded_position'"},
       {&find_stream, "SELECT stream_key, first_position FROM streams WHERE aggregate_type = ?1 AND aggregate_id = ?2"},
       {&insert_stream, "INSERT INTO streams (aggregate_type, aggregate_id, first_position) VALUES (?1, ?2, ?3)"},
-      {&indexed_head,
-       "SELECT i.version, i.global_position, e.stream_key, e.version FROM stream_index i"
-       " LEFT JOIN events e ON e.global_position = i.global_position"
-       " WHERE i.stream_key = ?1 ORDER BY i.version DESC LIMIT 1"},
+      // The stream's run holding version ?2, or its newest (?2 the largest version).
+      {&run_at_or_before,
+       "SELECT first_version, span, offsets FROM stream_runs WHERE stream_key = ?1 AND first_version <= ?2"
+       " ORDER BY first_version DESC LIMIT 1"},
+      {&event_at, "SELECT stream_key, version FROM events WHERE global_position = ?1"},
       {&span_head,
        "SELECT version, global_position FROM events WHERE (global_position >> 12) = ?1 AND stream_key = ?2"
        " ORDER BY version DESC LIMIT 1"},
       {&insert_event, insert_one_sql.c_str()},
       {&insert_events, insert_many_sql.c_str()},
-      {&read_folded, read_folded_sql},
-      {&read_folded_lean, read_folded_lean_sql},
+      // The stream's runs from the one holding version ?2 on.
+      {&read_runs,
+       "SELECT first_version, span, offsets FROM stream_runs WHERE stream_key = ?1 AND first_version >= coalesce("
+       "(SELECT max(first_version) FROM stream_runs WHERE stream_key = ?1 AND first_version <= ?2), 0)"
+       " ORDER BY first_version"},
+      {&read_stream_by_position, read_stream_by_position_sql.c_str()},
+      {&read_stream_by_position_lean, read_stream_by_position_lean_sql.c_str()},
+      {&read_stream_range, read_stream_range_sql},
+      {&read_stream_range_lean, read_stream_range_lean_sql},
+      {&read_log_by_position, read_log_by_position_sql.c_str()},
+      {&read_log_by_position_lean, read_log_by_position_lean_sql.c_str()},
       {&read_span, read_span_sql},
       {&read_span_lean, read_span_lean_sql},
       {&read_all, read_all_sql},
       {&read_all_lean, read_all_lean_sql},
-      // Sorted by stream, so the index's pages are each written once per fold.
-      {&fold_events,
-       "INSERT INTO stream_index (stream_key, version, global_position)"
-       " SELECT stream_key, version, global_position FROM events"
-       " WHERE global_position > ?1 AND global_position <= ?2 ORDER BY stream_key, version"},
-      {&fold_by_type,
-       // In position order: each key's entries go at its end, so no sort is needed.
-       "INSERT INTO log_index (type_key, global_position) SELECT type_key, global_position FROM events"
+      {&fold_scan,
+       "SELECT global_position, stream_key, version, type_key FROM events"
        " WHERE global_position > ?1 AND global_position <= ?2"},
+      {&insert_run, "INSERT INTO stream_runs (stream_key, first_version, span, offsets) VALUES (?1, ?2, ?3, ?4)"},
+      {&insert_runs, insert_runs_many_sql.c_str()},
+      {&insert_log_run, "INSERT INTO log_runs (type_key, first_position, offsets) VALUES (?1, ?2, ?3)"},
       {&find_type_key, "SELECT type_key FROM type_keys WHERE aggregate_type = ?1 AND event_type = ?2"},
       {&insert_type_key, "INSERT INTO type_keys (aggregate_type, event_type) VALUES (?1, ?2)"},
       // The keys of a filter's pairs (a NULL list lets every value through), as a JSON array.
@@ -135,15 +159,11 @@ int statements::prepare(sqlite3* db, int synchronous) {
        "SELECT json_group_array(type_key) FROM type_keys"
        " WHERE (?1 IS NULL OR aggregate_type IN (SELECT value FROM json_each(?1)))"
        " AND (?2 IS NULL OR event_type IN (SELECT value FROM json_each(?2)))"},
-      {&read_filtered_folded, read_filtered_folded_sql},
+      // The log_runs rows of the keys in ?1 (a JSON array) that start in positions [?2, ?3].
+      {&read_log_runs,
+       "SELECT first_position, offsets FROM log_runs WHERE type_key IN (SELECT value FROM json_each(?1))"
+       " AND first_position BETWEEN ?2 AND ?3"},
       {&read_filtered_open, read_filtered_open_sql},
-      // After a fold: an event of the folded range whose stream lacks the
-      // version before it, earlier in the journal (a gap), or has no valid version.
-      {&find_gap,
-       "SELECT e.stream_key, e.version, e.global_position FROM events e"
-       " WHERE e.global_position > ?1 AND e.global_position <= ?2 AND (e.version < 1 OR (e.version > 1 AND"
-       " NOT EXISTS (SELECT 1 FROM stream_index i WHERE i.stream_key = e.stream_key AND i.version = e.version - 1"
-       " AND i.global_position < e.global_position))) LIMIT 1"},
       {&insert_snapshot, "INSERT OR REPLACE INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5)"},
       {&trim_snapshots,
        "DELETE FROM snapshots WHERE stream_key = ?1 AND version <= (SELECT version FROM snapshots"

@@ -162,10 +162,10 @@ caf::error upgrader::check_versions(connection& db) {
     return make_error(errc::corrupt_event, "cannot upgrade journal '" + path_ + "': stream '" + q.column_text(0) +
                                                "' has version " + q.column_text(1) + " twice, at positions " +
                                                q.column_text(2) + " and " + q.column_text(3));
-  if (q.prepare(db.get(), "SELECT " + stream + ", e.version, e.global_position FROM events e"
-                          " WHERE e.version < 1 OR (e.version > 1 AND NOT EXISTS (SELECT 1 FROM stream_index p"
-                          " WHERE p.stream_key = e.stream_key AND p.version = e.version - 1"
-                          " AND p.global_position < e.global_position)) LIMIT 1") != SQLITE_OK)
+  if (q.prepare(db.get(), "SELECT " + stream + ", e.version, e.global_position FROM ("
+                          " SELECT stream_key, version, global_position,"
+                          " lag(version, 1, 0) OVER (PARTITION BY stream_key ORDER BY global_position) AS before"
+                          " FROM events) e WHERE e.version != e.before + 1 LIMIT 1") != SQLITE_OK)
     return fail_sql(db, "cannot check the copy's versions");
   if (q.step() == SQLITE_ROW)
     return make_error(errc::corrupt_event, "cannot upgrade journal '" + path_ + "': stream '" + q.column_text(0) +
