@@ -5,6 +5,7 @@
 
 #include <interlock/actors/messages.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
+#include <interlock/runtime/detail/blocking_call.hpp>
 #include <interlock/runtime/detail/utf8.hpp>
 
 namespace interlock {
@@ -60,7 +61,14 @@ void application::ask(detail::erased_query q, query_callback done) const {
   caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(guarded)});
 }
 
+caf::error application::refuse_blocking(const char* call, const char* async_form) {
+  return detail::refuse_on_scheduler_thread(
+      call, std::string{"from an actor use interlock::"} + async_form +
+                "(self, app, ...) (interlock/runtime/actor_api.hpp), which answers with a message");
+}
+
 caf::error application::rebuild(const std::string& projection_type) {
+  if (auto err = detail::refuse_on_scheduler_thread("rebuild()", "call it from a thread of your own")) return err;
   if (!core_ || core_->stopped()) return stopped_error();
   auto it = core_->projections.find(projection_type);
   if (it == core_->projections.end())
@@ -83,6 +91,7 @@ detail::snapshot_settings application::snapshot_defaults() const {
 caf::expected<std::optional<event_envelope>> application::load(std::shared_ptr<detail::aggregate_instance> instance,
                                                                 const std::string& aggregate_type,
                                                                 const std::string& aggregate_id, as_of bound) const {
+  if (auto err = detail::refuse_on_scheduler_thread("load_as_of()", "call it from a thread of your own")) return err;
   if (!core_ || core_->stopped()) return stopped_error();
   if (!core_->aggregate_types.count(aggregate_type))
     return make_error(errc::invalid_argument, "no aggregate type " + aggregate_type + " is registered");
@@ -109,6 +118,8 @@ caf::expected<std::optional<event_envelope>> application::load(std::shared_ptr<d
 }
 
 caf::expected<std::size_t> application::live_aggregates() const {
+  if (auto err = detail::refuse_on_scheduler_thread("live_aggregates()", "call it from a thread of your own"))
+    return err;
   if (!core_ || core_->stopped()) return stopped_error();
   caf::scoped_actor self{*core_->sys};
   caf::expected<std::size_t> result{std::size_t{0}};

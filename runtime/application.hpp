@@ -6,9 +6,11 @@
 //   auto b = app->query(GetBalance{id}, {.after = r->position});
 //
 // dispatch() and query() block the calling thread: use them from main() and
-// tests, never from inside an actor. The *_async forms return a std::future;
-// from inside an actor use interlock::async_dispatch(self, app, ...) in
-// <interlock/runtime/actor_api.hpp>, which does not block a scheduler thread.
+// tests. Called inside an actor (on a scheduler thread) they return
+// errc::invalid_argument at once instead of waiting; there use
+// interlock::async_dispatch(self, app, ...) / async_query in
+// <interlock/runtime/actor_api.hpp>, which do not block. The *_async forms
+// return a std::future (whose get() blocks as well).
 // All methods are thread-safe. Destroying (or stop()ping) the application stops
 // its actors and closes the journal; events already acknowledged are durable.
 #pragma once
@@ -52,6 +54,7 @@ class application {
   /// conflict, timeout, ...).
   template <class C>
   caf::expected<receipt<result_of_t<C>>> dispatch(std::string aggregate_id, C cmd, dispatch_options opts = {}) {
+    if (auto err = refuse_blocking("dispatch()", "async_dispatch")) return err;
     return dispatch_async(std::move(aggregate_id), std::move(cmd), std::move(opts)).get();
   }
 
@@ -76,6 +79,7 @@ class application {
   /// Asks the projection that answers Q.
   template <class Q>
   caf::expected<result_of_t<Q>> query(Q q, query_options opts = {}) {
+    if (auto err = refuse_blocking("query()", "async_query")) return err;
     return query_async(std::move(q), opts).get();
   }
 
@@ -150,6 +154,8 @@ class application {
 
  private:
   friend class application_builder;
+  /// errc::invalid_argument on a scheduler thread, naming `call` and the actor API to use instead.
+  static caf::error refuse_blocking(const char* call, const char* async_form);
   explicit application(std::shared_ptr<detail::app_core> core);
   std::shared_ptr<detail::app_core> core_;
 };

@@ -146,7 +146,8 @@ static caf::error validate(const runtime_settings& s) {
   if (!s.in_memory && s.database_path.empty()) return bad("setting database_path must not be empty");
   if (s.snapshot_keep == 0) return bad("setting snapshot_keep must be at least 1");
   if (s.passivate_after.count() < 0) return bad("setting passivate_after must not be negative");
-  if (!log_level_from(s.log_level)) return bad("setting log_level must be one of quiet, error, warning, info, debug");
+  if (!s.log_level.empty() && !log_level_from(s.log_level))
+    return bad("setting log_level must be one of quiet, error, warning, info, debug (or empty)");
   return {};
 }
 
@@ -155,7 +156,7 @@ caf::expected<application> application_builder::build() {
   if (auto err = check_unique(aggregates_, "aggregate")) return err;
   if (auto err = check_stored_names(aggregates_)) return err;
   if (auto err = check_unique(projections_, "projection")) return err;
-  set_log_level(*log_level_from(settings_.log_level));
+  if (!settings_.log_level.empty()) set_log_level(*log_level_from(settings_.log_level));
   auto core = std::make_shared<detail::app_core>();
   std::unordered_map<std::string, std::string> query_owner;
   if (auto err = add_routes(aggregates_, [](auto& k) { return k.command_types; }, core->command_routes, "command"))

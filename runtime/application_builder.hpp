@@ -44,7 +44,7 @@ struct runtime_settings {
   std::chrono::milliseconds passivate_after{300'000};     // an aggregate idle this long stops; 0: never
   std::size_t max_live_aggregates = 100'000;              // live aggregate actors, at most (LRU passivated); 0: no cap
   std::size_t conflict_retries = 3;                       // reload + rerun of a command whose append conflicted
-  std::string log_level = "warning";                      // quiet | error | warning | info | debug
+  std::string log_level;  // quiet | error | warning | info | debug; empty: keep set_log_level()'s (default warning)
 };
 
 class application_builder {

@@ -234,7 +234,7 @@ std::vector<config_option> make_options() {
                                                 "live aggregate actors, at most (least recently used stop); 0: no cap"),
       count_option<&rs::conflict_retries, 0>("aggregates.conflict_retries", "conflict_retries",
                                              "times a command whose append conflicted (another writer) is reloaded and rerun"),
-      {"log.level", "log_level", "one of quiet, error, warning, info, debug", "how much the runtime logs",
+      {"log.level", "log_level", "one of quiet, error, warning, info, debug", "how much the runtime logs; not set: the level the program gave set_log_level() (warning unless it called it)",
        &format_log_level, &parse_log_level},
   };
 }
@@ -451,7 +451,8 @@ std::string config_help() {
   runtime_settings defaults;
   std::string out = "Settings (in a file: --config=FILE, one at a time: --interlock.KEY=VALUE):\n";
   for (auto& o : config_options()) {
-    out += "  " + std::string{o.key} + " = " + o.format(defaults) + "\n";
+    const auto value = o.format(defaults);
+    out += "  " + std::string{o.key} + " = " + (value.empty() ? "(not set)" : value) + "\n";
     out += "      " + std::string{o.doc} + " (" + std::string{o.accepts} + ")\n";
   }
   return out;
@@ -464,7 +465,7 @@ std::string to_config_text(const runtime_settings& s) {
       section = std::string{section_of(o.key)};
       out += (out.empty() ? "[" : "\n[") + section + "]\n";
     }
-    out += std::string{name_of(o.key)} + " = " + o.format(s) + "\n";
+    if (auto value = o.format(s); !value.empty()) out += std::string{name_of(o.key)} + " = " + value + "\n";
   }
   return out;
 }
