@@ -48,6 +48,8 @@ class aggregate_test {
     erased.command_type = std::string{type_name_of<C>()};
     erased.body = std::make_shared<const C>(std::move(cmd));
     erased.body_type = &typeid(C);
+    result_type_ = &typeid(result_of_t<C>);
+    result_name_ = std::string{type_name_of<result_of_t<C>>()} + " (the result of " + erased.command_type + ")";
     outcome_ = model_.execute(erased);
     ran_ = true;
     if (!outcome_.error)
@@ -80,9 +82,14 @@ class aggregate_test {
     return *this;
   }
 
-  /// The result of the last command (command<R> with R not void).
+  /// The result of the last command (command<R> with R not void); R must be
+  /// the command's result type, else expectation_failed names both.
   template <class R>
   const R& result() const {
+    require_ran("result");
+    if (*result_type_ != typeid(R))
+      fail("result<" + std::string{type_name_of<R>()} + ">() asked for the wrong type: the last command returns " +
+           result_name_);
     if (!outcome_.result) fail("the last command returned no result");
     return *std::static_pointer_cast<const R>(outcome_.result);
   }
@@ -92,6 +99,9 @@ class aggregate_test {
   const caf::error& error() const { return outcome_.error; }
 
  private:
+  const std::type_info* result_type_ = &typeid(void);
+  std::string result_name_;
+
   void replay(event_record record) {
     stored_event e;
     e.aggregate_type = std::string{type_name_of<T>()};

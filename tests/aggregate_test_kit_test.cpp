@@ -57,3 +57,14 @@ TEST_CASE("test kit: given() goes through JSON like a replay from the journal", 
   CHECK(t.state().owner == "Zoë \"quoted\" \u00e9");
   CHECK(t.state().tags == std::vector<std::string>{"\n"});
 }
+
+TEST_CASE("test kit: result<R>() of the wrong type names the type the command returns", "[testkit]") {
+  aggregate_test<Account> t;
+  t.given(Opened{"Alice"}).when(Deposit{{}, 5, "x"});
+  CHECK_THROWS_AS(t.result<std::string>(), expectation_failed);
+  CHECK_THROWS_WITH(t.result<std::string>(), Catch::Contains("result<") && Catch::Contains("wrong type") &&
+                                                 Catch::Contains("long") && Catch::Contains("Deposit"));
+  CHECK(t.result<std::int64_t>() == 5);
+  aggregate_test<Account> fresh;
+  CHECK_THROWS_WITH(fresh.result<std::int64_t>(), Catch::Contains("needs a when() first"));
+}
