@@ -11,8 +11,8 @@
 // through interlock::apply_command_line with the rest, so the precedence is the
 // runtime's own, lowest first: the defaults (with the sample's own database
 // file) < the config file < the command line (--interlock.*, --db, --memory).
-// A shorthand and the option it stands for together are an error, as is any
-// option given twice. Every error is one line on stderr naming the flag or key,
+// A shorthand and the option it stands for together are an error, as are
+// --db with --memory and any option given twice. Every error is one line on stderr naming the flag or key,
 // and exit status 2.
 #pragma once
 
@@ -80,6 +80,7 @@ struct sample_args {
         forwarded.emplace_back(arg);
       }
     }
+    if (db && memory) return bad("--db and --memory contradict each other (a journal file, or none): give one");
     if (db && path_option)
       return bad("--db and " + std::string{path_key} + " both set journal.database_path: give one");
     if (memory && memory_option)

@@ -59,7 +59,7 @@ function(check)
 endfunction()
 
 # --help: the sample's usage and every runtime setting with its default.
-check(NAME help RC 0 OUT "usage: .*--db PATH.*--memory.*--config.*journal\\.max_batch = 1024.*log\\.level = warning"
+check(NAME help RC 0 OUT "usage: .*--db PATH.*--memory.*--config.*journal\\.max_batch = 1024.*log\\.level = \\(not set\\)"
       ARGS --help)
 check(NAME help_short RC 0 OUT "usage: " ARGS -h)
 check(NAME help_wins_over_errors RC 0 OUT "usage: " ARGS --interlock.journal.max_btch=1 --help)
@@ -81,6 +81,8 @@ check(NAME db_without_path RC 2 ERR "--db needs a file path" ARGS --db)
 check(NAME db_empty_path RC 2 ERR "--db needs a file path" ARGS --db=)
 check(NAME db_twice RC 2 ERR "--db given twice" ARGS --db a.db --db=b.db)
 check(NAME memory_twice RC 2 ERR "--memory given twice" ARGS --memory --memory)
+check(NAME db_and_memory RC 2 ERR "--db and --memory contradict each other" ARGS --db a.db --memory)
+check(NAME memory_and_db RC 2 ERR "--db and --memory contradict each other" ARGS --memory --db=a.db)
 check(NAME db_and_its_option RC 2 ERR "--db and --interlock\\.journal\\.database_path both set journal\\.database_path"
       ARGS --db a.db --interlock.journal.database_path=b.db)
 check(NAME memory_and_its_option RC 2 ERR "--memory and --interlock\\.journal\\.in_memory both set journal\\.in_memory"
