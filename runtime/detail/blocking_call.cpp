@@ -9,8 +9,8 @@
 namespace interlock::detail {
 
 // CAF 0.17 names each scheduler worker "caf.multiplexer" when it starts
-// (caf/scheduler/worker.hpp), before it runs any actor; detached actors get
-// unnamed threads of their own, where blocking is harmless.
+// (caf/scheduler/worker.hpp), before it runs any actor; a detached actor has
+// a thread of its own ("caf.actor"), where blocking holds up nobody else.
 bool on_scheduler_thread() {
   thread_local const bool answer = [] {
     char name[16] = {};
