@@ -745,6 +745,24 @@ TEST_CASE("sqlite journal: the folded part of a stream is read through stream_ru
   CHECK_THAT(events[0], Contains("SEARCH e USING INTEGER PRIMARY KEY (rowid=?)"));
 }
 
+namespace {
+
+// An old file is refused at open with the command that upgrades it; the
+// upgrade then reports what it copied and where the original went.
+upgrade_report refused_then_upgraded(const std::string& path, int format, std::uint64_t events,
+                                     std::uint64_t streams) {
+  const auto name = "format " + std::to_string(format);
+  check_error(open_error({path}), errc::storage, {"'" + path + "'", name, "interlock-journal upgrade " + path});
+  auto report = value_of(upgrade_sqlite_journal(path));
+  CHECK(report.from_format == format);
+  CHECK(report.events == events);
+  CHECK(report.streams == streams);
+  CHECK(report.backup_path == path + ".format-" + std::to_string(format) + ".bak");
+  return report;
+}
+
+}  // namespace
+
 TEST_CASE("sqlite journal: a format-5 file (a row per event in stream_index) is refused, then upgraded into runs",
           "[journal][sqlite][upgrade]") {
   sqlite_backend backend;
@@ -764,13 +782,7 @@ TEST_CASE("sqlite journal: a format-5 file (a row per event in stream_index) is 
       "SELECT global_position, stream_key, version, event_type, schema_version, payload, recorded_at, command_id,"
       " coalesce(correlation_id, command_id), causation_id FROM events ORDER BY global_position";
   const auto before = raw_db{backend.path}.rows(same_columns);
-  check_error(open_error({backend.path}), errc::storage,
-              {"'" + backend.path + "'", "format 5", "interlock-journal upgrade " + backend.path});
-  const auto report = value_of(upgrade_sqlite_journal(backend.path));
-  CHECK(report.from_format == 5);
-  CHECK(report.events == 30);
-  CHECK(report.streams == 2);
-  CHECK(report.backup_path == backend.path + ".format-5.bak");
+  refused_then_upgraded(backend.path, 5, 30, 2);
   auto j = open_journal(backend.factory);
   const auto x = value_of(j->read_stream("A", "x", 1, 100));
   CHECK(versions_of(x) == iota(1, 15));
@@ -799,13 +811,7 @@ TEST_CASE("sqlite journal: a format-1 file is refused with the command that upgr
       "INSERT INTO streams VALUES (1, 'A', 'x', 2);"
       "INSERT INTO events VALUES (1, 1, 1, 'Happened', 1, '{\"v\":1}', 1609556645000042, NULL, NULL, NULL);"
       "INSERT INTO events VALUES (2, 1, 2, 'Happened', 1, '{\"v\":2}', 1609556645000043, NULL, NULL, NULL);");
-  check_error(open_error({backend.path}), errc::storage,
-              {"'" + backend.path + "'", "format 1", "interlock-journal upgrade " + backend.path});
-  const auto report = value_of(upgrade_sqlite_journal(backend.path));
-  CHECK(report.from_format == 1);
-  CHECK(report.events == 2);
-  CHECK(report.streams == 1);
-  CHECK(report.backup_path == backend.path + ".format-1.bak");
+  const auto report = refused_then_upgraded(backend.path, 1, 2, 1);
   CHECK(raw_db{report.backup_path}.rows("SELECT count(*) FROM events") == std::vector<std::string>{"2"});
   auto j = open_journal(backend.factory);
   const auto events = value_of(j->read_stream("A", "x", 1, 10));

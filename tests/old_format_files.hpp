@@ -8,6 +8,15 @@
 
 namespace testing_support {
 
+// The same in every format so far.
+inline constexpr const char* snapshot_and_command_tables =
+    "CREATE TABLE snapshots (stream_key INTEGER NOT NULL REFERENCES streams, version INTEGER NOT NULL,"
+    " state_version INTEGER NOT NULL, state TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
+    " PRIMARY KEY (stream_key, version)) WITHOUT ROWID;"
+    "CREATE TABLE commands (command_id TEXT PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
+    " first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, last_version INTEGER NOT NULL,"
+    " result TEXT NOT NULL) WITHOUT ROWID;";
+
 // Format 1: one UNIQUE (stream_key, version) over all events; ids in full.
 // Formats 2-4: streams carry first and last positions, events are indexed by
 // span; 3 and 4 keep a heads mark; 4 stores a correlation equal to the
@@ -29,19 +38,14 @@ inline void create_old_journal(const std::string& path, int format) {
           " causation_id TEXT" +
           (spans ? ");CREATE UNIQUE INDEX events_by_span ON events (global_position >> 12, stream_key, version);"
                  : ", UNIQUE (stream_key, version));") +
-          "CREATE TABLE snapshots (stream_key INTEGER NOT NULL REFERENCES streams, version INTEGER NOT NULL,"
-          " state_version INTEGER NOT NULL, state TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
-          " PRIMARY KEY (stream_key, version)) WITHOUT ROWID;"
-          "CREATE TABLE commands (command_id TEXT PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
-          " first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, last_version INTEGER NOT NULL,"
-          " result TEXT NOT NULL) WITHOUT ROWID;");
+          snapshot_and_command_tables);
 }
 
 // Format 5: a row per folded event in stream_index (stream, version ->
 // position) and in log_index (type key, position), a folded mark, and the
 // pair of types' key in every event row.
 inline void create_format_5_journal(const std::string& path) {
-  raw_db{path}.exec(
+  raw_db{path}.exec(std::string{
       "PRAGMA journal_mode = WAL;"
       "CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
       "INSERT INTO journal_meta VALUES ('format_version', 5), ('folded_position', 0);"
@@ -57,13 +61,8 @@ inline void create_format_5_journal(const std::string& path) {
       "CREATE TABLE type_keys (type_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
       " event_type TEXT NOT NULL, UNIQUE (aggregate_type, event_type));"
       "CREATE TABLE log_index (type_key INTEGER NOT NULL, global_position INTEGER NOT NULL,"
-      " PRIMARY KEY (type_key, global_position)) WITHOUT ROWID;"
-      "CREATE TABLE snapshots (stream_key INTEGER NOT NULL REFERENCES streams, version INTEGER NOT NULL,"
-      " state_version INTEGER NOT NULL, state TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
-      " PRIMARY KEY (stream_key, version)) WITHOUT ROWID;"
-      "CREATE TABLE commands (command_id TEXT PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
-      " first_position INTEGER NOT NULL, last_position INTEGER NOT NULL, last_version INTEGER NOT NULL,"
-      " result TEXT NOT NULL) WITHOUT ROWID;");
+      " PRIMARY KEY (type_key, global_position)) WITHOUT ROWID;"}
+                        .append(snapshot_and_command_tables));
 }
 
 }  // namespace testing_support
