@@ -8,14 +8,17 @@
 //     void apply(const MoneyDeposited& e) { balance += e.amount; }
 //   };
 //
-// Command handlers decide (validate, emit); event appliers change state. A
-// handler runs against the committed state: emitted events are applied only
-// after the journal has committed them, so a handler that throws, or a failed
-// append, leaves the aggregate exactly as it was - provided handlers only read
-// state and emit, as they should (the state changes in apply(), which replay
-// runs too; a handler that assigns to members would diverge from the journal). Every listed command needs a
-// `handle(const C&)` and every listed event an `apply(const E&)`; a missing one
-// is a compile error naming the type. The type must be default-constructible.
+// Command handlers decide (validate, emit); event appliers change state.
+// A handler that throws emits nothing and leaves the state as it was. The
+// events of a handler that succeeds are applied at once, before the journal
+// stores them, so that the next command (in the same batch) runs on them; if
+// the append then fails, the aggregate reloads its state from the journal
+// before it runs another command, so no state ever rests on an event that
+// was not stored. Handlers should only read state and emit: the state changes
+// in apply(), which replay runs too (a handler that assigns to members would
+// diverge from the journal). Every listed command needs a `handle(const C&)`
+// and every listed event an `apply(const E&)`; a missing one is a compile
+// error naming the type. The type must be default-constructible.
 #pragma once
 
 #include <cstdint>
