@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include <interlock/runtime/application.hpp>
+#include <interlock/runtime/detail/application_access.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/detail/watched_request.hpp>
 #include <interlock/runtime/errors.hpp>
@@ -24,7 +25,8 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
               dispatch_options opts = {}) {
   using R = result_of_t<C>;
   auto timeout = opts.timeout;
-  auto erased = app.make_command(std::move(aggregate_id), std::move(cmd), std::move(opts));
+  using access = detail::application_access;
+  auto erased = access::make_command(app, std::move(aggregate_id), std::move(cmd), std::move(opts));
   if (erased.aggregate_type.empty()) {
     on_reply(caf::expected<receipt<R>>{
         make_error(errc::unknown_command, "no registered aggregate handles command " + erased.command_type)});
@@ -37,9 +39,9 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
   // No CAF timeout: the application's deadline keeper answers in the reply's
   // place if it is late (a CAF timer per request costs more than the command).
   detail::send_command(
-      self, app.directory(), app.router(), std::move(erased), timeout,
+      self, access::directory(app), access::router(app), std::move(erased), timeout,
       [&](std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
-        app.watch_reply(std::move(w), std::move(requester), id);
+        access::watch_reply(app, std::move(w), std::move(requester), id);
       },
       [on_reply](caf::expected<detail::erased_reply> r) mutable { on_reply(detail::to_receipt<R>(std::move(r))); });
 }
@@ -47,8 +49,9 @@ void async_dispatch(Self* self, const application& app, std::string aggregate_id
 template <class Q, class Self, class F>
 void async_query(Self* self, const application& app, Q q, F on_reply, query_options opts = {}) {
   using R = result_of_t<Q>;
-  auto erased = app.make_query(std::move(q), opts);
-  auto target = app.projection_for(erased.query_type);
+  using access = detail::application_access;
+  auto erased = access::make_query(app, std::move(q), opts);
+  auto target = access::projection_for(app, erased.query_type);
   if (!target) {
     on_reply(caf::expected<R>{std::move(target.error())});
     return;

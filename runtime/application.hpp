@@ -38,13 +38,11 @@ namespace interlock {
 namespace detail {
 class app_core;
 class aggregate_directory;
+struct application_access;
 }
 
 class application {
  public:
-  using command_callback = std::function<void(caf::expected<detail::erased_reply>)>;
-  using query_callback = std::function<void(caf::expected<detail::erased_answer>)>;
-
   application(application&&) noexcept;
   application& operator=(application&&) noexcept;
   ~application();
@@ -120,7 +118,13 @@ class application {
 
   caf::actor_system& system() const;
 
-  // -- building blocks for the asynchronous and actor-facing forms -----------
+ private:
+  friend class application_builder;
+  friend struct detail::application_access;
+  // -- what the public calls are made of; the actor API reaches them through
+  // detail::application_access (application_access.hpp) --------------------
+  using command_callback = std::function<void(caf::expected<detail::erased_reply>)>;
+  using query_callback = std::function<void(caf::expected<detail::erased_answer>)>;
   template <class C>
   detail::erased_command make_command(std::string aggregate_id, C cmd, dispatch_options opts) const {
     return make_command(std::string{type_name_of<C>()}, typeid(C), std::move(aggregate_id),
@@ -152,8 +156,6 @@ class application {
                                                     const std::string& aggregate_type, const std::string& aggregate_id,
                                                     as_of bound) const;
 
- private:
-  friend class application_builder;
   /// errc::invalid_argument on a scheduler thread, naming `call` and the actor API to use instead.
   static caf::error refuse_blocking(const char* call, const char* async_form);
   explicit application(std::shared_ptr<detail::app_core> core);

@@ -3,6 +3,8 @@
 // them transparently. Nothing routed to a stopping actor is lost.
 #include <catch2/catch.hpp>
 
+#include <interlock/runtime/detail/application_access.hpp>
+
 #include <future>
 #include <thread>
 
@@ -159,10 +161,10 @@ TEST_CASE("passivation: the cap spares an actor used directly, bypassing the rou
   actor_env env;
   auto app = start(env.sys, dir.file("ledger.db"), 2, std::chrono::minutes{5});
   REQUIRE(app);
-  REQUIRE(app->directory());
+  REQUIRE(interlock::detail::application_access::directory(*app));
   REQUIRE(app->dispatch("a", Add{1}));
   REQUIRE(app->dispatch("b", Add{1}));
-  auto listed = [&](const char* id) { return app->directory()->listed("Ledger", id); };
+  auto listed = [&](const char* id) { return interlock::detail::application_access::directory(*app)->listed("Ledger", id); };
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!(listed("a") && listed("b")) && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -189,7 +191,7 @@ TEST_CASE("passivation: with middleware every command passes the router", "[pass
                  .use(interlock::logging_middleware(interlock::log_level::debug))
                  .build();
   REQUIRE(app);
-  CHECK(app->directory() == nullptr);
+  CHECK(interlock::detail::application_access::directory(*app) == nullptr);
   REQUIRE(app->dispatch("a", Add{1}));
   CHECK(app->dispatch("a", Add{2})->value == 3);
 }
