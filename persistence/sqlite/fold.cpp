@@ -97,9 +97,6 @@ caf::error sqlite_journal::fold_some(std::uint64_t to, bool& done) {
     rollback();
     return err;
   };
-  auto storage_failure = [&] {
-    return fail(make_error(errc::storage, "cannot fold journal '" + path_ + "': " + db_.last_error()));
-  };
   if (auto failure = forget_cache_if_changed()) return fail(make_error(errc::storage, *failure));
   fold_state at;
   if (read_fold_state(at) != SQLITE_OK) return fail(read_error("the folded mark"));
@@ -110,28 +107,37 @@ caf::error sqlite_journal::fold_some(std::uint64_t to, bool& done) {
   }
   const auto until = std::min(to, ((span_of(at.folded + 1) + spans_per_fold) << span_shift) - 1);
   fold_batch batch;
-  if (scan_for_fold(at.folded, until, batch) != SQLITE_OK) return storage_failure();
-  std::sort(batch.events.begin(), batch.events.end(), by_stream_then_version{});
-  bool index_ahead = false;
-  if (auto err = cut_stream_runs(batch, index_ahead)) {
-    if (is(err, errc::corrupt_event)) fold_blocked_at_ = at.folded;
+  bool index_ahead = false;  // entries past the mark: the mark was moved back by hand
+  if (auto err = cut_fold(at.folded, until, batch, index_ahead)) return fail(std::move(err));
+  if (auto err = index_ahead ? rebuild_stream_index("the stream index holds entries past its folded mark (" +
+                                                    std::to_string(at.folded) + ")")
+                             : write_fold(batch, until))
     return fail(std::move(err));
-  }
-  if (index_ahead) {
-    // Entries past the mark: the mark was moved back by hand. They are a cache.
-    if (auto err = rebuild_stream_index("the stream index holds entries past its folded mark (" +
-                                        std::to_string(at.folded) + ")"))
-      return fail(std::move(err));
-  } else {
-    if (insert_runs(batch) != SQLITE_OK) return storage_failure();
-    q_.set_folded_mark.bind(1, to_int64(until));
-  }
-  if ((!index_ahead && run(q_.set_folded_mark) != SQLITE_OK) || run(q_.commit) != SQLITE_OK)
-    return storage_failure();
+  if (run(q_.commit) != SQLITE_OK) return fail(fold_error());
   remember_heads(batch.heads, index_ahead);
   folded_ = index_ahead ? 0 : until;
   done = !index_ahead && until == to;
   return {};
+}
+
+// Reads the events of positions (from, until] and cuts their runs.
+caf::error sqlite_journal::cut_fold(std::uint64_t from, std::uint64_t until, fold_batch& batch, bool& index_ahead) {
+  if (scan_for_fold(from, until, batch) != SQLITE_OK) return fold_error();
+  std::sort(batch.events.begin(), batch.events.end(), by_stream_then_version{});
+  auto err = cut_stream_runs(batch, index_ahead);
+  if (is(err, errc::corrupt_event)) fold_blocked_at_ = from;
+  return err;
+}
+
+// Writes the batch's runs and moves the mark to `until`.
+caf::error sqlite_journal::write_fold(fold_batch& batch, std::uint64_t until) {
+  if (insert_runs(batch) != SQLITE_OK) return fold_error();
+  q_.set_folded_mark.bind(1, to_int64(until));
+  return run(q_.set_folded_mark) == SQLITE_OK ? caf::error{} : fold_error();
+}
+
+caf::error sqlite_journal::fold_error() const {
+  return make_error(errc::storage, "cannot fold journal '" + path_ + "': " + db_.last_error());
 }
 
 // What a committed fold indexed last in each stream, for the next fold's
@@ -178,7 +184,7 @@ caf::error sqlite_journal::cut_stream_runs(fold_batch& batch, bool& index_ahead)
     indexed_event head;
     if (auto known = indexed_heads_.find(key); known != indexed_heads_.end()) head = known->second;
     else if (last_indexed(key, head) != SQLITE_OK)
-      return make_error(errc::storage, "cannot fold journal '" + path_ + "': " + db_.last_error());
+      return fold_error();
     if (auto err = cut_runs_of_stream(&events[begin], &events[end], head, batch.stream_runs, index_ahead))
       return err;
     if (index_ahead) return {};
@@ -196,8 +202,7 @@ caf::error sqlite_journal::cut_runs_of_stream(const folded_event* first, const f
     std::uint64_t other = 0;  // the position of another event of this version
     if (e->version >= 1 && e->version <= head.version) {
       other = e != first && (e - 1)->version == e->version ? (e - 1)->position : 0;
-      if (other == 0 && indexed_position(e->stream_key, e->version, other) != SQLITE_OK)
-        return make_error(errc::storage, "cannot fold journal '" + path_ + "': " + db_.last_error());
+      if (other == 0 && indexed_position(e->stream_key, e->version, other) != SQLITE_OK) return fold_error();
       if (other == e->position) {
         index_ahead = true;
         return {};

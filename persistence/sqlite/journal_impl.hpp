@@ -162,6 +162,9 @@ class sqlite_journal final : public journal {
   // -- the fold (fold.cpp) --
   caf::error fold(std::uint64_t to);
   caf::error fold_some(std::uint64_t to, bool& done);
+  caf::error cut_fold(std::uint64_t from, std::uint64_t until, fold_batch& batch, bool& index_ahead);
+  caf::error write_fold(fold_batch& batch, std::uint64_t until);
+  caf::error fold_error() const;
   caf::error fold_if_over(const fold_state& at, std::uint64_t limit);
   int scan_for_fold(std::uint64_t from, std::uint64_t to, fold_batch& batch);
   caf::error cut_stream_runs(fold_batch& batch, bool& index_ahead);
