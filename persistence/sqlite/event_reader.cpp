@@ -2,9 +2,10 @@
 // after the folded mark; the log in position order; snapshots and commands.
 #include <interlock/persistence/sqlite/journal_impl.hpp>
 
-#include <nlohmann/json.hpp>
 #include <algorithm>
+#include <span>
 
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <interlock/persistence/journal_detail.hpp>
@@ -47,9 +48,8 @@ int visit_log_rows(statement& q, scan_fields fields, const event_visitor& visit,
   return rc;
 }
 
-
 // Binds up to positions_per_read positions to ?1.. of a by-position read, NULL after them.
-void bind_positions(statement& q, const std::vector<std::uint64_t>& positions) {
+void bind_positions(statement& q, std::span<const std::uint64_t> positions) {
   for (int i = 0; i < positions_per_read; ++i) {
     const auto at = static_cast<std::size_t>(i);
     if (at < positions.size()) q.bind(i + 1, to_int64(positions[at]));
@@ -296,12 +296,10 @@ int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t 
   std::sort(positions.begin(), positions.end());
   positions.resize(std::min(positions.size(), max_count - visited));
   auto& q = fields == scan_fields::all ? q_.read_log_by_position : q_.read_log_by_position_lean;
-  std::vector<std::uint64_t> batch;
-  for (std::size_t at = 0; at < positions.size() && more; at += batch.size()) {
-    const auto end = std::min(positions.size(), at + static_cast<std::size_t>(positions_per_read));
-    batch.assign(positions.begin() + static_cast<std::ptrdiff_t>(at), positions.begin() + static_cast<std::ptrdiff_t>(end));
+  const std::span<const std::uint64_t> all{positions};
+  for (std::size_t at = 0; at < all.size() && more; at += positions_per_read) {
     reset_on_exit guard{q};
-    bind_positions(q, batch);
+    bind_positions(q, all.subspan(at, std::min<std::size_t>(positions_per_read, all.size() - at)));
     if (int rc = visit_log_rows(q, fields, visit, visited, more); rc != SQLITE_DONE) return rc;
   }
   return SQLITE_OK;
