@@ -14,7 +14,7 @@
 
 #include <caf/fwd.hpp>
 
-#include <interlock/actors/aggregate_actor.hpp>
+#include <interlock/actors/aggregate/aggregate_actor.hpp>
 
 namespace interlock {
 namespace detail {

@@ -1,21 +1,18 @@
-// Where aggregate actors leave their command groups for the journal writer.
-// Internal to actors/aggregate_actor.cpp and actors/journal_writer.cpp.
+// Where aggregate actors leave their append jobs (actors/append_job.hpp) for
+// the journal writer, in the order they came.
 //
-// A CAF message per group cost a mailbox element, a message and a dispatch
-// for each command. The inbox is a locked list instead: an aggregate adds its
-// group and tells the writer (drain_atom) only if the writer is not due to
-// look anyway. It is while a batch commits (it looks when the commit is done)
-// or a flush is on its way; then the groups pile up and it takes them at once.
-//
-// Order: the writer takes the inbox before it handles a sync, so a sync still
-// comes after every group its aggregate left before sending it.
+// A CAF message per job cost a mailbox element, a message and a dispatch for
+// each command. The inbox is a locked list instead: an aggregate adds its job
+// and tells the writer (drain_atom) only if the writer is not due to look
+// anyway. It is while a batch commits (it looks when the commit is done) or a
+// flush is on its way; then the jobs pile up and it takes them at once.
 #pragma once
 
 #include <mutex>
 #include <utility>
 #include <vector>
 
-#include <interlock/actors/command_group.hpp>
+#include <interlock/actors/append_job.hpp>
 
 namespace interlock::detail {
 
@@ -24,42 +21,42 @@ class journal_inbox {
   enum class left { queued, queued_tell_writer, closed };
 
   /// Adds `g`; `closed` if the writer has stopped (`g` is not taken: dropped,
-  /// it answers its commands with errc::unavailable, as command_group.hpp says).
-  left leave(command_group_ptr& g) {
+  /// it gives what it owes in its destructor, as append_job.hpp says).
+  left leave(append_job_ptr& g) {
     std::lock_guard lock{mutex_};
     if (closed_) return left::closed;
-    groups_.push_back(std::move(g));
+    jobs_.push_back(std::move(g));
     return std::exchange(told_, true) ? left::queued : left::queued_tell_writer;
   }
 
-  /// Moves every group left since the last take into `out` (empty: the two
+  /// Moves every job left since the last take into `out` (empty: the two
   /// lists trade buffers, so neither allocates again), in the order they came.
-  void take(std::vector<command_group_ptr>& out) {
+  void take(std::vector<append_job_ptr>& out) {
     std::lock_guard lock{mutex_};
-    out.swap(groups_);
+    out.swap(jobs_);
   }
 
   /// The writer is done for now; `looks_again` if a message it waits for
-  /// (its commit, its flush) makes it take the inbox anyway, so groups left
+  /// (its commit, its flush) makes it take the inbox anyway, so jobs left
   /// until then need not tell it. False if it must take the inbox first:
-  /// groups came since its last take, and nothing else would make it look.
+  /// jobs came since its last take, and nothing else would make it look.
   bool rest(bool looks_again) {
     std::lock_guard lock{mutex_};
-    if (!looks_again && !groups_.empty()) return false;
+    if (!looks_again && !jobs_.empty()) return false;
     told_ = looks_again;
     return true;
   }
 
-  /// The writer is stopping: later groups are refused. Returns the last ones.
-  std::vector<command_group_ptr> close() {
+  /// The writer is stopping: later jobs are refused. Returns the last ones.
+  std::vector<append_job_ptr> close() {
     std::lock_guard lock{mutex_};
     closed_ = true;
-    return std::move(groups_);
+    return std::move(jobs_);
   }
 
  private:
   std::mutex mutex_;
-  std::vector<command_group_ptr> groups_;
+  std::vector<append_job_ptr> jobs_;
   bool told_ = false;  // the writer will look without a drain_atom
   bool closed_ = false;
 };

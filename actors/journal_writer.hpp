@@ -1,26 +1,23 @@
-// The journal writer actor: the single writer of the journal. It runs on
-// CAF's scheduler and commits on a thread of its own (journal_committer.hpp),
-// so SQLite's work and its fsync never hold a scheduler thread, and the two
-// meet once per batch rather than once per append.
+// The journal writer actor: the single writer of the journal, a batch
+// appender. It runs on CAF's scheduler and commits on a thread of its own
+// (journal_committer.hpp), so SQLite's work and its fsync never hold a
+// scheduler thread, and the two meet once per batch rather than once per job.
 //
-// Group commit: while a batch commits, the appends that arrive are gathered
-// (whole groups, up to about max_batch requests); the next batch goes to the
-// commit thread as soon as the last is done, before the last one's appenders
-// are answered. With the commit thread idle, a batch goes once the appends
-// already queued are taken, or `wait` after its first append. After a commit
-// the writer publishes the committed events, in global order, to every
-// subscriber and only then answers. A request that fails its expected-version
-// check fails alone. Every group taken is answered, also when the
+// Input: append jobs (actors/append_job.hpp), left in `inbox`
+//        (actors/journal_inbox.hpp). The writer knows nothing of a job but
+//        its requests: it commits them and calls the job's completion.
+// Group commit: while a batch commits, the jobs that arrive are gathered
+// (whole jobs, up to about max_batch requests); the next batch goes to the
+// commit thread as soon as the last is done, before the last one's jobs are
+// completed. With the commit thread idle, a batch goes once the jobs already
+// queued are taken, or `wait` after its first request. After a commit the
+// writer publishes the committed events, in global order, to every
+// subscriber and only then completes the jobs, in the order it took them. A
+// request that fails its checks fails alone (append_request::after_previous
+// is the journal's own rule). Every job taken is completed, also when the
 // application stops (the gathered ones are committed first).
 //
-// Input: command groups, an aggregate's commands and their events
-//        (actors/command_group.hpp), left in `inbox` (actors/journal_inbox.hpp).
-//        The writer answers the commands' callers itself, in order, once what
-//        they rest on is stored; from the first whose append failed on, it
-//        hands them back to the aggregate: (rerun_atom, group, first, error).
-// Messages: (drain_atom): groups wait in the inbox.
-//           (sync_atom) -> (): answered once the groups the sender left
-//             before are answered or handed back.
+// Messages: (drain_atom): jobs wait in the inbox.
 //           (subscribe_atom, actor) -> uint64 last published position; later
 //             commits arrive as (events_atom, vector<stored_event>).
 #pragma once

@@ -11,7 +11,6 @@
 
 #include <caf/all.hpp>
 
-#include <interlock/actors/command_group.hpp>
 #include <interlock/actors/stream_continuity.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/application.hpp>
@@ -22,9 +21,7 @@
 
 namespace interlock {
 
-using drain_atom = caf::atom_constant<caf::atom("drain")>;          // () groups wait in the writer's inbox
-using rerun_atom = caf::atom_constant<caf::atom("rerun")>;          // (command_group_ptr, first, error) -> () handed back
-using sync_atom = caf::atom_constant<caf::atom("sync")>;            // () -> () the groups sent before are answered
+using drain_atom = caf::atom_constant<caf::atom("drain")>;          // () jobs wait in the writer's inbox
 using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id, from_version, max) -> vector<stored_event>
 using read_all_atom = caf::atom_constant<caf::atom("rdall")>;       // (from_position, max) -> vector<stored_event>
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -> last committed position
@@ -141,7 +138,6 @@ struct query_job {
 
 // Local-only: they carry typed bodies and callbacks, not serialisable values.
 // The journal actors are local to their node; append requests never travel.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_group_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::command_record)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)

@@ -1,7 +1,7 @@
 // Commands that queue at one aggregate run as a batch: back to back, each on
 // the state the ones before it left, their events stored together, every
 // reply after the store; the next batch goes out while the last is in flight
-// (actors/aggregate_actor.hpp). Replies are sent by the journal writer.
+// (actors/aggregate/aggregate_actor.hpp). Replies are sent by the journal writer.
 #include <catch2/catch.hpp>
 
 #include "forwarding_journal.hpp"

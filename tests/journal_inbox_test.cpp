@@ -1,6 +1,6 @@
 // The journal writer's inbox on its own: aggregates tell the writer only when
 // it is not due to look anyway, nothing left there is lost or reordered, and
-// once the writer has stopped a group is refused, not kept.
+// once the writer has stopped a job is refused, not kept.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -14,66 +14,68 @@
 
 #include "test_support.hpp"
 
-using interlock::detail::command_group;
-using interlock::detail::command_group_ptr;
+using interlock::detail::append_job_ptr;
 using interlock::detail::journal_inbox;
 using left = journal_inbox::left;
 
 namespace {
-command_group_ptr group() { return std::make_shared<command_group>(); }
+struct empty_job : interlock::detail::append_job {
+  void completed(std::span<caf::expected<interlock::append_result>>, caf::local_actor*) override {}
+};
+append_job_ptr job() { return std::make_shared<empty_job>(); }
 }  // namespace
 
-TEST_CASE("inbox: the first group tells the writer, the ones after it until the writer takes them do not",
+TEST_CASE("inbox: the first job tells the writer, the ones after it until the writer takes them do not",
           "[inbox]") {
   journal_inbox inbox;
-  auto a = group(), b = group();
+  auto a = job(), b = job();
   auto* first = a.get();
   auto* second = b.get();
   CHECK(inbox.leave(a) == left::queued_tell_writer);
   CHECK(inbox.leave(b) == left::queued);
   CHECK(a == nullptr);  // taken
-  std::vector<command_group_ptr> taken;
+  std::vector<append_job_ptr> taken;
   inbox.take(taken);
   REQUIRE(taken.size() == 2);
   CHECK(taken[0].get() == first);  // in the order they came
   CHECK(taken[1].get() == second);
   // Still told: the writer has not rested yet, it settles what came meanwhile.
-  auto c = group();
+  auto c = job();
   CHECK(inbox.leave(c) == left::queued);
   CHECK_FALSE(inbox.rest(false));  // it must take that one before it rests
   taken.clear();
   inbox.take(taken);
   CHECK(taken.size() == 1);
   CHECK(inbox.rest(false));
-  auto d = group();
+  auto d = job();
   CHECK(inbox.leave(d) == left::queued_tell_writer);  // idle: it must be told
 }
 
-TEST_CASE("inbox: while the writer is sure to look again, groups wait without telling it", "[inbox]") {
+TEST_CASE("inbox: while the writer is sure to look again, jobs wait without telling it", "[inbox]") {
   journal_inbox inbox;
   REQUIRE(inbox.rest(true));  // a commit is in flight
-  auto a = group(), b = group();
+  auto a = job(), b = job();
   CHECK(inbox.leave(a) == left::queued);
   CHECK(inbox.leave(b) == left::queued);
   CHECK(inbox.rest(true));  // still busy: they may wait for its next look
-  std::vector<command_group_ptr> taken;
+  std::vector<append_job_ptr> taken;
   inbox.take(taken);
   CHECK(taken.size() == 2);
   CHECK(inbox.rest(false));
-  auto c = group();
+  auto c = job();
   CHECK(inbox.leave(c) == left::queued_tell_writer);
 }
 
-TEST_CASE("inbox: a stopped writer gets the groups left and refuses later ones", "[inbox]") {
+TEST_CASE("inbox: a stopped writer gets the jobs left and refuses later ones", "[inbox]") {
   journal_inbox inbox;
-  auto a = group();
+  auto a = job();
   REQUIRE(inbox.leave(a) == left::queued_tell_writer);
   auto last = inbox.close();
   CHECK(last.size() == 1);
-  auto late = group();
+  auto late = job();
   CHECK(inbox.leave(late) == left::closed);
   CHECK(late != nullptr);  // the caller still holds it: dropped, it answers its commands
-  std::vector<command_group_ptr> taken;
+  std::vector<append_job_ptr> taken;
   inbox.take(taken);
   CHECK(taken.empty());
 }
@@ -84,7 +86,7 @@ TEST_CASE("inbox: a writer killed outright (its exit handler skipped) still clos
   auto journal = interlock::memory_journal_factory()();
   REQUIRE(journal);
   auto writer = interlock::spawn_journal_writer(env.sys, std::move(*journal), inbox, 64, std::chrono::microseconds{0});
-  auto before = group();
+  auto before = job();
   REQUIRE(inbox->leave(before) == left::queued_tell_writer);
   caf::scoped_actor self{env.sys};
   self->monitor(writer);
@@ -93,18 +95,18 @@ TEST_CASE("inbox: a writer killed outright (its exit handler skipped) still clos
   self->receive([&](caf::down_msg&) { down = true; });
   REQUIRE(down);
   // The writer's cleanup closes the inbox and sends the down message, in no
-  // order CAF promises: a group left in between is taken, so try until refused.
-  auto late = group();
+  // order CAF promises: a job left in between is taken, so try until refused.
+  auto late = job();
   auto refused = inbox->leave(late);
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
        refused != left::closed && std::chrono::steady_clock::now() < until;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    late = group();
+    late = job();
     refused = inbox->leave(late);
   }
   CHECK(refused == left::closed);  // refused, not kept where no one looks
   CHECK(late != nullptr);
-  std::vector<command_group_ptr> taken;
+  std::vector<append_job_ptr> taken;
   inbox->take(taken);
   CHECK(taken.empty());  // the one left before is not kept either (taken, or dropped at close)
 }

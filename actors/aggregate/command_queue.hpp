@@ -1,5 +1,5 @@
 // The commands waiting at one aggregate actor, oldest first, with the promises
-// their callers wait on. Internal to actors/aggregate_actor.cpp.
+// their callers wait on. Internal to actors/aggregate/.
 #pragma once
 
 #include <cstddef>
@@ -7,20 +7,9 @@
 #include <memory>
 #include <vector>
 
-#include <caf/response_promise.hpp>
-
-#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/actors/aggregate/queued_command.hpp>
 
 namespace interlock::detail {
-
-using command_ptr = std::shared_ptr<const erased_command>;
-
-// A command waiting its turn, with the promise its caller waits on.
-struct queued_command {
-  command_ptr cmd;
-  caf::response_promise rp;
-  std::size_t retries_left = 0;  // reruns left after a conflicting append
-};
 
 // The commands waiting at one actor, oldest first: a vector and the index of
 // its front. No allocation while empty (a std::deque allocates ~600 bytes on

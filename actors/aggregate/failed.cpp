@@ -1,0 +1,29 @@
+// Failed: recovery did not succeed, and every command waiting or to come gets
+// the error. Bad data stays an error until it is fixed; a journal that did
+// not answer (transient) gets another chance with a fresh actor: this one
+// stops at once, and the router starts another for the next command.
+#include <interlock/actors/aggregate/aggregate_state.hpp>
+
+#include <interlock/actors/aggregate/messages.hpp>
+#include <interlock/actors/messages.hpp>
+
+namespace interlock::detail {
+
+void start_failed(aggregate_self self, caf::error why, bool transient) {
+  auto& st = self->state;
+  st.waiting.drain([&](queued_command& q) {
+    if (!q.is_stop()) q.answer(why);
+  });
+  for (auto& q : st.reruns) q.answer(why);
+  st.reruns.clear();
+  if (transient) return self->quit();
+  self->become({
+      [=](erased_command&) -> caf::result<erased_reply> { return why; },
+      [=](passivate_atom) { self->quit(); },
+      [=](handed_back_atom, command_batch_ptr&, std::size_t, caf::error&) {},  // nothing is in flight
+      [=](sync_lost_atom) {},
+      [=](phase_atom) { return std::string{"failed"}; },
+  });
+}
+
+}  // namespace interlock::detail
