@@ -1,9 +1,9 @@
 // Everything a user of Interlock needs: aggregates, commands and queries,
-// projections, the application builder, errors and ids.
+// projections, the application builder, errors and ids. The test kit for
+// aggregates is for tests only: <interlock/runtime/aggregate_test.hpp>.
 #pragma once
 
 #include <interlock/runtime/aggregate.hpp>
-#include <interlock/runtime/aggregate_test.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/application_builder.hpp>
 #include <interlock/runtime/as_of.hpp>

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <interlock/runtime/aggregate_test.hpp>
+
 #include "bank_domain.hpp"
 
 using namespace testbank;

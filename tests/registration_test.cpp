@@ -1,6 +1,8 @@
 // Registration rules: what the builder accepts and what it refuses at start.
 #include <catch2/catch.hpp>
 
+#include <interlock/runtime/aggregate_test.hpp>
+
 #include "bank_app.hpp"
 
 using namespace testing_support;

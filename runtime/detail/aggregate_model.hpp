@@ -174,6 +174,22 @@ constexpr std::uint32_t state_version_of() {
   else return 1;
 }
 
+// The cold paths of the models below, compiled once in the library
+// (runtime/detail/model_errors.cpp), not in each user's translation unit.
+
+/// Inside a catch block: errc `code`, "`what`: <the exception's what()>", or
+/// "`what` a non-standard exception".
+caf::error exception_error(errc code, std::string what);
+/// Inside a catch block around a command handler: errc::rejected with what() as it is.
+caf::error handler_exception_error();
+/// Why `cmd` cannot run on aggregate `aggregate`, whose handler for its type
+/// name takes C++ type `handled` (null: no handler) and can store its result
+/// for a retry if `result_storable`; none if it can.
+caf::error check_command_fits(std::string_view aggregate, const erased_command& cmd, const std::type_info* handled,
+                              bool result_storable);
+/// errc::unknown_event_type: aggregate `aggregate` has no applier for `e`.
+caf::error no_applier_error(const event_view& e, std::string_view aggregate);
+
 template <class T>
 class aggregate_model final : public aggregate_instance {
  public:
@@ -199,9 +215,7 @@ class aggregate_model final : public aggregate_instance {
     if (e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
       auto it = appliers().find(e.event_type);
       if (it == appliers().end())
-        return make_error(errc::unknown_event_type,
-                          describe_event(e) + ": aggregate " + std::string{type_name_of<T>()} +
-                              " has no event of this type in its `events` list");
+        return no_applier_error(e, type_name_of<T>());
       last_type_ = it->first;  // the table is static: the view stays valid
       last_applier_ = it->second;
     }
@@ -212,24 +226,14 @@ class aggregate_model final : public aggregate_instance {
 
   command_outcome execute(const erased_command& cmd) override {
     auto it = handlers().find(cmd.command_type);
-    if (it == handlers().end())
-      return command_outcome::failed(make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
-                                                    " does not handle command " + cmd.command_type));
-    if (!cmd.body_type || *cmd.body_type != *it->second.type)
-      return command_outcome::failed(make_error(errc::unknown_command, "the command type named " + cmd.command_type +
-                                                    " is not the C++ type aggregate " + std::string{type_name_of<T>()} +
-                                                    " handles under that name; give one of them its own `type_name`"));
-    if (cmd.idempotent && !it->second.encode_result)
-      return command_outcome::failed(make_error(errc::invalid_argument, "command " + cmd.command_type +
-                                                     " was given a command_id (idempotency key), but its result type "
-                                                     "is not JSON-serialisable, so a retry could not return it"));
+    const auto* fn = it == handlers().end() ? nullptr : &it->second;
+    if (auto err = check_command_fits(type_name_of<T>(), cmd, fn ? fn->type : nullptr, fn && fn->encode_result))
+      return command_outcome::failed(std::move(err));
     command_outcome out;
     try {
-      std::tie(out.error, out.result) = it->second.run(state_, cmd.body.get());
-    } catch (const std::exception& ex) {
-      out.error = make_error(errc::rejected, ex.what());
+      std::tie(out.error, out.result) = fn->run(state_, cmd.body.get());
     } catch (...) {
-      out.error = make_error(errc::rejected, "command handler threw a non-standard exception");
+      out.error = handler_exception_error();
     }
     // An event emit() refused is the first thing that went wrong, even if
     // the handler then threw.
@@ -260,11 +264,8 @@ class aggregate_model final : public aggregate_instance {
     for (auto& p : batch) {
       try {
         p.apply(state_);
-      } catch (const std::exception& ex) {
-        return make_error(errc::corrupt_event, context + "apply(" + p.record.type + ") threw: " + ex.what());
       } catch (...) {
-        return make_error(errc::corrupt_event,
-                          context + "apply(" + p.record.type + ") threw a non-standard exception");
+        return exception_error(errc::corrupt_event, context + "apply(" + p.record.type + ") threw");
       }
       ++aggregate_access::version(state_);
     }
@@ -297,11 +298,8 @@ class aggregate_model final : public aggregate_instance {
       if (!result) return std::move(result.error());
       out.result_json = std::move(*result);
       return {};
-    } catch (const std::exception& ex) {  // the result type's to_json: its exception must not end the actor
-      return make_error(errc::rejected, "encoding the result of command " + cmd.command_type + " threw: " + ex.what());
-    } catch (...) {
-      return make_error(errc::rejected, "encoding the result of command " + cmd.command_type +
-                                            " threw a non-standard exception");
+    } catch (...) {  // the result type's to_json: its exception must not end the actor
+      return exception_error(errc::rejected, "encoding the result of command " + cmd.command_type + " threw");
     }
   }
 
@@ -406,10 +404,8 @@ class aggregate_model final : public aggregate_instance {
        if (!ev) return ev.error();
        try {
          self.apply(*ev);
-       } catch (const std::exception& ex) {
-         return make_error(errc::corrupt_event, describe_event(e) + ": apply() threw: " + ex.what());
        } catch (...) {
-         return make_error(errc::corrupt_event, describe_event(e) + ": apply() threw a non-standard exception");
+         return exception_error(errc::corrupt_event, describe_event(e) + ": apply() threw");
        }
        return {};
      }),
@@ -485,22 +481,22 @@ std::vector<event_binding> event_bindings(types<Es...>*) {
                         oldest_schema_version_of<Es>()}...};
 }
 
+/// The names of `Ts`, in order.
 template <class... Ts>
-std::string duplicate_name(types<Ts...>*) {
-  std::vector<std::string> names{std::string{type_name_of<Ts>()}...};
-  std::sort(names.begin(), names.end());
-  auto it = std::adjacent_find(names.begin(), names.end());
-  return it == names.end() ? std::string{} : *it;
+std::vector<std::string> names_of(types<Ts...>*) {
+  return {std::string{type_name_of<Ts>()}...};
 }
 
-/// "" or why `owner`'s lists cannot be registered (two types under one name).
+/// "" or why `owner`'s lists cannot be registered (two types under one name);
+/// compiled once in the library, not in each user's translation unit.
+std::string list_error(const std::string& owner, const char* commands_label, std::vector<std::string> commands,
+                       std::vector<std::string> events);
+
+/// list_error() for the type lists `Commands` and `Events`.
 template <class Commands, class Events>
 std::string list_error(const std::string& owner, const char* commands_label) {
-  if (auto dup = duplicate_name(static_cast<Commands*>(nullptr)); !dup.empty())
-    return owner + " lists two " + commands_label + " types named " + dup + "; give one of them its own `type_name`";
-  if (auto dup = duplicate_name(static_cast<Events*>(nullptr)); !dup.empty())
-    return owner + " lists two event types named " + dup + "; give one of them its own `type_name`";
-  return {};
+  return list_error(owner, commands_label, names_of(static_cast<Commands*>(nullptr)),
+                    names_of(static_cast<Events*>(nullptr)));
 }
 
 template <class T>

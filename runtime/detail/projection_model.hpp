@@ -65,6 +65,13 @@ constexpr bool check_query() {
   return true;
 }
 
+// Compiled once in the library (runtime/detail/model_errors.cpp).
+/// Why `q` cannot be answered by projection `projection`, whose handler for
+/// its type name takes C++ type `handled` (null: no handler); none if it can.
+caf::error check_query_fits(std::string_view projection, const erased_query& q, const std::type_info* handled);
+/// Inside a catch block around a query handler.
+caf::error query_exception_error(const erased_query& q);
+
 template <class P>
 class projection_model final : public projection_instance {
  public:
@@ -90,22 +97,13 @@ class projection_model final : public projection_instance {
 
   query_outcome answer(const erased_query& q) override {
     auto it = queries().find(q.query_type);
-    if (it == queries().end())
-      return {make_error(errc::unknown_query, "projection " + std::string{type_name_of<P>()} +
-                                                  " does not answer query " + q.query_type),
-              nullptr};
-    if (!q.body_type || *q.body_type != *it->second.type)
-      return {make_error(errc::unknown_query, "the query type named " + q.query_type +
-                                                  " is not the C++ type projection " + std::string{type_name_of<P>()} +
-                                                  " answers under that name; give one of them its own `type_name`"),
-              nullptr};
+    const auto* fn = it == queries().end() ? nullptr : &it->second;
+    if (auto err = check_query_fits(type_name_of<P>(), q, fn ? fn->type : nullptr)) return {std::move(err), nullptr};
     try {
-      auto [err, result] = it->second.run(state_, q.body.get());
+      auto [err, result] = fn->run(state_, q.body.get());
       return {std::move(err), std::move(result)};
-    } catch (const std::exception& ex) {
-      return {make_error(errc::rejected, "query " + q.query_type + " failed: " + ex.what()), nullptr};
     } catch (...) {
-      return {make_error(errc::rejected, "query " + q.query_type + " failed with a non-standard exception"), nullptr};
+      return {query_exception_error(q), nullptr};
     }
   }
 
@@ -131,12 +129,9 @@ class projection_model final : public projection_instance {
       } else {
         self.on(*ev);
       }
-    } catch (const std::exception& ex) {
-      return make_error(errc::corrupt_event, describe_event(e) + ": projection " + std::string{type_name_of<P>()} +
-                                                 " on() threw: " + ex.what());
     } catch (...) {
-      return make_error(errc::corrupt_event, describe_event(e) + ": projection " + std::string{type_name_of<P>()} +
-                                                 " on() threw a non-standard exception");
+      return exception_error(errc::corrupt_event,
+                             describe_event(e) + ": projection " + std::string{type_name_of<P>()} + " on() threw");
     }
     return {};
   }

@@ -1,4 +1,5 @@
 // Must NOT compile: MoneyDeposited is listed in `events` but has no apply().
+#include <interlock/runtime/aggregate_test.hpp>
 #include <interlock/runtime/interlock.hpp>
 
 struct DepositMoney {

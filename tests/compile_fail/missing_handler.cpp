@@ -1,4 +1,5 @@
 // Must NOT compile: DepositMoney is listed in `commands` but has no handle().
+#include <interlock/runtime/aggregate_test.hpp>
 #include <interlock/runtime/interlock.hpp>
 
 struct DepositMoney {
