@@ -205,10 +205,10 @@ caf::result<detail::erased_reply> route_through_middleware(self_ptr self, detail
   cmd.correlation_id = env.correlation_id;
   cmd.causation_id = env.causation_id;
   auto rp = self->make_response_promise<detail::erased_reply>();
-  const auto timeout = std::max(std::chrono::milliseconds{1}, std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                                  cmd.deadline - clock_type::now())) +
-                       self->state.ctx.journal_timeout;
-  self->request(caf::actor_cast<caf::actor>(self), timeout, std::move(cmd))
+  // No timer: every command is answered exactly once, stored or not
+  // (actors/aggregate/queued_command.hpp); the caller's deadline is the
+  // deadline keeper's.
+  self->request(caf::actor_cast<caf::actor>(self), caf::infinite, std::move(cmd))
       .then(
           [=](detail::erased_reply& r) mutable {
             run_after(self, env, command_result{{}, r.position, r.version, r.events}, start);

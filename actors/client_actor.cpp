@@ -54,14 +54,12 @@ void launch(self_ptr self, detail::command_job& j) {
 void launch(self_ptr self, detail::query_job& j) {
   auto ticket = self->state.next_ticket++;
   self->state.in_flight.emplace(ticket, std::move(j.done));
-  auto what = "query " + j.q.query_type;
-  auto timeout = j.q.timeout;
-  self->request(j.target, detail::transport_timeout(timeout), std::move(j.q))
-      .then([=](detail::erased_answer& a) { complete(self, ticket, caf::expected<detail::erased_answer>{std::move(a)}); },
-            [=](caf::error& err) {
-              complete(self, ticket,
-                       caf::expected<detail::erased_answer>{detail::explain_transport_error(std::move(err), what, timeout)});
-            });
+  detail::send_query(
+      self, j.target, std::move(j.q),
+      [&](std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
+        self->state.deadlines->watch(std::move(w), std::move(requester), id);
+      },
+      [=](caf::expected<detail::erased_answer> a) { complete(self, ticket, std::move(a)); });
 }
 
 void pump(self_ptr self) {

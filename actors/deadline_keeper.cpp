@@ -38,7 +38,7 @@ void deadline_keeper::answer(entry& e, caf::error err) {
 }
 
 void deadline_keeper::watch(std::shared_ptr<reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
-  const auto deadline = std::chrono::steady_clock::now() + w->timeout;
+  const auto deadline = std::chrono::steady_clock::now() + w->timeout + w->grace;
   bool wake = false;
   {
     std::lock_guard lock{mutex_};

@@ -1,4 +1,5 @@
-// Command timeouts without a CAF timer per request.
+// The timeouts of commands and queries: the one mechanism that answers a
+// caller nobody answered in time, without a CAF timer per request.
 //
 // CAF 0.17 arms a timer in its clock thread for every request sent with a
 // timeout and cancels it when the reply comes: two cross-thread wake-ups per

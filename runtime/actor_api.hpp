@@ -56,12 +56,13 @@ void async_query(Self* self, const application& app, Q q, F on_reply, query_opti
     on_reply(caf::expected<R>{std::move(target.error())});
     return;
   }
-  auto what = "query " + erased.query_type;
-  self->request(*target, detail::transport_timeout(opts.timeout), std::move(erased))
-      .then([on_reply](detail::erased_answer& a) mutable { on_reply(detail::to_result<R>(std::move(a))); },
-            [on_reply, what, timeout = opts.timeout](caf::error& err) mutable {
-              on_reply(caf::expected<R>{detail::explain_transport_error(std::move(err), what, timeout)});
-            });
+  // Timed by the application's deadline keeper, as commands are.
+  detail::send_query(
+      self, *target, std::move(erased),
+      [&](std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) {
+        access::watch_reply(app, std::move(w), std::move(requester), id);
+      },
+      [on_reply](caf::expected<detail::erased_answer> a) mutable { on_reply(detail::to_result<R>(std::move(a))); });
 }
 
 }  // namespace interlock

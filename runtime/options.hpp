@@ -28,11 +28,11 @@ struct query_options {
 };
 
 namespace detail {
-/// How long the transport waits for a query's reply: a little longer than the
-/// query's own timeout, so a projection that parks the query reports its own,
-/// more precise, timeout first.
-inline std::chrono::milliseconds transport_timeout(std::chrono::milliseconds t) {
-  return t + std::max(std::chrono::milliseconds{100}, t / 10);
+/// How much longer than a query's timeout the deadline keeper waits for its
+/// reply, so that a projection that parks the query reports its own, more
+/// precise, timeout first.
+inline std::chrono::milliseconds query_grace(std::chrono::milliseconds t) {
+  return std::max(std::chrono::milliseconds{100}, t / 10);
 }
 }  // namespace detail
 

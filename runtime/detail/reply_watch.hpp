@@ -1,5 +1,5 @@
-// One command request watched for its deadline (actors/deadline_keeper.hpp).
-// Internal.
+// One request (a command or a query) watched for its deadline
+// (actors/deadline_keeper.hpp). Internal.
 #pragma once
 
 #include <atomic>
@@ -14,6 +14,10 @@ struct reply_watch {
   std::atomic<bool> answered{false};
   std::string what;  // "command X to T/id", for error messages
   std::chrono::milliseconds timeout{0};
+  // The keeper answers this much after `timeout`: a query parked at its
+  // projection (query_options::after) gets the projection's own, more precise,
+  // timeout error first.
+  std::chrono::milliseconds grace{0};
 };
 
 }  // namespace interlock::detail

@@ -1,7 +1,7 @@
-// A command request timed by a deadline keeper instead of a CAF timer
-// (actors/deadline_keeper.hpp), sent straight to the aggregate's actor when it
-// is live (actors/aggregate_directory.hpp). Used by async_dispatch and the
-// client actor. Internal.
+// Requests timed by a deadline keeper instead of a CAF timer
+// (actors/deadline_keeper.hpp): commands, sent straight to the aggregate's
+// actor when it is live (actors/aggregate_directory.hpp), and queries. Used by
+// async_dispatch, async_query and the client actor. Internal.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,7 @@
 #include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/detail/reply_watch.hpp>
 #include <interlock/runtime/errors.hpp>
+#include <interlock/runtime/options.hpp>
 
 namespace interlock::detail {
 
@@ -42,11 +43,13 @@ struct watch_with_done : reply_watch {
 /// error (the keeper's timeout included) explained with `what` and `timeout`.
 template <class Reply, class Self, class Msg, class Watch, class Done>
 void request_watched(Self* self, const caf::actor& target, Msg msg, std::string what,
-                     std::chrono::milliseconds timeout, Watch watch, Done done) {
+                     std::chrono::milliseconds timeout, Watch watch, Done done,
+                     std::chrono::milliseconds grace = std::chrono::milliseconds{0}) {
   auto handle = self->request(target, caf::infinite, std::move(msg));
   auto w = std::make_shared<watch_with_done<Done>>(std::move(done));
   w->what = std::move(what);
   w->timeout = timeout;
+  w->grace = grace;
   watch(std::shared_ptr<reply_watch>{w}, caf::actor_cast<caf::strong_actor_ptr>(self), handle.id());
   handle.then(
       [w](Reply& r) {
@@ -74,6 +77,15 @@ void send_command(Self* self, aggregate_directory* directory, const caf::actor& 
   if (!directory) return send(router, false);
   // The directory reads the type and id only before it calls `send`.
   directory->send(cmd.aggregate_type, cmd.aggregate_id, router, send);
+}
+
+/// request_watched() for a query to the projection `target` that answers it.
+template <class Self, class Watch, class Done>
+void send_query(Self* self, const caf::actor& target, erased_query q, Watch watch, Done done) {
+  auto what = "query " + q.query_type;
+  const auto timeout = q.timeout;
+  request_watched<erased_answer>(self, target, std::move(q), std::move(what), timeout, std::move(watch),
+                                 std::move(done), query_grace(timeout));
 }
 
 }  // namespace interlock::detail
