@@ -334,6 +334,22 @@ struct Thrower {
   }
 };
 
+struct Nap {  // keeps its projection busy for a while (a slow query handler)
+  using result_type = int;
+  int ms = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Nap, ms)
+
+struct Sleepy {
+  using events = interlock::types<Stalled>;
+  using queries = interlock::types<Nap>;
+  void on(const Stalled&) {}
+  int handle(const Nap& n) const {
+    std::this_thread::sleep_for(std::chrono::milliseconds(n.ms));
+    return n.ms;
+  }
+};
+
 caf::expected<interlock::application> start_slowpoke(caf::actor_system& sys, const std::string& db) {
   interlock::application_builder b{sys};
   return b.aggregate<Slowpoke>().sqlite(db).build();
@@ -522,4 +538,23 @@ TEST_CASE("app: max_batch bounds the appends one transaction holds", "[app][grou
   auto per_commit = events_per_commit_of_20_opens(s);
   CHECK(per_commit.size() >= 7);
   for (auto& [at, n] : per_commit) CHECK(n <= 3);
+}
+
+TEST_CASE("app: a query its projection is too busy to answer in time gets errc::timeout from the deadline keeper",
+          "[app]") {
+  temp_dir dir;
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  auto app = b.aggregate<Slowpoke>().projection<Sleepy>().sqlite(dir.file("sleepy.db")).build();
+  REQUIRE(app);
+  auto busy = app->query_async(Nap{1500});  // holds the projection
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto start = std::chrono::steady_clock::now();
+  auto late = app->query(Nap{0}, {.timeout = std::chrono::milliseconds(100)});
+  const auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE_FALSE(late);
+  CHECK(interlock::is(late.error(), errc::timeout));
+  CHECK_THAT(interlock::message_of(late.error()), Catch::Contains("query Nap"));
+  CHECK(took < std::chrono::milliseconds(1000));  // answered at its deadline, not once the projection is free
+  CHECK(busy.get() == 1500);
 }
