@@ -13,6 +13,8 @@
 // any test framework reports it.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <memory>
 #include <stdexcept>
 #include <string>

@@ -10,13 +10,15 @@
 #include <interlock/actors/journal_writer.hpp>
 #include <interlock/actors/projection_actor.hpp>
 #include <interlock/persistence/memory_journal.hpp>
+#include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
 #include <interlock/runtime/detail/utf8.hpp>
 #include <interlock/runtime/log.hpp>
 
 namespace interlock {
 
-application_builder::application_builder(caf::actor_system& sys) : sys_(sys) {}
+application_builder::application_builder(caf::actor_system& sys)
+    : sys_(sys), upcasters_(std::make_shared<upcaster_chain>()) {}
 
 application_builder& application_builder::sqlite(std::string path, sync_mode synchronous) {
   settings_.database_path = std::move(path);
@@ -163,7 +165,7 @@ caf::expected<application> application_builder::build() {
     return err;
   if (auto err = add_routes(projections_, [](auto& k) { return k.query_types; }, query_owner, "query")) return err;
   if (auto err = check_event_names(aggregates_, projections_)) return err;
-  if (auto err = check_upcasters(upcasters_, aggregates_, projections_)) return err;
+  if (auto err = check_upcasters(*upcasters_, aggregates_, projections_)) return err;
   auto factory = factory_ ? factory_ : default_factory(settings_);
   ensure_parent_directory(settings_);
   auto writer_journal = factory();
@@ -178,7 +180,7 @@ caf::expected<application> application_builder::build() {
   core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), inbox, settings_.max_batch,
                                       settings_.group_commit_wait);
   core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch,
-                                      std::make_shared<const upcaster_chain>(upcasters_));
+                                      std::make_shared<const upcaster_chain>(*upcasters_));
   aggregate_context ctx{core->writer, inbox, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};

@@ -20,13 +20,14 @@
 
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
-#include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
 #include <interlock/runtime/middleware.hpp>
 
 namespace interlock {
+
+class upcaster_chain;  // persistence/upcaster.hpp
 
 /// Runtime settings with their defaults.
 struct runtime_settings {
@@ -71,11 +72,12 @@ class application_builder {
   application_builder& in_memory();
   /// Any journal implementation.
   application_builder& journal(journal_factory factory);
-  /// Upcasters for events stored under older schemas (persistence/upcaster.hpp):
+  /// Upcasters for events stored under older schemas (include
+  /// <interlock/persistence/upcaster.hpp> to add them):
   ///   builder.upcasters().step<MoneyDeposited>(1, [](nlohmann::json p) { ...; return p; });
   /// build() refuses to start if a registered event type has no path from an
   /// older version it may have been stored at to its current one.
-  upcaster_chain& upcasters() { return upcasters_; }
+  upcaster_chain& upcasters() { return *upcasters_; }
 
   /// Adds `m` to the command pipeline (after those added before; see middleware.hpp).
   application_builder& use(std::shared_ptr<command_middleware> m) {
@@ -100,7 +102,7 @@ class application_builder {
   journal_factory factory_;
   std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;
   std::vector<std::shared_ptr<const detail::projection_kind>> projections_;
-  upcaster_chain upcasters_;
+  std::shared_ptr<upcaster_chain> upcasters_;  // held by pointer: upcaster.hpp brings in nlohmann_json
   std::vector<std::shared_ptr<command_middleware>> middleware_;
 };
 

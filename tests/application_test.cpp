@@ -2,6 +2,7 @@
 
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/actor_api.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 #include <map>
 #include <thread>

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <interlock/runtime/interlock.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 namespace testbank {
 

@@ -20,6 +20,7 @@
 
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/runtime/interlock.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 using interlock::errc;
 using testing_support::actor_env;

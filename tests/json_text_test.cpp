@@ -4,6 +4,7 @@
 
 #include <interlock/runtime/detail/codec.hpp>
 #include <interlock/runtime/json_fields.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 namespace jt {
 

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <interlock/runtime/aggregate_test.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 #include "bank_app.hpp"
 

@@ -8,6 +8,7 @@
 #include <interlock/runtime/detail/codec.hpp>
 #include <interlock/runtime/detail/utf8.hpp>
 #include <interlock/runtime/interlock.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 #include "journal_test_support.hpp"
 #include "test_support.hpp"

@@ -145,14 +145,14 @@ template <class T, class C>
 constexpr bool check_command() {
   static_assert(handles_command<T, C>, "aggregate lists a command in `commands` but has no handle(const C&) for it");
   static_assert(has_result_type<C>, "a command must declare `using result_type = R;` (or derive from interlock::command<R>)");
-  static_assert(json_codable<C>, "a command must be JSON-serialisable (to_json/from_json) or an empty struct");
+  static_assert(json_codable<C>, "a command must have a JSON form: INTERLOCK_JSON, or nlohmann to_json/from_json with <interlock/runtime/nlohmann_json.hpp> included, or no fields");
   return true;
 }
 
 template <class T, class E>
 constexpr bool check_event() {
   static_assert(applies_event<T, E>, "aggregate lists an event in `events` but has no apply(const E&) for it");
-  static_assert(json_codable<E>, "an event must be JSON-serialisable (to_json/from_json) or an empty struct");
+  static_assert(json_codable<E>, "an event must have a JSON form: INTERLOCK_JSON, or nlohmann to_json/from_json with <interlock/runtime/nlohmann_json.hpp> included, or no fields");
   return true;
 }
 

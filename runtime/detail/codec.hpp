@@ -11,7 +11,6 @@
 #include <unordered_map>
 
 #include <caf/expected.hpp>
-#include <nlohmann/json.hpp>
 
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/detail/json_text.hpp>
@@ -21,13 +20,11 @@
 
 namespace interlock {
 
-/// A type nlohmann_json can write and read (to_json/from_json, or
-/// NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE).
+/// A type the runtime can write and read as JSON: declared with
+/// INTERLOCK_JSON, or with nlohmann_json's to_json/from_json where
+/// <interlock/runtime/nlohmann_json.hpp> is included (json_text.hpp).
 template <class T>
-concept json_serialisable = requires(nlohmann::json& out, const nlohmann::json& in, const T& x, T& y) {
-  nlohmann::adl_serializer<T>::to_json(out, x);
-  nlohmann::adl_serializer<T>::from_json(in, y);
-};
+concept json_serialisable = detail::has_json_fields<T> || detail::has_json_fallback<T>;
 
 /// What the runtime can store or send: a JSON-serialisable type, or an empty
 /// struct (encoded as `{}`, so field-less commands and events need no code).
@@ -49,9 +46,9 @@ std::string encode_json(const T& value) {
     write_value(out, value);
     size_hint.store(std::min(out.size() + out.size() / 8, max_hint), std::memory_order_relaxed);
     return out;
-  } else if constexpr (json_serialisable<T>) {
+  } else if constexpr (has_json_fallback<T>) {
     std::string out;
-    write_json_document(out, nlohmann::json(value));
+    json_fallback<T>::write(out, value);
     return out;
   } else {
     return "{}";
@@ -72,6 +69,10 @@ caf::expected<std::string> encode_text(const T& value, What&& what) {
 }
 
 /// Throws on bad input (the callers turn that into an error value).
+/// Throws std::invalid_argument unless `text` is one JSON object (what an
+/// empty struct reads from).
+void check_json_object(std::string_view text);
+
 template <class T>
 T decode_json(std::string_view text) {
   if constexpr (has_json_fields<T>) {
@@ -80,14 +81,11 @@ T decode_json(std::string_view text) {
     if (!read_value(cursor, out) || (!cursor.at_end() && !cursor.fail("unexpected text after the value")))
       throw std::invalid_argument(cursor.error());
     return out;
+  } else if constexpr (has_json_fallback<T>) {
+    return json_fallback<T>::read(text);
   } else {
-    auto json = nlohmann::json::parse(text);
-    if constexpr (json_serialisable<T>) {
-      return json.template get<T>();
-    } else {
-      if (!json.is_object()) throw std::invalid_argument("expected a JSON object, got " + json.dump());
-      return T{};
-    }
+    check_json_object(text);
+    return T{};
   }
 }
 

@@ -1,4 +1,5 @@
 #include <interlock/runtime/detail/json_text.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 #include <cctype>
 

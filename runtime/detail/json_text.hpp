@@ -1,12 +1,14 @@
 // Reading and writing INTERLOCK_JSON types straight from and to JSON text: the
 // fast path of the event codec (no JSON document is built). Types without a
-// field table go through nlohmann_json.
+// field table go through json_fallback<T>, which
+// <interlock/runtime/nlohmann_json.hpp> defines for nlohmann_json's types.
 #pragma once
 
 #include <array>
 #include <bitset>
 #include <charconv>
 #include <cmath>
+#include <concepts>
 #include <limits>
 #include <map>
 #include <optional>
@@ -16,14 +18,29 @@
 #include <type_traits>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include <interlock/runtime/json_fields.hpp>
 
 namespace interlock::detail {
 
 template <class T>
 concept has_json_fields = requires(const T* p) { interlock_json_fields(p); };
+
+/// How a type without a field table is read and written: declared here, and
+/// defined (for types with nlohmann_json's to_json/from_json) only by
+/// <interlock/runtime/nlohmann_json.hpp>, so that nlohmann_json is compiled
+/// only where it is used. Defines `static void write(std::string&, const T&)`
+/// and `static T read(std::string_view)` (throws on bad input).
+template <class T>
+struct json_fallback;
+
+template <class T>
+concept has_json_fallback = requires(std::string& out, const T& v, std::string_view text) {
+  json_fallback<T>::write(out, v);
+  { json_fallback<T>::read(text) } -> std::same_as<T>;
+};
+
+template <class>
+inline constexpr bool no_json_form = false;
 
 /// A position in JSON text. Every read returns false on bad input, leaving a
 /// message in error().
@@ -176,25 +193,24 @@ bool read_value(json_cursor& c, T& out) {
     return c.consume('}') || c.fail("expected ',' or '}' in an object");
   } else if constexpr (has_json_fields<T>) {
     return read_object(c, out);
-  } else {
+  } else if constexpr (has_json_fallback<T>) {
     std::string_view raw;
     if (!c.raw_value(raw)) return false;
     try {
-      nlohmann::json::parse(raw).get_to(out);
+      out = json_fallback<T>::read(raw);
     } catch (const std::exception& ex) {
       return c.fail(ex.what());
     }
     return true;
+  } else {
+    static_assert(no_json_form<T>, "a member type has no JSON form: declare INTERLOCK_JSON for it, or give it "
+                                   "nlohmann to_json/from_json and include <interlock/runtime/nlohmann_json.hpp>");
+    return false;
   }
 }
 
 void write_json_string(std::string& out, std::string_view s);
 void write_json_double(std::string& out, double d);
-
-/// Writes `j` as its dump() does, except that a string that is not valid
-/// UTF-8 (dump() throws on one) is written as it is, for invalid_text_in() to
-/// name its field: the writers never throw on bad text, their callers refuse it.
-void write_json_document(std::string& out, const nlohmann::json& j);
 
 /// "" if JSON text written by write_value() is all valid UTF-8, else what is
 /// not, naming the field it is in: "field 'lines[2].sku' is not valid UTF-8
@@ -255,8 +271,11 @@ void write_value(std::string& out, const T& v) {
     };
     std::apply([&](const auto&... f) { ((write_key(), write_value(out, v.*(f.member))), ...); }, fields);
     out += '}';
+  } else if constexpr (has_json_fallback<T>) {
+    json_fallback<T>::write(out, v);
   } else {
-    write_json_document(out, nlohmann::json(v));
+    static_assert(no_json_form<T>, "a member type has no JSON form: declare INTERLOCK_JSON for it, or give it "
+                                   "nlohmann to_json/from_json and include <interlock/runtime/nlohmann_json.hpp>");
   }
 }
 

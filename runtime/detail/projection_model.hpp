@@ -53,7 +53,7 @@ template <class P, class E>
 constexpr bool check_projected_event() {
   static_assert(consumes_with_envelope<P, E> || consumes<P, E>,
                 "projection lists an event in `events` but has no on(const E&[, const event_envelope&])");
-  static_assert(json_codable<E>, "an event must be JSON-serialisable (to_json/from_json) or an empty struct");
+  static_assert(json_codable<E>, "an event must have a JSON form: INTERLOCK_JSON, or nlohmann to_json/from_json with <interlock/runtime/nlohmann_json.hpp> included, or no fields");
   return true;
 }
 
@@ -61,7 +61,7 @@ template <class P, class Q>
 constexpr bool check_query() {
   static_assert(answers<P, Q>, "projection lists a query in `queries` but has no handle(const Q&)");
   static_assert(has_result_type<Q>, "a query must declare `using result_type = R;` (or derive from interlock::query<R>)");
-  static_assert(json_codable<Q>, "a query must be JSON-serialisable (to_json/from_json) or an empty struct");
+  static_assert(json_codable<Q>, "a query must have a JSON form: INTERLOCK_JSON, or nlohmann to_json/from_json with <interlock/runtime/nlohmann_json.hpp> included, or no fields");
   return true;
 }
 

@@ -8,8 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 #include <interlock/runtime/interlock.hpp>
 
 namespace banking {

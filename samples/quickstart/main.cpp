@@ -4,7 +4,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <nlohmann/json.hpp>
 
 #include <interlock/runtime/interlock.hpp>
 
@@ -34,8 +33,7 @@ struct MoneyDeposited {
   std::int64_t amount = 0;
 };
 
-// JSON form of each type: INTERLOCK_JSON is nlohmann's NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE
-// plus a field table Interlock decodes with straight from the stored text.
+// JSON form of each type: the fields Interlock stores and reads.
 INTERLOCK_JSON(OpenAccount, owner_name)
 INTERLOCK_JSON(DepositMoney, amount)
 INTERLOCK_JSON(GetBalance, account_id)

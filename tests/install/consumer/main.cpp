@@ -1,6 +1,7 @@
 // The install test's consumer: a minimal aggregate and projection on an
-// in-memory journal, built only against an installed Interlock. Exits 0 only
-// if the query returns the expected total.
+// in-memory journal, built only against an installed Interlock, with types
+// declared the nlohmann_json way (<interlock/runtime/nlohmann_json.hpp>).
+// Exits 0 only if the query returns the expected total.
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <interlock/runtime/interlock.hpp>
+#include <interlock/runtime/nlohmann_json.hpp>
 
 struct AddPoints {
   using result_type = void;
