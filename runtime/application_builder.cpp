@@ -3,6 +3,9 @@
 #include <filesystem>
 #include <map>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
 #include <interlock/actors/aggregate_router.hpp>
 #include <interlock/actors/client_actor.hpp>
 #include <interlock/actors/journal_inbox.hpp>
@@ -14,11 +17,30 @@
 #include <interlock/runtime/detail/app_core.hpp>
 #include <interlock/runtime/detail/utf8.hpp>
 #include <interlock/runtime/log.hpp>
+#include <interlock/runtime/system_config.hpp>
 
 namespace interlock {
 
+namespace {
+
+// The actor system of an application built by application_builder(): CAF
+// keeps a reference to its config, so the two live and die together.
+struct owned_system {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  owned_system() : sys((tune(cfg), std::make_unique<caf::actor_system>(cfg))) {}
+};
+
+}  // namespace
+
+application_builder::application_builder() : upcasters_(std::make_shared<upcaster_chain>()) {
+  auto own = std::make_shared<owned_system>();
+  sys_ = own->sys.get();
+  owned_system_ = std::move(own);
+}
+
 application_builder::application_builder(caf::actor_system& sys)
-    : sys_(sys), upcasters_(std::make_shared<upcaster_chain>()) {}
+    : sys_(&sys), upcasters_(std::make_shared<upcaster_chain>()) {}
 
 application_builder& application_builder::sqlite(std::string path, sync_mode synchronous) {
   settings_.database_path = std::move(path);
@@ -173,24 +195,25 @@ caf::expected<application> application_builder::build() {
   auto reader_journal = factory();
   if (!reader_journal) return std::move(reader_journal.error());
 
-  core->sys = &sys_;
+  core->sys = sys_;
+  core->owned_system = owned_system_;
   for (auto& kind : aggregates_) core->aggregate_types.insert(kind->type_name);
   core->settings = settings_;
   auto inbox = std::make_shared<detail::journal_inbox>();
-  core->writer = spawn_journal_writer(sys_, std::move(*writer_journal), inbox, settings_.max_batch,
+  core->writer = spawn_journal_writer(*sys_, std::move(*writer_journal), inbox, settings_.max_batch,
                                       settings_.group_commit_wait);
-  core->reader = spawn_journal_reader(sys_, std::move(*reader_journal), settings_.read_batch,
+  core->reader = spawn_journal_reader(*sys_, std::move(*reader_journal), settings_.read_batch,
                                       std::make_shared<const upcaster_chain>(*upcasters_));
   aggregate_context ctx{core->writer, inbox, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};
   // Middleware runs in the router, so then every command must pass it.
   if (middleware_.empty()) core->directory = std::make_shared<detail::aggregate_directory>();
-  core->router = spawn_aggregate_router(sys_, aggregates_, ctx, core->directory);
-  core->client = spawn_client_actor(sys_, core->router, core->directory, settings_.client_window,
+  core->router = spawn_aggregate_router(*sys_, aggregates_, ctx, core->directory);
+  core->client = spawn_client_actor(*sys_, core->router, core->directory, settings_.client_window,
                                     core->deadlines.get());
   for (auto& p : projections_) {
-    auto actor = spawn_projection_actor(sys_, p, ctx);
+    auto actor = spawn_projection_actor(*sys_, p, ctx);
     core->projections.emplace(p->type_name, actor);
     for (auto& q : p->query_types) core->query_routes.emplace(q, actor);
   }

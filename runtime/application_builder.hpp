@@ -50,6 +50,12 @@ struct runtime_settings {
 
 class application_builder {
  public:
+  /// An application in an actor system of its own, tuned as tune() does
+  /// (system_config.hpp), which lives as long as the application: for a
+  /// program that is not a CAF application already.
+  application_builder();
+  /// An application in `sys`, the program's own CAF actor system, which must
+  /// outlive the application.
   explicit application_builder(caf::actor_system& sys);
 
   /// Registers aggregate type T (its `commands` and `events` lists).
@@ -97,7 +103,8 @@ class application_builder {
   caf::expected<application> build();
 
  private:
-  caf::actor_system& sys_;
+  std::shared_ptr<void> owned_system_;  // application_builder(): kept alive by the application it builds
+  caf::actor_system* sys_;
   runtime_settings settings_;
   journal_factory factory_;
   std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;

@@ -5,6 +5,7 @@
 #include <interlock/runtime/nlohmann_json.hpp>
 
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "bank_app.hpp"
@@ -558,4 +559,28 @@ TEST_CASE("app: a query its projection is too busy to answer in time gets errc::
   CHECK_THAT(interlock::message_of(late.error()), Catch::Contains("query Nap"));
   CHECK(took < std::chrono::milliseconds(1000));  // answered at its deadline, not once the projection is free
   CHECK(busy.get() == 1500);
+}
+
+TEST_CASE("app: a builder without an actor system runs the application in one of its own, for as long as it lives",
+          "[app]") {
+  temp_dir dir;
+  const auto db = dir.file("own.db");
+  std::optional<interlock::application> app;
+  {
+    interlock::application_builder b;  // the builder goes first: the system lives on with the application
+    testbank::register_bank(b);
+    auto built = b.sqlite(db).build();
+    REQUIRE(built);
+    app.emplace(std::move(*built));
+  }
+  REQUIRE(app->dispatch("a", Open{"A"}));
+  auto r = app->dispatch("a", Deposit{{}, 7, "x"});
+  REQUIRE(r);
+  CHECK(app->query(GetBalance{"a"}, {.after = r->position}) == 7);
+  app.reset();  // stops the actors, then the system
+  interlock::application_builder again;
+  testbank::register_bank(again);
+  auto reopened = again.sqlite(db).build();
+  REQUIRE(reopened);
+  CHECK(reopened->query(GetBalance{"a"}, {.after = 2}) == 7);
 }

@@ -18,6 +18,9 @@ namespace interlock::detail {
 
 class app_core {
  public:
+  // Declared first, so destroyed last: the actor system of an application
+  // built without one (application_builder()), after everything else.
+  std::shared_ptr<void> owned_system;
   caf::actor_system* sys = nullptr;
   runtime_settings settings;
   caf::actor writer;

@@ -2,9 +2,6 @@
 // one command and one query.
 #include <cstdio>
 
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
 #include <interlock/runtime/interlock.hpp>
 
 #include "../sample_args.hpp"
@@ -74,11 +71,8 @@ struct BalanceProjection {
 
 int main(int argc, char** argv) {
   auto args = sample_args::parse(argc, argv, "data/quickstart.db");
-  caf::actor_system_config cfg;
-  interlock::tune(cfg);
-  caf::actor_system sys{cfg};
-
-  interlock::application_builder builder{sys};
+  // An actor system of its own; inside a CAF application: builder{sys}.
+  interlock::application_builder builder;
   builder.aggregate<BankAccount>().projection<BalanceProjection>();
   args.apply(builder);
   auto app = builder.build();
