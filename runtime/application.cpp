@@ -61,6 +61,21 @@ void application::ask(detail::erased_query q, query_callback done) const {
   caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(guarded)});
 }
 
+caf::expected<detail::erased_reply> application::dispatch_and_wait(detail::erased_command cmd,
+                                                                   std::chrono::milliseconds timeout) const {
+  auto done = std::make_shared<std::promise<caf::expected<detail::erased_reply>>>();
+  auto reply = done->get_future();
+  submit(std::move(cmd), timeout, [done](caf::expected<detail::erased_reply> r) { done->set_value(std::move(r)); });
+  return reply.get();
+}
+
+caf::expected<detail::erased_answer> application::ask_and_wait(detail::erased_query q) const {
+  auto done = std::make_shared<std::promise<caf::expected<detail::erased_answer>>>();
+  auto answer = done->get_future();
+  ask(std::move(q), [done](caf::expected<detail::erased_answer> a) { done->set_value(std::move(a)); });
+  return answer.get();
+}
+
 caf::error application::refuse_blocking(const char* call, const char* async_form) {
   return detail::refuse_on_scheduler_thread(
       call, std::string{"from an actor use interlock::"} + async_form +

@@ -53,7 +53,9 @@ class application {
   template <class C>
   caf::expected<receipt<result_of_t<C>>> dispatch(std::string aggregate_id, C cmd, dispatch_options opts = {}) {
     if (auto err = refuse_blocking("dispatch()", "async_dispatch")) return err;
-    return dispatch_async(std::move(aggregate_id), std::move(cmd), std::move(opts)).get();
+    const auto timeout = opts.timeout;
+    return detail::to_receipt<result_of_t<C>>(
+        dispatch_and_wait(make_command<C>(std::move(aggregate_id), std::move(cmd), std::move(opts)), timeout));
   }
 
   /// Dispatches to a new aggregate with a fresh ULID id (receipt.aggregate_id).
@@ -78,7 +80,7 @@ class application {
   template <class Q>
   caf::expected<result_of_t<Q>> query(Q q, query_options opts = {}) {
     if (auto err = refuse_blocking("query()", "async_query")) return err;
-    return query_async(std::move(q), opts).get();
+    return detail::to_result<result_of_t<Q>>(ask_and_wait(make_query<Q>(std::move(q), opts)));
   }
 
   template <class Q>
@@ -139,6 +141,11 @@ class application {
   }
   void submit(detail::erased_command cmd, std::chrono::milliseconds timeout, command_callback done) const;
   void ask(detail::erased_query q, query_callback done) const;
+  // submit() and ask() that wait for the answer: the blocking calls' waiting
+  // is compiled once here, not once per result type in the caller's code.
+  caf::expected<detail::erased_reply> dispatch_and_wait(detail::erased_command cmd,
+                                                        std::chrono::milliseconds timeout) const;
+  caf::expected<detail::erased_answer> ask_and_wait(detail::erased_query q) const;
   /// The router that takes every command; the projection answering a query type.
   caf::actor router() const;
   /// The live aggregate actors a command may go to directly, bypassing the
