@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <caf/all.hpp>
 
@@ -204,6 +205,30 @@ void open(harness& h, const caf::actor& a, const std::string& id) {
   REQUIRE(answered_ok(r));
 }
 
+using reply_handle = decltype(std::declval<harness&>().send(caf::actor{}, std::string{}, testbank::Deposit{}));
+
+// Brings `a` (opened) to syncing and holds it there: Deposit d1's append
+// fails (conflict) while d2, which ran on d1's unstored event, waits at the
+// gate in the writer, so the sync batch waits behind it. Appends stay held.
+std::pair<reply_handle, reply_handle> to_syncing(harness& h, const caf::actor& a) {
+  const int appends_before = h.g->appends;
+  h.g->hold(&gates::appends_allowed, &gates::appends);
+  h.g->fail_appends(1);
+  auto d1 = h.send(a, "a", testbank::Deposit{{}, 1, "d1"});
+  REQUIRE(h.g->wait_for(&gates::appends, appends_before + 1));
+  auto d2 = h.send(a, "a", testbank::Deposit{{}, 2, "d2"});
+  h.g->allow(&gates::appends_allowed, appends_before + 1);
+  REQUIRE(h.reaches(a, "syncing"));
+  return {std::move(d1), std::move(d2)};
+}
+
+// Whether the monitored actor reports down within 10 s.
+bool stops(harness& h) {
+  bool down = false;
+  (*h.self)->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
+  return down;
+}
+
 }  // namespace
 
 TEST_CASE("phases: a command that comes while recovering waits, then runs on the recovered state", "[phases]") {
@@ -229,16 +254,7 @@ TEST_CASE("phases: commands that come while syncing after a failed append wait; 
   harness h;
   auto a = h.spawn("a");
   open(h, a, "a");
-  const int appends_before = h.g->appends;
-  h.g->hold(&gates::appends_allowed, &gates::appends);
-  h.g->fail_appends(1);
-  auto d1 = h.send(a, "a", testbank::Deposit{{}, 1, "d1"});  // its append will fail (conflict)
-  REQUIRE(h.g->wait_for(&gates::appends, appends_before + 1));
-  auto d2 = h.send(a, "a", testbank::Deposit{{}, 2, "d2"});  // runs on d1's unstored event, in flight behind it
-  // Let d1's append fail; d2's batch then holds the writer (its append waits
-  // at the gate), so the sync batch waits behind it: the actor stays syncing.
-  h.g->allow(&gates::appends_allowed, appends_before + 1);
-  REQUIRE(h.reaches(a, "syncing"));
+  auto [d1, d2] = to_syncing(h, a);
   auto d3 = h.send(a, "a", testbank::Deposit{{}, 3, "d3"});
   CHECK(h.phase(a) == "syncing");
   h.g->allow(&gates::appends_allowed);
@@ -272,9 +288,7 @@ TEST_CASE("phases: passivating waits for the batch in flight, serves a command t
   h.g->allow(&gates::appends_allowed);
   CHECK(balance_from(d1) == 1);
   CHECK(balance_from(d2) == 3);
-  bool down = false;
-  (*h.self)->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
-  CHECK(down);
+  CHECK(stops(h));
 }
 
 TEST_CASE("phases: an append that fails while passivating is rerun before the actor stops", "[phases]") {
@@ -289,9 +303,7 @@ TEST_CASE("phases: an append that fails while passivating is rerun before the ac
   REQUIRE(h.reaches(a, "passivating"));
   h.g->allow(&gates::appends_allowed);
   CHECK(balance_from(d1) == 1);  // rerun after the reload, then stored
-  bool down = false;
-  (*h.self)->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
-  CHECK(down);
+  CHECK(stops(h));
   auto j = h.factory();
   REQUIRE(j);
   auto stream = (*j)->read_stream("Account", "a", 1, 100);
@@ -311,9 +323,7 @@ TEST_CASE("phases: after bad data the actor is failed: every command gets the er
   auto second = h.send(a, "a", testbank::Open{"ann"});
   CHECK(interlock::code_of(error_from(second)) == errc::corrupt_event);
   (*h.self)->send(a, interlock::passivate_atom::value);
-  bool down = false;
-  (*h.self)->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
-  CHECK(down);
+  CHECK(stops(h));
 }
 
 TEST_CASE("phases: a journal that did not answer fails the waiting commands and the actor stops for a fresh one",
@@ -328,9 +338,7 @@ TEST_CASE("phases: a journal that did not answer fails the waiting commands and 
   CHECK(h.phase(a) == "recovering");
   h.g->allow(&gates::reads_allowed);
   CHECK(interlock::code_of(error_from(first)) == errc::unavailable);
-  bool down = false;
-  (*h.self)->receive([&](caf::down_msg&) { down = true; }, caf::after(10s) >> [] {});
-  CHECK(down);
+  CHECK(stops(h));
 }
 
 TEST_CASE("phases: told to exit while syncing, the actor refuses the commands in line and every caller is answered",
@@ -338,14 +346,7 @@ TEST_CASE("phases: told to exit while syncing, the actor refuses the commands in
   harness h;
   auto a = h.spawn("a");
   open(h, a, "a");
-  const int appends_before = h.g->appends;
-  h.g->hold(&gates::appends_allowed, &gates::appends);
-  h.g->fail_appends(1);
-  auto d1 = h.send(a, "a", testbank::Deposit{{}, 1, "d1"});
-  REQUIRE(h.g->wait_for(&gates::appends, appends_before + 1));
-  auto d2 = h.send(a, "a", testbank::Deposit{{}, 2, "d2"});
-  h.g->allow(&gates::appends_allowed, appends_before + 1);
-  REQUIRE(h.reaches(a, "syncing"));
+  auto [d1, d2] = to_syncing(h, a);
   auto d3 = h.send(a, "a", testbank::Deposit{{}, 3, "d3"});
   CHECK(h.phase(a) == "syncing");
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
