@@ -9,6 +9,7 @@
 #include <limits>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include <caf/all.hpp>
@@ -209,8 +210,9 @@ using reply_handle = decltype(std::declval<harness&>().send(caf::actor{}, std::s
 
 // Brings `a` (opened) to syncing and holds it there: Deposit d1's append
 // fails (conflict) while d2, which ran on d1's unstored event, waits at the
-// gate in the writer, so the sync batch waits behind it. Appends stay held.
-std::pair<reply_handle, reply_handle> to_syncing(harness& h, const caf::actor& a) {
+// gate in the writer, so the sync batch waits behind it; then d3 comes, and
+// waits in line. Appends stay held.
+std::tuple<reply_handle, reply_handle, reply_handle> syncing_with_d3_waiting(harness& h, const caf::actor& a) {
   const int appends_before = h.g->appends;
   h.g->hold(&gates::appends_allowed, &gates::appends);
   h.g->fail_appends(1);
@@ -219,7 +221,9 @@ std::pair<reply_handle, reply_handle> to_syncing(harness& h, const caf::actor& a
   auto d2 = h.send(a, "a", testbank::Deposit{{}, 2, "d2"});
   h.g->allow(&gates::appends_allowed, appends_before + 1);
   REQUIRE(h.reaches(a, "syncing"));
-  return {std::move(d1), std::move(d2)};
+  auto d3 = h.send(a, "a", testbank::Deposit{{}, 3, "d3"});
+  CHECK(h.phase(a) == "syncing");
+  return {std::move(d1), std::move(d2), std::move(d3)};
 }
 
 // Whether the monitored actor reports down within 10 s.
@@ -254,9 +258,7 @@ TEST_CASE("phases: commands that come while syncing after a failed append wait; 
   harness h;
   auto a = h.spawn("a");
   open(h, a, "a");
-  auto [d1, d2] = to_syncing(h, a);
-  auto d3 = h.send(a, "a", testbank::Deposit{{}, 3, "d3"});
-  CHECK(h.phase(a) == "syncing");
+  auto [d1, d2, d3] = syncing_with_d3_waiting(h, a);
   h.g->allow(&gates::appends_allowed);
   // d1 and d2 rerun on the reloaded state, then d3: each once, in order.
   CHECK(balance_from(d1) == 1);
@@ -346,9 +348,7 @@ TEST_CASE("phases: told to exit while syncing, the actor refuses the commands in
   harness h;
   auto a = h.spawn("a");
   open(h, a, "a");
-  auto [d1, d2] = to_syncing(h, a);
-  auto d3 = h.send(a, "a", testbank::Deposit{{}, 3, "d3"});
-  CHECK(h.phase(a) == "syncing");
+  auto [d1, d2, d3] = syncing_with_d3_waiting(h, a);
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   CHECK(interlock::code_of(error_from(d3)) == errc::unavailable);
   h.g->allow(&gates::appends_allowed);
