@@ -5,7 +5,7 @@
 
 #include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/messages.hpp>
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 
 namespace interlock {
 namespace {

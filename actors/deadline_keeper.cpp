@@ -4,7 +4,7 @@
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock::detail {
 

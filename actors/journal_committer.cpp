@@ -5,8 +5,8 @@
 
 #include <pthread.h>
 
-#include <interlock/runtime/errors.hpp>
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/errors.hpp>
+#include <interlock/core/log.hpp>
 
 namespace interlock::detail {
 namespace {

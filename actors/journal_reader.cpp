@@ -7,7 +7,7 @@
 #include <limits>
 #include <unordered_set>
 
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 
 namespace interlock {
 namespace {

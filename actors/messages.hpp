@@ -17,7 +17,7 @@
 #include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 

@@ -6,7 +6,7 @@
 
 #include <caf/all.hpp>
 
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 #include "bench.hpp"
 

@@ -5,8 +5,8 @@
 #include <iterator>
 
 #include <interlock/persistence/journal_detail.hpp>
-#include <interlock/runtime/detail/utf8.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/detail/utf8.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 

@@ -28,7 +28,7 @@
 
 #include <caf/expected.hpp>
 
-#include <interlock/runtime/event_envelope.hpp>
+#include <interlock/core/event_envelope.hpp>
 
 namespace interlock {
 

@@ -7,7 +7,7 @@
 
 #include <interlock/persistence/append_chain.hpp>
 #include <interlock/persistence/journal_detail.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 namespace {

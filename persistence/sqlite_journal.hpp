@@ -12,7 +12,7 @@
 // errc::storage. Readers never block writers.
 //
 // Beyond journal.hpp's contract:
-//  - Every error is an interlock error (runtime/errors.hpp): errc::conflict
+//  - Every error is an interlock error (core/errors.hpp): errc::conflict
 //    names the stream and both versions; errc::invalid_argument names the
 //    field; errc::storage names the file and carries SQLite's message.
 //  - A request that hits an unexpected constraint failure (e.g. a trigger a

@@ -6,7 +6,7 @@
 #include <exception>
 #include <optional>
 
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 namespace {

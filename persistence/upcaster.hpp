@@ -39,7 +39,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include <interlock/runtime/type_name.hpp>
+#include <interlock/core/type_name.hpp>
 
 namespace interlock {
 

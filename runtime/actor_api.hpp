@@ -16,7 +16,7 @@
 #include <interlock/runtime/detail/application_access.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/detail/watched_request.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 

@@ -6,7 +6,7 @@
 #include <interlock/actors/messages.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
 #include <interlock/runtime/detail/blocking_call.hpp>
-#include <interlock/runtime/detail/utf8.hpp>
+#include <interlock/core/detail/utf8.hpp>
 
 namespace interlock {
 

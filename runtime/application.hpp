@@ -31,7 +31,7 @@
 #include <interlock/runtime/detail/reply_watch.hpp>
 #include <interlock/runtime/options.hpp>
 #include <interlock/runtime/receipt.hpp>
-#include <interlock/runtime/type_name.hpp>
+#include <interlock/core/type_name.hpp>
 #include <interlock/runtime/ulid.hpp>
 
 namespace interlock {

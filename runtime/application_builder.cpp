@@ -15,8 +15,8 @@
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
-#include <interlock/runtime/detail/utf8.hpp>
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/detail/utf8.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/runtime/system_config.hpp>
 
 namespace interlock {

@@ -12,7 +12,7 @@
 #include <limits>
 #include <optional>
 
-#include <interlock/runtime/event_envelope.hpp>
+#include <interlock/core/event_envelope.hpp>
 
 namespace interlock {
 

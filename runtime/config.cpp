@@ -11,7 +11,7 @@
 #include <optional>
 #include <utility>
 
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 

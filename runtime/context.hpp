@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include <interlock/runtime/event_envelope.hpp>
+#include <interlock/core/event_envelope.hpp>
 #include <interlock/runtime/options.hpp>
 
 namespace interlock {

@@ -9,10 +9,10 @@
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/context.hpp>
-#include <interlock/runtime/errors.hpp>
-#include <interlock/runtime/event_envelope.hpp>
+#include <interlock/core/errors.hpp>
+#include <interlock/core/event_envelope.hpp>
 #include <interlock/runtime/json_fields.hpp>
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/runtime/middleware.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/rejected.hpp>

@@ -1,4 +1,4 @@
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 #include <interlock/runtime/middleware.hpp>
 
 namespace interlock {

@@ -29,7 +29,7 @@
 
 #include <caf/error.hpp>
 
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 
 namespace interlock {
 

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <interlock/runtime/config.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 #include <filesystem>
 #include <fstream>

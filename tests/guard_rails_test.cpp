@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 
 #include "bank_app.hpp"
 

@@ -23,7 +23,7 @@
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/persistence/sqlite_upgrade.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 using namespace interlock;
 using namespace journal_testing;

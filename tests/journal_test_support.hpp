@@ -13,7 +13,7 @@
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 #include "raw_db.hpp"
 

@@ -9,7 +9,7 @@
 #include "journal_test_support.hpp"
 #include "raw_db.hpp"
 
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 
 #include <map>
 #include <mutex>

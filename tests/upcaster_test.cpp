@@ -3,7 +3,7 @@
 #include <stdexcept>
 
 #include <interlock/persistence/upcaster.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 using interlock::errc;
 using interlock::event_version_info;

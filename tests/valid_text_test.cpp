@@ -6,7 +6,7 @@
 
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/detail/codec.hpp>
-#include <interlock/runtime/detail/utf8.hpp>
+#include <interlock/core/detail/utf8.hpp>
 #include <interlock/runtime/interlock.hpp>
 #include <interlock/runtime/nlohmann_json.hpp>
 

@@ -7,7 +7,7 @@
 
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/persistence/sqlite_upgrade.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace {
 

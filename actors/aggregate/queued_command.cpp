@@ -3,7 +3,7 @@
 #include <caf/actor_control_block.hpp>
 #include <caf/make_message.hpp>
 
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock::detail {
 namespace {

@@ -11,7 +11,7 @@
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock::sqlite {
 namespace {

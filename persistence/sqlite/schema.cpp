@@ -3,7 +3,7 @@
 #include <sqlite3.h>
 
 #include <interlock/persistence/sqlite_journal.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock::sqlite {
 namespace {

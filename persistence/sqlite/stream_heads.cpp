@@ -9,8 +9,8 @@
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
-#include <interlock/runtime/errors.hpp>
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/errors.hpp>
+#include <interlock/core/log.hpp>
 
 namespace interlock::sqlite {
 namespace {

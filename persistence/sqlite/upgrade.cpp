@@ -12,7 +12,7 @@
 #include <interlock/persistence/sqlite/schema.hpp>
 #include <interlock/persistence/sqlite_db.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock {
 namespace {

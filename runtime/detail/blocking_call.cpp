@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 namespace interlock::detail {
 

@@ -14,9 +14,9 @@
 
 #include <interlock/persistence/journal.hpp>
 #include <interlock/runtime/detail/json_text.hpp>
-#include <interlock/runtime/detail/utf8.hpp>
-#include <interlock/runtime/errors.hpp>
-#include <interlock/runtime/type_name.hpp>
+#include <interlock/core/detail/utf8.hpp>
+#include <interlock/core/errors.hpp>
+#include <interlock/core/type_name.hpp>
 
 namespace interlock {
 

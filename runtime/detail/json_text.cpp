@@ -3,7 +3,7 @@
 
 #include <cctype>
 
-#include <interlock/runtime/detail/utf8.hpp>
+#include <interlock/core/detail/utf8.hpp>
 
 namespace interlock::detail {
 namespace {

@@ -15,7 +15,7 @@
 #include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/detail/reply_watch.hpp>
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 #include <interlock/runtime/options.hpp>
 
 namespace interlock::detail {

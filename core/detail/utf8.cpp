@@ -1,4 +1,4 @@
-#include <interlock/runtime/detail/utf8.hpp>
+#include <interlock/core/detail/utf8.hpp>
 
 #include <bit>
 #include <cstdint>

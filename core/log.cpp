@@ -1,4 +1,4 @@
-#include <interlock/runtime/log.hpp>
+#include <interlock/core/log.hpp>
 
 #include <atomic>
 #include <iostream>

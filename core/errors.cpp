@@ -1,4 +1,4 @@
-#include <interlock/runtime/errors.hpp>
+#include <interlock/core/errors.hpp>
 
 #include <caf/atom.hpp>
 #include <caf/message.hpp>
