@@ -6,7 +6,7 @@
 
 #include <interlock/actors/deadline_keeper.hpp>
 #include <interlock/actors/messages.hpp>
-#include <interlock/runtime/detail/watched_request.hpp>
+#include <interlock/actors/watched_request.hpp>
 
 namespace interlock {
 namespace {

@@ -28,7 +28,7 @@
 #include <caf/error.hpp>
 #include <caf/message_id.hpp>
 
-#include <interlock/runtime/detail/reply_watch.hpp>
+#include <interlock/actors/reply_watch.hpp>
 
 namespace interlock::detail {
 

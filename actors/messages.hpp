@@ -12,12 +12,11 @@
 #include <caf/all.hpp>
 
 #include <interlock/actors/stream_continuity.hpp>
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal.hpp>
-#include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
-#include <interlock/core/errors.hpp>
 
 namespace interlock {
 

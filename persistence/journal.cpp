@@ -4,9 +4,9 @@
 #include <chrono>
 #include <iterator>
 
-#include <interlock/persistence/journal_detail.hpp>
 #include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/persistence/journal_detail.hpp>
 
 namespace interlock {
 

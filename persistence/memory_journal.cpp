@@ -5,9 +5,9 @@
 #include <mutex>
 #include <utility>
 
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/append_chain.hpp>
 #include <interlock/persistence/journal_detail.hpp>
-#include <interlock/core/errors.hpp>
 
 namespace interlock {
 namespace {

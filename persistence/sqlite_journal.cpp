@@ -8,11 +8,11 @@
 
 #include <sqlite3.h>
 
+#include <interlock/core/errors.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/persistence/sqlite/journal_impl.hpp>
 #include <interlock/persistence/sqlite/schema.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
-#include <interlock/core/errors.hpp>
-#include <interlock/core/log.hpp>
 
 namespace interlock {
 namespace sqlite {

@@ -12,11 +12,11 @@
 
 #include <caf/all.hpp>
 
+#include <interlock/actors/watched_request.hpp>
+#include <interlock/core/errors.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/application_access.hpp>
 #include <interlock/runtime/detail/erased_messages.hpp>
-#include <interlock/runtime/detail/watched_request.hpp>
-#include <interlock/core/errors.hpp>
 
 namespace interlock {
 

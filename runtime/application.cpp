@@ -4,9 +4,9 @@
 #include <tuple>
 
 #include <interlock/actors/messages.hpp>
+#include <interlock/core/detail/utf8.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
 #include <interlock/runtime/detail/blocking_call.hpp>
-#include <interlock/core/detail/utf8.hpp>
 
 namespace interlock {
 

@@ -23,15 +23,15 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include <interlock/actors/reply_watch.hpp>
+#include <interlock/core/type_name.hpp>
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/reply_conversion.hpp>
-#include <interlock/runtime/detail/reply_watch.hpp>
 #include <interlock/runtime/options.hpp>
 #include <interlock/runtime/receipt.hpp>
-#include <interlock/core/type_name.hpp>
 #include <interlock/runtime/ulid.hpp>
 
 namespace interlock {

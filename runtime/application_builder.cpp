@@ -12,11 +12,11 @@
 #include <interlock/actors/journal_reader.hpp>
 #include <interlock/actors/journal_writer.hpp>
 #include <interlock/actors/projection_actor.hpp>
+#include <interlock/core/detail/utf8.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
-#include <interlock/core/detail/utf8.hpp>
-#include <interlock/core/log.hpp>
 #include <interlock/runtime/system_config.hpp>
 
 namespace interlock {

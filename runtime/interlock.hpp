@@ -3,16 +3,16 @@
 // aggregates is for tests only: <interlock/runtime/aggregate_test.hpp>.
 #pragma once
 
+#include <interlock/core/errors.hpp>
+#include <interlock/core/event_envelope.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/runtime/aggregate.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/application_builder.hpp>
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/context.hpp>
-#include <interlock/core/errors.hpp>
-#include <interlock/core/event_envelope.hpp>
 #include <interlock/runtime/json_fields.hpp>
-#include <interlock/core/log.hpp>
 #include <interlock/runtime/middleware.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/rejected.hpp>

@@ -8,8 +8,8 @@
 
 #include <caf/error.hpp>
 
-#include <interlock/runtime/config.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/runtime/config.hpp>
 
 caf::expected<sample_args> sample_args::try_parse(int argc, const char* const* argv, const std::string& default_db) {
   auto bad = [](std::string what) {

@@ -1,8 +1,8 @@
 // The configuration file, the command line and their precedence (config/README.md).
 #include <catch2/catch.hpp>
 
-#include <interlock/runtime/config.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/runtime/config.hpp>
 
 #include <filesystem>
 #include <fstream>

@@ -19,11 +19,11 @@
 
 #include <sqlite3.h>
 
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/persistence/sqlite_upgrade.hpp>
-#include <interlock/core/errors.hpp>
 
 using namespace interlock;
 using namespace journal_testing;

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
-#include <interlock/core/errors.hpp>
 
 #include "raw_db.hpp"
 

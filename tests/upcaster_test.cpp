@@ -2,8 +2,8 @@
 
 #include <stdexcept>
 
-#include <interlock/persistence/upcaster.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/persistence/upcaster.hpp>
 
 using interlock::errc;
 using interlock::event_version_info;

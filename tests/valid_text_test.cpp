@@ -4,9 +4,9 @@
 // is stored; valid multi-byte text round-trips exactly.
 #include <catch2/catch.hpp>
 
+#include <interlock/core/detail/utf8.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/detail/codec.hpp>
-#include <interlock/core/detail/utf8.hpp>
 #include <interlock/runtime/interlock.hpp>
 #include <interlock/runtime/nlohmann_json.hpp>
 

@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/persistence/sqlite_upgrade.hpp>
-#include <interlock/core/errors.hpp>
 
 namespace {
 

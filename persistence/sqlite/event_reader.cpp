@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
-#include <interlock/core/errors.hpp>
 
 namespace interlock::sqlite {
 namespace {

@@ -5,10 +5,10 @@
 
 #include <sqlite3.h>
 
-#include <interlock/persistence/journal_detail.hpp>
-#include <interlock/persistence/sqlite/sql_values.hpp>
 #include <interlock/core/errors.hpp>
 #include <interlock/core/log.hpp>
+#include <interlock/persistence/journal_detail.hpp>
+#include <interlock/persistence/sqlite/sql_values.hpp>
 
 namespace interlock::sqlite {
 namespace {

@@ -20,10 +20,10 @@
 
 #include <sqlite3.h>
 
-#include <interlock/persistence/sqlite/runs.hpp>
-#include <interlock/persistence/sqlite/sql_values.hpp>
 #include <interlock/core/errors.hpp>
 #include <interlock/core/log.hpp>
+#include <interlock/persistence/sqlite/runs.hpp>
+#include <interlock/persistence/sqlite/sql_values.hpp>
 
 namespace interlock::sqlite {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <sqlite3.h>
 
-#include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/persistence/sqlite_journal.hpp>
 
 namespace interlock::sqlite {
 namespace {

@@ -6,11 +6,11 @@
 
 #include <sqlite3.h>
 
+#include <interlock/core/errors.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/persistence/journal_detail.hpp>
 #include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
-#include <interlock/core/errors.hpp>
-#include <interlock/core/log.hpp>
 
 namespace interlock::sqlite {
 namespace {

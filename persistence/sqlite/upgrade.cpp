@@ -9,10 +9,10 @@
 
 #include <sqlite3.h>
 
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/sqlite/schema.hpp>
 #include <interlock/persistence/sqlite_db.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
-#include <interlock/core/errors.hpp>
 
 namespace interlock {
 namespace {

@@ -12,11 +12,11 @@
 
 #include <caf/expected.hpp>
 
-#include <interlock/persistence/journal.hpp>
-#include <interlock/runtime/detail/json_text.hpp>
 #include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/errors.hpp>
 #include <interlock/core/type_name.hpp>
+#include <interlock/persistence/journal.hpp>
+#include <interlock/runtime/detail/json_text.hpp>
 
 namespace interlock {
 

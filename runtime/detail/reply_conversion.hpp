@@ -2,8 +2,8 @@
 
 #include <caf/expected.hpp>
 
-#include <interlock/runtime/detail/erased.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/receipt.hpp>
 
 namespace interlock::detail {

@@ -13,9 +13,9 @@
 #include <caf/all.hpp>
 
 #include <interlock/actors/aggregate_directory.hpp>
-#include <interlock/runtime/detail/erased_messages.hpp>
-#include <interlock/runtime/detail/reply_watch.hpp>
+#include <interlock/actors/reply_watch.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/runtime/detail/erased_messages.hpp>
 #include <interlock/runtime/options.hpp>
 
 namespace interlock::detail {
