@@ -23,7 +23,6 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include <interlock/actors/reply_watch.hpp>
 #include <interlock/core/type_name.hpp>
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
@@ -39,6 +38,7 @@ namespace detail {
 class app_core;
 class aggregate_directory;
 struct application_access;
+struct reply_watch;  // actors/reply_watch.hpp
 }
 
 class application {
