@@ -61,19 +61,26 @@ void application::ask(detail::erased_query q, query_callback done) const {
   caf::anon_send(core_->client, detail::query_job{std::move(q), std::move(*target), std::move(guarded)});
 }
 
-caf::expected<detail::erased_reply> application::dispatch_and_wait(detail::erased_command cmd,
-                                                                   std::chrono::milliseconds timeout) const {
-  auto done = std::make_shared<std::promise<caf::expected<detail::erased_reply>>>();
+namespace {
+
+// Calls `start(callback)` and waits for the callback's value.
+template <class Reply, class Start>
+caf::expected<Reply> wait_for(Start start) {
+  auto done = std::make_shared<std::promise<caf::expected<Reply>>>();
   auto reply = done->get_future();
-  submit(std::move(cmd), timeout, [done](caf::expected<detail::erased_reply> r) { done->set_value(std::move(r)); });
+  start([done](caf::expected<Reply> r) { done->set_value(std::move(r)); });
   return reply.get();
 }
 
+}  // namespace
+
+caf::expected<detail::erased_reply> application::dispatch_and_wait(detail::erased_command cmd,
+                                                                   std::chrono::milliseconds timeout) const {
+  return wait_for<detail::erased_reply>([&](auto done) { submit(std::move(cmd), timeout, std::move(done)); });
+}
+
 caf::expected<detail::erased_answer> application::ask_and_wait(detail::erased_query q) const {
-  auto done = std::make_shared<std::promise<caf::expected<detail::erased_answer>>>();
-  auto answer = done->get_future();
-  ask(std::move(q), [done](caf::expected<detail::erased_answer> a) { done->set_value(std::move(a)); });
-  return answer.get();
+  return wait_for<detail::erased_answer>([&](auto done) { ask(std::move(q), std::move(done)); });
 }
 
 caf::error application::refuse_blocking(const char* call, const char* async_form) {

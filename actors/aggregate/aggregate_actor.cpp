@@ -12,12 +12,7 @@ using detail::aggregate_self;
 // answer their commands: stored, or errc::unavailable if one comes back to a
 // stopped actor (queued_command.hpp).
 void on_exit(aggregate_self self, caf::exit_msg& msg) {
-  auto& st = self->state;
-  st.waiting.drain([&](detail::queued_command& q) {
-    if (!q.is_stop()) q.answer(detail::stopping_error(self));
-  });
-  for (auto& q : st.reruns) q.answer(detail::stopping_error(self));
-  st.reruns.clear();
+  detail::refuse_all(self, detail::stopping_error(self));
   self->quit(msg.reason ? msg.reason : caf::error{caf::exit_reason::user_shutdown});
 }
 

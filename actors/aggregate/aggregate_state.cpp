@@ -30,15 +30,44 @@ bool send_batch(aggregate_self self, command_batch_ptr b) {
   return left != journal_inbox::left::closed;
 }
 
+namespace {
+
+void forget_sync(aggregate_state& st) {
+  st.sync = nullptr;
+  st.unsynced = false;
+}
+
+// Sends a sync batch if batches may still be in flight; false if none is (or
+// the writer has stopped): the actor is synced now.
 bool send_sync(aggregate_self self) {
   auto& st = self->state;
   if (!st.unsynced) return false;
   auto b = std::make_shared<command_batch>(caf::actor_cast<caf::actor>(self), st.chain, command_batch::sync);
   st.sync = b.get();
   if (send_batch(self, std::move(b))) return true;
-  st.sync = nullptr;  // dropped: nothing more can come back
-  st.unsynced = false;
+  forget_sync(st);  // dropped: nothing more can come back
   return false;
+}
+
+}  // namespace
+
+void sync_then(aggregate_self self, const char* phase, std::function<void()> then) {
+  if (!send_sync(self)) return then();
+  self->become(waiting_behavior(self, phase, std::move(then)));
+}
+
+void resume(aggregate_self self) {
+  if (self->state.stale) start_recovering(self);
+  else start_running(self);
+}
+
+void refuse_all(aggregate_self self, const caf::error& why) {
+  auto& st = self->state;
+  st.waiting.drain([&](queued_command& q) {
+    if (!q.is_stop()) q.answer(why);
+  });
+  for (auto& q : st.reruns) q.answer(why);
+  st.reruns.clear();
 }
 
 namespace {
@@ -72,8 +101,7 @@ void take_back(aggregate_self self, command_batch& b, std::size_t first, const c
 
 caf::behavior waiting_behavior(aggregate_self self, const char* phase, std::function<void()> on_sync) {
   auto synced = [=] {
-    self->state.sync = nullptr;
-    self->state.unsynced = false;
+    forget_sync(self->state);
     on_sync();
   };
   return {

@@ -52,9 +52,16 @@ void enqueue_stop(aggregate_self self);
 /// Hands `b` to the writer. False if the writer has stopped (`b` is dropped).
 bool send_batch(aggregate_self self, command_batch_ptr b);
 
-/// Sends a sync batch if batches may still be in flight; false if none is
-/// (or the writer has stopped): the actor is synced now.
-bool send_sync(aggregate_self self);
+/// Once the writer holds nothing of this actor, runs `then`: at once if no
+/// batch may be in flight (or the writer has stopped), else when the sync
+/// batch is back, in phase `phase` (commands wait in line meanwhile).
+void sync_then(aggregate_self self, const char* phase, std::function<void()> then);
+
+/// Once synced: a stale state is reloaded (recovering), else the line is served (running).
+void resume(aggregate_self self);
+
+/// Answers every command in line, and every one handed back, with `why`.
+void refuse_all(aggregate_self self, const caf::error& why);
 
 /// Takes back what the writer handed back: the commands of `b` from `first`
 /// on, the first one's append failed with `err` (if set). The state is stale.

@@ -8,9 +8,11 @@
 namespace interlock::detail {
 namespace {
 
-void answer(queued_command& q, batch_entry& e, const caf::strong_actor_ptr& sender) {
-  if (e.error) q.answer_from(sender, std::move(e.error));
-  else q.answer_from(sender, std::move(e.reply));
+// Answers e's command with its error, or else its reply, in the name of
+// `sender` (null: of the actor that took the command).
+void answer(batch_entry& e, const caf::strong_actor_ptr& sender) {
+  if (e.error) e.q.answer_from(sender, std::move(e.error));
+  else e.q.answer_from(sender, std::move(e.reply));
 }
 
 }  // namespace
@@ -24,10 +26,7 @@ command_batch::~command_batch() {
 }
 
 void command_batch::answer_all() {
-  for (auto& e : entries) {
-    if (e.error) e.q.answer(std::move(e.error));
-    else e.q.answer(std::move(e.reply));
-  }
+  for (auto& e : entries) answer(e, nullptr);
 }
 
 void command_batch::completed(std::span<caf::expected<append_result>> results, caf::local_actor* writer) {
@@ -45,7 +44,7 @@ void command_batch::completed(std::span<caf::expected<append_result>> results, c
       e.reply.position = r->last_position;
       e.reply.version = r->last_version;
     }
-    answer(e.q, e, me);
+    answer(e, me);
   }
 }
 

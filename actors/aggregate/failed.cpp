@@ -10,12 +10,7 @@
 namespace interlock::detail {
 
 void start_failed(aggregate_self self, caf::error why, bool transient) {
-  auto& st = self->state;
-  st.waiting.drain([&](queued_command& q) {
-    if (!q.is_stop()) q.answer(why);
-  });
-  for (auto& q : st.reruns) q.answer(why);
-  st.reruns.clear();
+  refuse_all(self, why);
   if (transient) return self->quit();
   self->become({
       [=](erased_command&) -> caf::result<erased_reply> { return why; },

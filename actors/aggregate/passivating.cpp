@@ -13,15 +13,13 @@ void synced(aggregate_self self) {
   auto& st = self->state;
   if (!st.stale && st.waiting.empty()) return self->quit();
   enqueue_stop(self);
-  if (st.stale) start_recovering(self);
-  else start_running(self);
+  resume(self);
 }
 
 }  // namespace
 
 void start_passivating(aggregate_self self) {
-  if (!send_sync(self)) return synced(self);
-  self->become(waiting_behavior(self, "passivating", [=] { synced(self); }));
+  sync_then(self, "passivating", [=] { synced(self); });
 }
 
 }  // namespace interlock::detail

@@ -32,10 +32,12 @@ void queued_command::answer(caf::error err) { rp_.deliver(std::move(err)); }
 void queued_command::answer(erased_reply reply) { rp_.deliver(std::move(reply)); }
 
 void queued_command::answer_from(const caf::strong_actor_ptr& sender, caf::error err) {
+  if (!sender) return answer(std::move(err));
   in_name_of(sender, rp_).deliver(std::move(err));
 }
 
 void queued_command::answer_from(const caf::strong_actor_ptr& sender, erased_reply reply) {
+  if (!sender) return answer(std::move(reply));
   in_name_of(sender, rp_).deliver(std::move(reply));
 }
 

@@ -40,7 +40,8 @@ class queued_command {
   void answer(caf::error err);
   void answer(erased_reply reply);
 
-  /// As answer(), in the name of `sender` (the actor now running).
+  /// As answer(), in the name of `sender` (the actor now running; null: in
+  /// the name of the actor the promise came from).
   void answer_from(const caf::strong_actor_ptr& sender, caf::error err);
   void answer_from(const caf::strong_actor_ptr& sender, erased_reply reply);
 

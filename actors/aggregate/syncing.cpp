@@ -11,18 +11,9 @@
 #include <interlock/actors/aggregate/aggregate_state.hpp>
 
 namespace interlock::detail {
-namespace {
-
-void synced(aggregate_self self) {
-  if (self->state.stale) start_recovering(self);
-  else start_running(self);
-}
-
-}  // namespace
 
 void start_syncing(aggregate_self self) {
-  if (!send_sync(self)) return synced(self);
-  self->become(waiting_behavior(self, "syncing", [=] { synced(self); }));
+  sync_then(self, "syncing", [=] { resume(self); });
 }
 
 }  // namespace interlock::detail
