@@ -40,7 +40,11 @@ application_builder::application_builder() : upcasters_(std::make_shared<upcaste
 }
 
 application_builder::application_builder(caf::actor_system& sys)
-    : sys_(&sys), upcasters_(std::make_shared<upcaster_chain>()) {}
+    : sys_(&sys), upcasters_(std::make_shared<upcaster_chain>()) {
+  auto configured = settings_from(sys.config());
+  if (configured) settings_ = std::move(*configured);
+  else config_error_ = std::move(configured.error());
+}
 
 application_builder& application_builder::sqlite(std::string path, sync_mode synchronous) {
   settings_.database_path = std::move(path);
@@ -176,6 +180,7 @@ static caf::error validate(const runtime_settings& s) {
 }
 
 caf::expected<application> application_builder::build() {
+  if (config_error_) return config_error_;
   if (auto err = validate(settings_)) return err;
   if (auto err = check_unique(aggregates_, "aggregate")) return err;
   if (auto err = check_stored_names(aggregates_)) return err;

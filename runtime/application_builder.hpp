@@ -1,5 +1,6 @@
-// Registers aggregates and projections and starts an application inside the
-// user's actor system (the builder installs actors; it owns no actor_system).
+// Registers aggregates and projections and starts an application, in an actor
+// system of its own or in the user's (whose CAF config then also holds the
+// runtime's settings: settings.hpp).
 //
 //   caf::expected<interlock::application> app =
 //       interlock::application_builder{sys}
@@ -24,29 +25,11 @@
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
 #include <interlock/runtime/middleware.hpp>
+#include <interlock/runtime/settings.hpp>
 
 namespace interlock {
 
 class upcaster_chain;  // persistence/upcaster.hpp
-
-/// Runtime settings with their defaults.
-struct runtime_settings {
-  std::string database_path = "data/interlock.db";
-  sync_mode synchronous = sync_mode::full;
-  bool in_memory = false;
-  std::size_t max_batch = 1024;                           // appends committed in one transaction, at most
-  std::chrono::microseconds group_commit_wait{0};         // how long the first append of a batch waits for more
-  std::size_t read_batch = 4096;                          // events per read during recovery / catch-up
-  std::chrono::milliseconds journal_timeout{30'000};      // journal reads (recovery, catch-up); appends have none
-  std::size_t client_window = 1024;                       // commands in flight from the application's client actor
-  // Aggregate lifecycle (an aggregate type's own declarations take precedence).
-  std::uint64_t snapshot_every = 0;                       // events between snapshots; 0: no snapshots
-  std::size_t snapshot_keep = 2;                          // snapshots kept per stream (the newest)
-  std::chrono::milliseconds passivate_after{300'000};     // an aggregate idle this long stops; 0: never
-  std::size_t max_live_aggregates = 100'000;              // live aggregate actors, at most (LRU passivated); 0: no cap
-  std::size_t conflict_retries = 3;                       // reload + rerun of a command whose append conflicted
-  std::string log_level;  // quiet | error | warning | info | debug; empty: keep set_log_level()'s (default warning)
-};
 
 class application_builder {
  public:
@@ -55,7 +38,9 @@ class application_builder {
   /// program that is not a CAF application already.
   application_builder();
   /// An application in `sys`, the program's own CAF actor system, which must
-  /// outlive the application.
+  /// outlive the application. Its settings start as settings_from(sys.config()):
+  /// the interlock.* keys of the INI file and command line (settings.hpp); if
+  /// they are bad, build() returns that error.
   explicit application_builder(caf::actor_system& sys);
 
   /// Registers aggregate type T (its `commands` and `events` lists).
@@ -106,6 +91,7 @@ class application_builder {
   std::shared_ptr<void> owned_system_;  // application_builder(): kept alive by the application it builds
   caf::actor_system* sys_;
   runtime_settings settings_;
+  caf::error config_error_;  // from sys.config(): build() reports it
   journal_factory factory_;
   std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;
   std::vector<std::shared_ptr<const detail::projection_kind>> projections_;

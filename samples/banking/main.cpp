@@ -18,7 +18,7 @@
 
 #include <interlock/runtime/interlock.hpp>
 
-#include "../sample_args.hpp"
+#include "../sample_config.hpp"
 #include "domain.hpp"
 #include "read_models.hpp"
 #include "upcasters.hpp"
@@ -223,21 +223,22 @@ bool print_account(interlock::application& app, const teller& t, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto args = sample_args::parse(argc, argv, "data/banking.db");
-  caf::actor_system_config cfg;
-  interlock::tune(cfg);
+  // A CAF application's own config: the runtime's settings are part of it
+  // (interlock::add_options, in sample_config), read from the same INI file
+  // and command line as CAF's.
+  sample_config cfg{"data/banking.db"};
+  cfg.parse_or_exit(argc, argv);
   caf::actor_system sys{cfg};
 
-  interlock::application_builder builder{sys};
+  interlock::application_builder builder{sys};  // its settings: cfg's interlock.* keys
   builder.aggregate<BankAccount>().projection<AccountSummaryProjection>().projection<TransactionHistoryProjection>();
   add_upcasters(builder.upcasters());  // journals of the sample's first version still load
-  args.apply(builder);
   auto app = builder.build();
   if (!app) {
     std::fprintf(stderr, "cannot start: %s\n", interlock::describe(app.error()).c_str());
     return 1;
   }
-  std::printf("Interlock banking sample - journal: %s\n\n", args.journal().c_str());
+  std::printf("Interlock banking sample - journal: %s\n\n", cfg.journal().c_str());
 
   teller t{*app};
   bool scenario_ok = run_scenario(t);

@@ -1,5 +1,5 @@
-# cmake -DPROGRAM=... -DWORKDIR=... -DCONFIG=<repo>/config/interlock.conf -DEXPECT="regex" -P check_args.cmake
-# A sample's command line (samples/sample_args.hpp): --help; --config and
+# cmake -DPROGRAM=... -DWORKDIR=... -DCONFIG=<repo>/config/interlock.ini -DEXPECT="regex" -P check_args.cmake
+# A sample's command line (samples/sample_config.hpp): --help; --config-file and
 # --interlock.SECTION.KEY=VALUE; the --db / --memory shorthands and where they
 # stand in the precedence; and the errors, each one line on stderr naming the
 # flag or key, exit status 2 (never a crash), and no journal created. EXPECT
@@ -58,52 +58,59 @@ function(check)
   endif()
 endfunction()
 
-# --help: the sample's usage and every runtime setting with its default.
-check(NAME help RC 0 OUT "usage: .*--db PATH.*--memory.*--config.*journal\\.max_batch = 1024.*log\\.level = \\(not set\\)"
-      ARGS --help)
+# --help: the sample's usage and flags; --long-help: every runtime setting with its default.
+check(NAME help RC 0 OUT "usage: .*--db=PATH.*--memory.*--config-file" ARGS --help)
 check(NAME help_short RC 0 OUT "usage: " ARGS -h)
+check(NAME long_help RC 0 OUT "interlock\\.journal\\.max_batch=.*\\(default: 1024\\).*interlock\\.log\\.level=.*\\(default: \"\"\\)"
+      ARGS --long-help)
 check(NAME help_wins_over_errors RC 0 OUT "usage: " ARGS --interlock.journal.max_btch=1 --help)
 
 # Errors: one line naming the key or flag, exit 2.
-check(NAME unknown_key RC 2 ERR "journal\\.max_btch.*did you mean journal\\.max_batch" ARGS --interlock.journal.max_btch=1)
-check(NAME bad_value RC 2 ERR "'abc' for journal\\.max_batch" ARGS --interlock.journal.max_batch=abc)
-check(NAME override_without_value RC 2 ERR "--interlock\\.journal\\.max_batch=VALUE" ARGS --interlock.journal.max_batch)
-check(NAME override_twice RC 2 ERR "--interlock\\.log\\.level given twice"
-      ARGS --interlock.log.level=info --interlock.log.level=debug)
-check(NAME missing_config_file RC 2 ERR "cannot read config file .*no-such\\.conf" ARGS --config=${WORKDIR}/no-such.conf)
-check(NAME config_without_file RC 2 ERR "--config needs a file name" ARGS --memory --config)
-file(WRITE "${WORKDIR}/bad.conf" "[journal]\nmax_batch = 0\n")
-check(NAME bad_config_file RC 2 ERR "bad\\.conf:2: .*journal\\.max_batch" ARGS --config ${WORKDIR}/bad.conf)
-check(NAME unknown_flag RC 2 ERR "unknown argument '--frobnicate'" ARGS --frobnicate)
+check(NAME unknown_key RC 2 ERR "unknown option --interlock\\.journal\\.max_btch.*did you mean interlock\\.journal\\.max_batch"
+      ARGS --interlock.journal.max_btch=1)
+check(NAME bad_value RC 2 ERR "interlock\\.journal\\.max_batch: bad value 'abc'" ARGS --interlock.journal.max_batch=abc)
+check(NAME override_without_value RC 2 ERR "--interlock\\.journal\\.max_batch needs a value" ARGS --interlock.journal.max_batch)
+check(NAME missing_config_file RC 2 ERR "cannot open config file .*no-such\\.ini" ARGS --config-file=${WORKDIR}/no-such.ini)
+file(WRITE "${WORKDIR}/bad.ini" "[interlock.journal]\nmax_batch = 0\n")
+check(NAME bad_config_file RC 2 ERR "interlock\\.journal\\.max_batch: bad value '0'" ARGS --config-file=${WORKDIR}/bad.ini)
+file(WRITE "${WORKDIR}/syntax.ini" "[interlock.journal]\nsynchronous = normal\n")
+check(NAME config_file_syntax RC 2 ERR "syntax\\.ini:2:16: .*strings in quotes" ARGS --config-file=${WORKDIR}/syntax.ini)
+file(WRITE "${WORKDIR}/typo.ini" "[interlock.jurnal]\nmax_batch = 5\n")
+check(NAME config_file_unknown_section RC 2 ERR "interlock\\.jurnal\\.max_batch: unknown key .did you mean interlock\\.journal\\.max_batch"
+      ARGS --config-file=${WORKDIR}/typo.ini)
+check(NAME unknown_flag RC 2 ERR "unknown option --frobnicate" ARGS --frobnicate)
 check(NAME positional_argument RC 2 ERR "unknown argument 'extra'" ARGS --memory extra)
 check(NAME double_dash RC 2 ERR "unexpected '--'" ARGS --memory -- x)
-check(NAME db_without_path RC 2 ERR "--db needs a file path" ARGS --db)
-check(NAME db_empty_path RC 2 ERR "--db needs a file path" ARGS --db=)
-check(NAME db_twice RC 2 ERR "--db given twice" ARGS --db a.db --db=b.db)
-check(NAME memory_twice RC 2 ERR "--memory given twice" ARGS --memory --memory)
+check(NAME db_without_path RC 2 ERR "--db needs a value" ARGS --db)
+check(NAME db_empty_path RC 2 ERR "--db needs a value" ARGS --db=)
 check(NAME db_and_memory RC 2 ERR "--db and --memory contradict each other" ARGS --db a.db --memory)
 check(NAME memory_and_db RC 2 ERR "--db and --memory contradict each other" ARGS --memory --db=a.db)
-check(NAME db_and_its_option RC 2 ERR "--db and --interlock\\.journal\\.database_path both set journal\\.database_path"
+check(NAME db_and_its_option RC 2 ERR "--db and --interlock\\.journal\\.database_path both set the journal file"
       ARGS --db a.db --interlock.journal.database_path=b.db)
-check(NAME memory_and_its_option RC 2 ERR "--memory and --interlock\\.journal\\.in_memory both set journal\\.in_memory"
+check(NAME memory_and_its_option RC 2 ERR "--memory and --interlock\\.journal\\.in_memory both set in_memory"
       ARGS --interlock.journal.in_memory=false --memory)
-check(NAME empty_path_from_option RC 2 ERR "journal\\.database_path is empty" ARGS --interlock.journal.database_path=)
+file(WRITE "${WORKDIR}/empty.ini" "[interlock.journal]\ndatabase_path = \"\"\n")
+check(NAME empty_path RC 2 ERR "interlock\\.journal\\.database_path: empty" ARGS --config-file=${WORKDIR}/empty.ini)
 
 # Runs. Each on a fresh journal, so EXPECT holds for every one.
-check(NAME config_and_db RC 0 OUT "${EXPECT}" CREATES given.db ARGS --config=${CONFIG} --db ${WORKDIR}/given.db)
+check(NAME config_and_db RC 0 OUT "${EXPECT}" CREATES given.db ARGS --config-file=${CONFIG} --db ${WORKDIR}/given.db)
 if(EXISTS "${WORKDIR}/data")
   set(failures "${failures}\nconfig_and_db: --db did not win over the config file's database_path")
 endif()
-check(NAME config_and_memory RC 0 OUT "${EXPECT}" ARGS --memory --config ${CONFIG})
+check(NAME config_and_memory RC 0 OUT "${EXPECT}" ARGS --memory --config-file=${CONFIG})
 if(EXISTS "${WORKDIR}/data")
   set(failures "${failures}\nconfig_and_memory: --memory did not win over the config file's in_memory = false")
 endif()
 check(NAME config_and_overrides RC 0 OUT "${EXPECT}" CREATES option.db
-      ARGS --config=${CONFIG} --interlock.journal.database_path=option.db --interlock.journal.synchronous=normal
+      ARGS --config-file=${CONFIG} --interlock.journal.database_path=option.db --interlock.journal.synchronous=normal
            --interlock.journal.max_batch=1 --interlock.log.level=error)
 check(NAME db_equals RC 0 OUT "${EXPECT}" CREATES equals.db ARGS --db=equals.db)
 # The config file's database_path beats the sample's own default.
-check(NAME config_alone RC 0 OUT "${EXPECT}" CREATES data/interlock.db ARGS --config=${CONFIG})
+check(NAME config_alone RC 0 OUT "${EXPECT}" CREATES data/interlock.db ARGS --config-file=${CONFIG})
+# caf-application.ini in the working directory is read without a flag.
+file(WRITE "${WORKDIR}/caf-application.ini" "[interlock.journal]\ndatabase_path = \"from-default-ini.db\"\n")
+check(NAME default_ini RC 0 OUT "${EXPECT}" CREATES from-default-ini.db ARGS)
+file(REMOVE "${WORKDIR}/caf-application.ini")
 
 if(failures)
   message(FATAL_ERROR "${PROGRAM}:${failures}")
