@@ -13,10 +13,11 @@
 
 #include <interlock/actors/stream_continuity.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/model/aggregate_instance.hpp>
+#include <interlock/model/erased.hpp>
+#include <interlock/model/erased_messages.hpp>
+#include <interlock/model/projection_instance.hpp>
 #include <interlock/persistence/journal.hpp>
-#include <interlock/runtime/detail/erased.hpp>
-#include <interlock/runtime/detail/erased_messages.hpp>
-#include <interlock/runtime/detail/projection_model.hpp>
 
 namespace interlock {
 

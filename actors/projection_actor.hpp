@@ -15,7 +15,7 @@
 #include <caf/fwd.hpp>
 
 #include <interlock/actors/aggregate/aggregate_actor.hpp>
-#include <interlock/runtime/detail/projection_model.hpp>
+#include <interlock/model/projection_instance.hpp>
 
 namespace interlock {
 

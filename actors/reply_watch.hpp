@@ -2,6 +2,7 @@
 // (actors/deadline_keeper.hpp). Internal.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -19,5 +20,11 @@ struct reply_watch {
   // timeout error first.
   std::chrono::milliseconds grace{0};
 };
+
+/// A query's grace: long enough for a parked query's own timeout to arrive
+/// first, at least 100 ms for the scheduler's jitter.
+inline std::chrono::milliseconds query_grace(std::chrono::milliseconds t) {
+  return std::max(std::chrono::milliseconds{100}, t / 10);
+}
 
 }  // namespace interlock::detail

@@ -39,7 +39,7 @@
 #include <unordered_map>
 
 #include <interlock/persistence/journal.hpp>
-#include <interlock/runtime/detail/codec.hpp>
+#include <interlock/persistence/stored_event.hpp>
 
 namespace interlock::detail {
 

@@ -15,8 +15,7 @@
 #include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/reply_watch.hpp>
 #include <interlock/core/errors.hpp>
-#include <interlock/runtime/detail/erased_messages.hpp>
-#include <interlock/runtime/options.hpp>
+#include <interlock/model/erased_messages.hpp>
 
 namespace interlock::detail {
 

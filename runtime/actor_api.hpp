@@ -14,9 +14,9 @@
 
 #include <interlock/actors/watched_request.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/model/erased_messages.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/application_access.hpp>
-#include <interlock/runtime/detail/erased_messages.hpp>
 
 namespace interlock {
 

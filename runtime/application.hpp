@@ -24,10 +24,10 @@
 #include <caf/fwd.hpp>
 
 #include <interlock/core/type_name.hpp>
+#include <interlock/model/erased.hpp>
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
-#include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/detail/reply_conversion.hpp>
 #include <interlock/runtime/options.hpp>
 #include <interlock/runtime/receipt.hpp>

@@ -19,12 +19,12 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include <interlock/model/middleware.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
-#include <interlock/runtime/middleware.hpp>
 #include <interlock/runtime/settings.hpp>
 
 namespace interlock {

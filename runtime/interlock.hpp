@@ -6,6 +6,7 @@
 #include <interlock/core/errors.hpp>
 #include <interlock/core/event_envelope.hpp>
 #include <interlock/core/log.hpp>
+#include <interlock/model/middleware.hpp>
 #include <interlock/runtime/aggregate.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/application_builder.hpp>
@@ -13,7 +14,6 @@
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/context.hpp>
 #include <interlock/runtime/json_fields.hpp>
-#include <interlock/runtime/middleware.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/rejected.hpp>
 #include <interlock/runtime/system_config.hpp>

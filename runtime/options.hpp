@@ -1,6 +1,5 @@
 #pragma once
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -26,14 +25,5 @@ struct query_options {
   std::uint64_t after = 0;
   std::chrono::milliseconds timeout{30'000};
 };
-
-namespace detail {
-/// How much longer than a query's timeout the deadline keeper waits for its
-/// reply, so that a projection that parks the query reports its own, more
-/// precise, timeout first.
-inline std::chrono::milliseconds query_grace(std::chrono::milliseconds t) {
-  return std::max(std::chrono::milliseconds{100}, t / 10);
-}
-}  // namespace detail
 
 }  // namespace interlock

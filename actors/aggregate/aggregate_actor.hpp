@@ -32,8 +32,8 @@
 
 #include <caf/actor.hpp>
 
-#include <interlock/runtime/detail/aggregate_model.hpp>
-#include <interlock/runtime/middleware.hpp>
+#include <interlock/model/aggregate_instance.hpp>
+#include <interlock/model/middleware.hpp>
 
 namespace interlock {
 

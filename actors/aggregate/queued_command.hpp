@@ -16,7 +16,7 @@
 #include <caf/fwd.hpp>
 #include <caf/response_promise.hpp>
 
-#include <interlock/runtime/detail/erased_messages.hpp>
+#include <interlock/model/erased_messages.hpp>
 
 namespace interlock::detail {
 

@@ -1,6 +1,6 @@
-// How the runtime drives a user's aggregate type without knowing it: the
-// type-erased aggregate_instance, and aggregate_model<T> which implements it
-// from T's `commands` / `events` lists.
+// aggregate_model<T>: the model/aggregate_instance.hpp interface the actors
+// drive, implemented for a user's aggregate type T from its `commands` /
+// `events` lists; make_aggregate_kind<T>() registers it.
 #pragma once
 
 #include <algorithm>
@@ -15,71 +15,12 @@
 
 #include <caf/expected.hpp>
 
+#include <interlock/model/aggregate_instance.hpp>
 #include <interlock/runtime/aggregate.hpp>
 #include <interlock/runtime/command.hpp>
-#include <interlock/runtime/detail/erased.hpp>
 #include <interlock/runtime/rejected.hpp>
 
 namespace interlock::detail {
-
-/// What running a command produced: an error, or events to persist (with a
-/// snapshot of the state after them when one is due) and a result.
-struct command_outcome {
-  static command_outcome failed(caf::error why) {
-    command_outcome out;
-    out.error = std::move(why);
-    return out;
-  }
-  caf::error error;
-  std::vector<event_record> events;
-  std::shared_ptr<const void> result;
-  std::optional<snapshot_record> snapshot;
-  std::string result_json;  // for idempotent commands: the result, to return again on a retry
-};
-
-/// The runtime's snapshot defaults (runtime_settings), for aggregate types
-/// that declare no policy of their own.
-struct snapshot_settings {
-  std::uint64_t every = 0;  // 0: never
-  std::size_t keep = 2;
-};
-
-class aggregate_instance {
- public:
-  virtual ~aggregate_instance() = default;
-  /// Applies one stored event during recovery. Errors name stream, version and
-  /// type. `more_of_same` marks the second and later events an upcaster split
-  /// one stored event into (they share its stream version).
-  virtual caf::error replay(const event_view& e, bool more_of_same = false) = 0;
-  /// Runs the command handler. On success the events stay pending until
-  /// apply_unstored() (the aggregate actor, before it stores them) or commit().
-  virtual command_outcome execute(const erased_command& cmd) = 0;
-  /// Applies the pending events once the journal has committed them.
-  virtual caf::error commit() = 0;
-  /// Applies the pending events before they are stored, so the next command
-  /// runs on them; the caller rebuilds the state if they never are.
-  virtual caf::error apply_unstored() = 0;
-  virtual std::uint64_t version() const = 0;
-  /// Replaces the state with a snapshot's; errc::schema_mismatch if it was
-  /// written by another state_version, errc::corrupt_event if it does not decode.
-  virtual caf::error restore(const snapshot_record& snap) = 0;
-  /// A result stored by an idempotent command of type `command_type`, decoded.
-  virtual caf::expected<std::shared_ptr<const void>> decode_result(const std::string& command_type,
-                                                                  const std::string& json) const = 0;
-  /// Whether this aggregate writes (and so may load) snapshots.
-  virtual bool snapshots_enabled() const = 0;
-  /// How many snapshots its stream keeps.
-  virtual std::size_t snapshots_kept() const = 0;
-};
-
-/// One registered aggregate type.
-/// An event type name and the C++ type it decodes to.
-struct event_binding {
-  std::string name;
-  std::type_index type;
-  std::uint32_t schema_version = 1;
-  std::uint32_t oldest_schema_version = 1;  // the oldest version stored data may hold
-};
 
 /// An event type may declare that stored data never held versions below
 /// `first_schema_version` (it was new at that version): no upcasters needed below it.
@@ -90,14 +31,6 @@ constexpr std::uint32_t oldest_schema_version_of() {
   else
     return 1;
 }
-
-struct aggregate_kind {
-  std::string type_name;
-  std::string registration_error;  // non-empty: build() refuses the application with it
-  std::vector<std::string> command_types;
-  std::vector<event_binding> event_types;
-  std::function<std::unique_ptr<aggregate_instance>(const std::string& id, const snapshot_settings& defaults)> make;
-};
 
 struct aggregate_access {
   template <class T>

@@ -16,6 +16,7 @@
 #include <interlock/core/errors.hpp>
 #include <interlock/core/type_name.hpp>
 #include <interlock/persistence/journal.hpp>
+#include <interlock/persistence/stored_event.hpp>
 #include <interlock/runtime/detail/json_text.hpp>
 
 namespace interlock {
@@ -88,17 +89,6 @@ T decode_json(std::string_view text) {
     return T{};
   }
 }
-
-std::string describe_event(const event_view& e);  // "stream BankAccount/42 version 3 type MoneyDeposited"
-
-/// The errc::corrupt_event for `e` where its stream's next version is
-/// `expected` (a gap or a repeated version), naming stream, version and
-/// position: "stream BankAccount/42 version 5 type MoneyDeposited at position
-/// 17: expected version 4 (version 4 is missing)".
-caf::error version_break(const event_view& e, std::uint64_t expected);
-
-/// Fills `out` from `v` (reusing its strings' capacity).
-void fill_envelope(const event_view& v, event_envelope& out);
 
 /// Hash and equality that let an unordered_map<std::string, ...> be searched
 /// with a string_view (no string built per event).

@@ -1,5 +1,6 @@
-// How the runtime drives a user's projection type: projection_instance (type
-// erased) and projection_model<P>, built from P's `events` / `queries` lists.
+// projection_model<P>: the model/projection_instance.hpp interface the actors
+// drive, implemented for a user's projection type P from its `events` /
+// `queries` lists; make_projection_kind<P>() registers it.
 #pragma once
 
 #include <functional>
@@ -8,39 +9,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include <interlock/model/projection_instance.hpp>
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
 
 namespace interlock::detail {
-
-struct query_outcome {
-  caf::error error;
-  std::shared_ptr<const void> result;
-};
-
-class projection_instance {
- public:
-  virtual ~projection_instance() = default;
-  /// Applies a committed event if the projection consumes its type; other
-  /// types are skipped. Errors name stream, version and type.
-  /// `scratch` is reused across calls to hand handlers an envelope without
-  /// allocating per event.
-  virtual caf::error apply(const event_view& e, event_envelope& scratch) = 0;
-  virtual query_outcome answer(const erased_query& q) = 0;
-  /// Whether a handler takes the envelope (and so may read the command,
-  /// correlation and causation ids); catch-up skips reading them otherwise.
-  virtual bool reads_ids() const = 0;
-};
-
-/// One registered projection type. `make` builds a fresh, empty read model
-/// (used at start and for rebuilds).
-struct projection_kind {
-  std::string type_name;
-  std::string registration_error;  // non-empty: build() refuses the application with it
-  std::vector<std::string> query_types;
-  std::vector<event_binding> event_types;
-  std::function<std::unique_ptr<projection_instance>()> make;
-};
 
 template <class P, class E>
 concept consumes_with_envelope = requires(P& p, const E& e, const event_envelope& env) { p.on(e, env); };

@@ -3,7 +3,7 @@
 #include <caf/expected.hpp>
 
 #include <interlock/core/errors.hpp>
-#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/model/erased.hpp>
 #include <interlock/runtime/receipt.hpp>
 
 namespace interlock::detail {

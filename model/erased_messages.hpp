@@ -5,7 +5,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
-#include <interlock/runtime/detail/erased.hpp>
+#include <interlock/model/erased.hpp>
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::erased_reply)

@@ -1,5 +1,5 @@
 #include <interlock/core/errors.hpp>
-#include <interlock/runtime/middleware.hpp>
+#include <interlock/model/middleware.hpp>
 
 namespace interlock {
 namespace {

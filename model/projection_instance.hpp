@@ -1,0 +1,49 @@
+// How the actors drive a user's projection type without knowing it: a
+// projection_instance per read model, made by its type's projection_kind.
+// runtime/detail/projection_model.hpp implements both for a user's type.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+
+#include <interlock/core/event_envelope.hpp>
+#include <interlock/model/erased.hpp>
+#include <interlock/model/event_binding.hpp>
+#include <interlock/persistence/journal.hpp>
+
+namespace interlock::detail {
+
+struct query_outcome {
+  caf::error error;
+  std::shared_ptr<const void> result;
+};
+
+class projection_instance {
+ public:
+  virtual ~projection_instance() = default;
+  /// Applies a committed event if the projection consumes its type; other
+  /// types are skipped. Errors name stream, version and type.
+  /// `scratch` is reused across calls to hand handlers an envelope without
+  /// allocating per event.
+  virtual caf::error apply(const event_view& e, event_envelope& scratch) = 0;
+  virtual query_outcome answer(const erased_query& q) = 0;
+  /// Whether a handler takes the envelope (and so may read the command,
+  /// correlation and causation ids); catch-up skips reading them otherwise.
+  virtual bool reads_ids() const = 0;
+};
+
+/// One registered projection type. `make` builds a fresh, empty read model
+/// (used at start and for rebuilds).
+struct projection_kind {
+  std::string type_name;
+  std::string registration_error;  // non-empty: build() refuses the application with it
+  std::vector<std::string> query_types;
+  std::vector<event_binding> event_types;
+  std::function<std::unique_ptr<projection_instance>()> make;
+};
+
+}  // namespace interlock::detail

@@ -1,0 +1,27 @@
+# cmake -DSOURCE_DIR=<repo> -P check_layers.cmake
+# The layers of docs/design.md, lowest first: a folder includes only itself and
+# the folders below it (no cycles between folders). Fails naming each include
+# that points up, with its file and line.
+set(layers core persistence model actors runtime)
+set(failures "")
+list(LENGTH layers count)
+math(EXPR last "${count} - 1")
+foreach(i RANGE ${last})
+  list(GET layers ${i} folder)
+  file(GLOB_RECURSE files "${SOURCE_DIR}/${folder}/*.hpp" "${SOURCE_DIR}/${folder}/*.cpp")
+  foreach(f IN LISTS files)
+    file(STRINGS "${f}" lines REGEX "^#include <interlock/")
+    foreach(line IN LISTS lines)
+      string(REGEX MATCH "<interlock/([a-z_]+)/" _ "${line}")
+      list(FIND layers "${CMAKE_MATCH_1}" j)
+      if(j GREATER i)
+        file(RELATIVE_PATH rel "${SOURCE_DIR}" "${f}")
+        string(APPEND failures "\n  ${rel}: ${line} (${folder}/ is below ${CMAKE_MATCH_1}/)")
+      endif()
+    endforeach()
+  endforeach()
+endforeach()
+if(failures)
+  message(FATAL_ERROR "includes that point up a layer:${failures}")
+endif()
+message(STATUS "every include points down: ${layers}")
