@@ -54,6 +54,28 @@ Order sample() {
   return o;
 }
 
+struct Base {
+  std::string from_base;
+};
+struct Scalars : Base {  // members of a base class, and every scalar kind the library reads
+  bool b = false;
+  char c = 0;
+  signed char sc = 0;
+  unsigned char uc = 0;
+  short s = 0;
+  unsigned short us = 0;
+  int i = 0;
+  unsigned u = 0;
+  long l = 0;
+  unsigned long ul = 0;
+  long long ll = 0;
+  unsigned long long ull = 0;
+  float f = 0;
+  double d = 0;
+  std::optional<std::vector<std::optional<long>>> nested;
+};
+INTERLOCK_JSON(Scalars, from_base, b, c, sc, uc, s, us, i, u, l, ul, ll, ull, f, d, nested)
+
 }  // namespace jt
 
 using interlock::detail::decode_json;
@@ -144,4 +166,48 @@ TEST_CASE("json: one huge value does not make every later small one as large", "
   const auto small = encode_json(line);
   CHECK(small == R"({"sku":"small","quantity":0})");
   CHECK(small.capacity() <= 4096 + 64);  // a bounded size hint, not the huge value's
+}
+
+TEST_CASE("json: every scalar member type, members of a base class, nested composites", "[json]") {
+  jt::Scalars v;
+  v.from_base = "base";
+  v.b = true;
+  v.c = 'x';
+  v.sc = -128;
+  v.uc = 255;
+  v.s = -32768;
+  v.us = 65535;
+  v.i = -2147483647 - 1;
+  v.u = 4294967295u;
+  v.l = -9223372036854775807L - 1;
+  v.ul = 18446744073709551615UL;
+  v.ll = -42;
+  v.ull = 18446744073709551615ULL;
+  v.f = 0.5f;
+  v.d = -1e300;
+  v.nested = std::vector<std::optional<long>>{1, std::nullopt, -3};
+  auto text = encode_json(v);
+  CHECK(text.starts_with(R"({"from_base":"base","b":true,"c":120,"sc":-128,"uc":255,"s":-32768,"us":65535,)"));
+  auto back = decode_json<jt::Scalars>(text);
+  CHECK(back.from_base == "base");
+  CHECK(back.b);
+  CHECK(back.c == 'x');
+  CHECK(back.sc == -128);
+  CHECK(back.uc == 255);
+  CHECK(back.s == -32768);
+  CHECK(back.us == 65535);
+  CHECK(back.i == v.i);
+  CHECK(back.u == v.u);
+  CHECK(back.l == v.l);
+  CHECK(back.ul == v.ul);
+  CHECK(back.ll == -42);
+  CHECK(back.ull == v.ull);
+  CHECK(back.f == 0.5f);
+  CHECK(back.d == -1e300);
+  CHECK(back.nested == v.nested);
+  // Keys in any order (nlohmann writes them sorted), and a key twice: the last wins.
+  auto sorted = nlohmann::json::parse(text).dump();
+  CHECK(decode_json<jt::Scalars>(sorted).ull == v.ull);
+  auto twice = R"({"i":1,)" + text.substr(1);
+  CHECK(decode_json<jt::Scalars>(twice).i == v.i);
 }

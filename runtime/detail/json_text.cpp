@@ -375,4 +375,100 @@ std::string invalid_text_in(std::string_view json) {
   return field_finder{json, bad}.message();
 }
 
+// ---------------------------------------------------------------- fields
+
+namespace {
+
+template <class I>
+constexpr json_codec integer_codec{
+    [](json_cursor& c, void* v) { return c.read_integer(*static_cast<I*>(v)); },
+    [](std::string& out, const void* v) {
+      char buf[24];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, *static_cast<const I*>(v));
+      out.append(buf, end);
+    }};
+
+template <class F>
+constexpr json_codec floating_codec{
+    [](json_cursor& c, void* v) {
+      double d = 0;
+      if (!c.read_double(d)) return false;
+      *static_cast<F*>(v) = static_cast<F>(d);
+      return true;
+    },
+    [](std::string& out, const void* v) { write_json_double(out, static_cast<double>(*static_cast<const F*>(v))); }};
+
+constexpr json_codec bool_codec{[](json_cursor& c, void* v) { return c.read_bool(*static_cast<bool*>(v)); },
+                                [](std::string& out, const void* v) {
+                                  out += *static_cast<const bool*>(v) ? "true" : "false";
+                                }};
+
+constexpr json_codec string_codec{
+    [](json_cursor& c, void* v) { return c.read_string(*static_cast<std::string*>(v)); },
+    [](std::string& out, const void* v) { write_json_string(out, *static_cast<const std::string*>(v)); }};
+
+}  // namespace
+
+// In the order of json_scalar.
+const json_codec json_scalar_codecs[static_cast<std::size_t>(json_scalar::count)] = {
+    bool_codec,
+    integer_codec<char>,
+    integer_codec<signed char>,
+    integer_codec<unsigned char>,
+    integer_codec<short>,
+    integer_codec<unsigned short>,
+    integer_codec<int>,
+    integer_codec<unsigned>,
+    integer_codec<long>,
+    integer_codec<unsigned long>,
+    integer_codec<long long>,
+    integer_codec<unsigned long long>,
+    floating_codec<float>,
+    floating_codec<double>,
+    floating_codec<long double>,
+    string_codec,
+};
+
+bool read_fields(json_cursor& c, void* object, const json_fields_info& fields) {
+  auto* base = static_cast<char*>(object);
+  std::uint64_t seen = 0;  // INTERLOCK_JSON takes at most 64 fields
+  std::size_t next = 0;    // keys usually come in the order they were written
+  std::string scratch;
+  if (!c.consume('{')) return c.fail("expected an object");
+  if (!c.consume('}')) {
+    do {
+      std::string_view key;
+      if (!c.read_key(key, scratch)) return false;
+      if (!c.consume(':')) return c.fail("expected ':' after key '" + std::string{key} + "'");
+      auto index = next < fields.size() && fields[next].name == key ? next : fields.size();
+      for (std::size_t i = 0; index == fields.size() && i < fields.size(); ++i)
+        if (fields[i].name == key) index = i;
+      bool ok = true;
+      if (index == fields.size()) {
+        ok = c.skip_value();
+      } else {
+        seen |= std::uint64_t{1} << index;
+        next = index + 1;
+        ok = fields[index].codec->read(c, base + fields[index].offset);
+      }
+      if (!ok) return c.fail_in_field(key);
+    } while (c.consume(','));
+    if (!c.consume('}')) return c.fail("expected ',' or '}' in an object");
+  }
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (!(seen & (std::uint64_t{1} << i))) return c.fail(std::string{"missing field '"}.append(fields[i].name) + "'");
+  return true;
+}
+
+void write_fields(std::string& out, const void* object, const json_fields_info& fields) {
+  auto* base = static_cast<const char*>(object);
+  out += '{';
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    std::string_view key = fields[i].key;
+    out += i == 0 ? key.substr(1) : key;
+    fields[i].codec->write(out, base + fields[i].offset);
+  }
+  out += '}';
+}
+
 }  // namespace interlock::detail

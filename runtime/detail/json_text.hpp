@@ -4,8 +4,6 @@
 // <interlock/runtime/nlohmann_json.hpp> defines for nlohmann_json's types.
 #pragma once
 
-#include <array>
-#include <bitset>
 #include <charconv>
 #include <cmath>
 #include <concepts>
@@ -121,37 +119,101 @@ struct is_string_map<std::map<std::string, T, C, A>> : std::true_type {};
 
 template <class T>
 bool read_value(json_cursor& c, T& out);
+template <class T>
+void write_value(std::string& out, const T& v);
+
+// An INTERLOCK_JSON type is read and written through a table of its fields,
+// built once per type: each field's key, where it lies in the object, and
+// its codec. The reading and writing of an object, of scalars and of strings
+// is compiled once, in the library; a user's translation unit compiles only
+// the table and the codecs of its composite members (optional, vector, map,
+// nested types), which is what makes registering a type cheap to compile.
+
+/// How one member type is read and written, type erased.
+struct json_codec {
+  bool (*read)(json_cursor& c, void* value);
+  void (*write)(std::string& out, const void* value);
+};
+
+/// The library's codecs of the scalar and string member types.
+enum class json_scalar : unsigned char {
+  boolean, char_, schar, uchar, short_, ushort, int_, uint, long_, ulong, llong, ullong, float_, double_, long_double,
+  string,
+  count
+};
+extern const json_codec json_scalar_codecs[static_cast<std::size_t>(json_scalar::count)];
+
+template <class T>
+constexpr std::optional<json_scalar> json_scalar_of() {
+  using S = json_scalar;
+  if constexpr (std::is_same_v<T, bool>) return S::boolean;
+  else if constexpr (std::is_same_v<T, char>) return S::char_;
+  else if constexpr (std::is_same_v<T, signed char>) return S::schar;
+  else if constexpr (std::is_same_v<T, unsigned char>) return S::uchar;
+  else if constexpr (std::is_same_v<T, short>) return S::short_;
+  else if constexpr (std::is_same_v<T, unsigned short>) return S::ushort;
+  else if constexpr (std::is_same_v<T, int>) return S::int_;
+  else if constexpr (std::is_same_v<T, unsigned>) return S::uint;
+  else if constexpr (std::is_same_v<T, long>) return S::long_;
+  else if constexpr (std::is_same_v<T, unsigned long>) return S::ulong;
+  else if constexpr (std::is_same_v<T, long long>) return S::llong;
+  else if constexpr (std::is_same_v<T, unsigned long long>) return S::ullong;
+  else if constexpr (std::is_same_v<T, float>) return S::float_;
+  else if constexpr (std::is_same_v<T, double>) return S::double_;
+  else if constexpr (std::is_same_v<T, long double>) return S::long_double;
+  else if constexpr (std::is_same_v<T, std::string>) return S::string;
+  else return std::nullopt;
+}
+
+template <class T>
+const json_codec* json_codec_of() {
+  if constexpr (constexpr auto scalar = json_scalar_of<T>()) {
+    return &json_scalar_codecs[static_cast<std::size_t>(*scalar)];
+  } else {
+    static constexpr json_codec codec{
+        [](json_cursor& c, void* value) { return read_value(c, *static_cast<T*>(value)); },
+        [](std::string& out, const void* value) { write_value(out, *static_cast<const T*>(value)); }};
+    return &codec;
+  }
+}
+
+struct json_field_info {
+  std::string_view name;
+  std::string key;  // ,"name": (the first field is written without the comma)
+  std::size_t offset;  // of the member in the object
+  const json_codec* codec;
+};
+
+/// The fields of an INTERLOCK_JSON type, in declaration order (at most 64).
+using json_fields_info = std::vector<json_field_info>;
+
+/// Reads an object into the fields at `object`: unknown keys are skipped, a
+/// missing field is an error naming it (json_cursor::error()).
+bool read_fields(json_cursor& c, void* object, const json_fields_info& fields);
+void write_fields(std::string& out, const void* object, const json_fields_info& fields);
+
+template <class T, class Owner, class M>  // Owner: T, or a base of T the member comes from
+json_field_info field_info(const T& probe, const field<Owner, M>& f) {
+  // The member's place in a default-constructed T holds for every T.
+  auto offset = static_cast<std::size_t>(reinterpret_cast<const char*>(&(probe.*f.member)) -
+                                         reinterpret_cast<const char*>(&probe));
+  return {f.name, std::string{",\""}.append(f.name).append("\":"), offset, json_codec_of<M>()};
+}
+
+template <class T>
+const json_fields_info& json_fields_of() {
+  static const json_fields_info info = std::apply(
+      [](const auto&... f) {
+        const T probe{};
+        return json_fields_info{field_info(probe, f)...};
+      },
+      interlock_json_fields(static_cast<const T*>(nullptr)));
+  return info;
+}
 
 template <class T>
 bool read_object(json_cursor& c, T& out) {
-  static constexpr auto fields = interlock_json_fields(static_cast<const T*>(nullptr));
-  constexpr std::size_t count = std::tuple_size_v<std::remove_cv_t<decltype(fields)>>;
-  std::bitset<count + 1> seen;
-  std::string scratch;
-  if (!c.consume('{')) return c.fail("expected an object");
-  if (!c.consume('}')) {
-    do {
-      std::string_view key;
-      if (!c.read_key(key, scratch)) return false;
-      if (!c.consume(':')) return c.fail("expected ':' after key '" + std::string{key} + "'");
-      bool matched = false, ok = true;
-      std::size_t index = 0;
-      std::apply([&](const auto&... f) {
-        ((!matched && key == f.name ? (matched = true, seen.set(index), ok = read_value(c, out.*(f.member))) : false,
-          ++index),
-         ...);
-      }, fields);
-      if (!matched) ok = c.skip_value();
-      if (!ok) return c.fail_in_field(key);
-    } while (c.consume(','));
-    if (!c.consume('}')) return c.fail("expected ',' or '}' in an object");
-  }
-  std::size_t index = 0;
-  bool complete = true;
-  std::apply([&](const auto&... f) {
-    ((complete = complete && (seen.test(index) || c.fail(std::string{"missing field '"} + f.name + "'")), ++index), ...);
-  }, fields);
-  return complete;
+  return read_fields(c, &out, json_fields_of<T>());
 }
 
 template <class T>
@@ -218,16 +280,6 @@ void write_json_double(std::string& out, double d);
 /// pass over the text when it is valid; only a failure walks the JSON.
 std::string invalid_text_in(std::string_view json);
 
-/// `,"name":` for each field of T, built once (the first field's is written
-/// without its comma).
-template <class T>
-const auto& json_keys() {
-  static const auto keys = std::apply(
-      [](const auto&... f) { return std::array<std::string, sizeof...(f)>{(",\"" + std::string{f.name} + "\":")...}; },
-      interlock_json_fields(static_cast<const T*>(nullptr)));
-  return keys;
-}
-
 template <class T>
 void write_value(std::string& out, const T& v) {
   if constexpr (std::is_same_v<T, bool>) {
@@ -261,16 +313,7 @@ void write_value(std::string& out, const T& v) {
     }
     out += '}';
   } else if constexpr (has_json_fields<T>) {
-    static constexpr auto fields = interlock_json_fields(static_cast<const T*>(nullptr));
-    const auto& keys = json_keys<T>();
-    out += '{';
-    std::size_t index = 0;
-    auto write_key = [&] {
-      const std::string_view key = keys[index];
-      out += index++ == 0 ? key.substr(1) : key;
-    };
-    std::apply([&](const auto&... f) { ((write_key(), write_value(out, v.*(f.member))), ...); }, fields);
-    out += '}';
+    write_fields(out, &v, json_fields_of<T>());
   } else if constexpr (has_json_fallback<T>) {
     json_fallback<T>::write(out, v);
   } else {
