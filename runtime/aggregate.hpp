@@ -31,17 +31,41 @@
 
 namespace interlock {
 namespace detail {
-struct aggregate_access;
-}
 
-template <class Derived>
-class aggregate {
+struct aggregate_access;
+
+/// An event a handler emitted: stored, then applied to the aggregate object.
+struct pending_event {
+  event_record record;
+  std::function<void(void* aggregate)> apply;  // the Derived object
+};
+
+/// What every aggregate holds besides its own state. Not a template, so that
+/// the runtime's code that drives an aggregate is compiled once, in the library.
+class aggregate_core {
  public:
   /// The aggregate id (the stream id within its type).
   const std::string& id() const noexcept { return id_; }
   /// The stream version of the state: how many events have been applied.
   std::uint64_t version() const noexcept { return version_; }
 
+ protected:
+  /// Keeps an emitted event, or the first refusal (`payload` an error).
+  void record(caf::expected<std::string> payload, std::string_view type, std::uint32_t schema_version,
+              std::function<void(void*)> apply);
+
+ private:
+  friend struct aggregate_access;
+  std::string id_;
+  std::uint64_t version_ = 0;
+  std::vector<pending_event> pending_;
+  caf::error refused_;  // the first event emit() refused during the running command
+};
+
+}  // namespace detail
+
+template <class Derived>
+class aggregate : public detail::aggregate_core {
  protected:
   /// Records `event` as an outcome of the running command. An event with a
   /// string that is not valid UTF-8 is not recorded, and the command fails
@@ -53,24 +77,9 @@ class aggregate {
     static_assert(contains_v<E, typename Derived::events>,
                   "emit(): the event type is not listed in the aggregate's `events`");
     auto payload = detail::encode_text(event, [] { return "event " + std::string{type_name_of<E>()}; });
-    if (!payload) {
-      if (!refused_) refused_ = std::move(payload.error());
-      return;
-    }
-    pending_.push_back({event_record{std::string{type_name_of<E>()}, schema_version_of<E>(), std::move(*payload)},
-                        [e = std::move(event)](Derived& self) { self.apply(e); }});
+    record(std::move(payload), type_name_of<E>(), schema_version_of<E>(),
+           [e = std::move(event)](void* self) { static_cast<Derived*>(self)->apply(e); });
   }
-
- private:
-  friend struct detail::aggregate_access;
-  struct pending_event {
-    event_record record;
-    std::function<void(Derived&)> apply;
-  };
-  std::string id_;
-  std::uint64_t version_ = 0;
-  std::vector<pending_event> pending_;
-  caf::error refused_;  // the first event emit() refused during the running command
 };
 
 }  // namespace interlock

@@ -33,14 +33,11 @@ constexpr std::uint32_t oldest_schema_version_of() {
 }
 
 struct aggregate_access {
-  template <class T>
-  static std::string& id(T& a) { return a.id_; }
-  template <class T>
-  static std::uint64_t& version(T& a) { return a.version_; }
-  template <class T>
-  static auto& pending(T& a) { return a.pending_; }
-  template <class T>
-  static caf::error& refused(T& a) { return a.refused_; }
+  static std::string& id(aggregate_core& a) { return a.id_; }
+  static std::uint64_t& version(aggregate_core& a) { return a.version_; }
+  static std::vector<pending_event>& pending(aggregate_core& a) { return a.pending_; }
+  static const std::vector<pending_event>& pending(const aggregate_core& a) { return a.pending_; }
+  static caf::error& refused(aggregate_core& a) { return a.refused_; }
 };
 
 template <class T, class C>
@@ -122,183 +119,154 @@ caf::error check_command_fits(std::string_view aggregate, const erased_command& 
                               bool result_storable);
 /// errc::unknown_event_type: aggregate `aggregate` has no applier for `e`.
 caf::error no_applier_error(const event_view& e, std::string_view aggregate);
+/// "snapshot of Type/id at version N", as errors name a snapshot.
+std::string snapshot_name(std::string_view type, const std::string& id, std::uint64_t version);
+/// errc::schema_mismatch if `snap` was written by another state version.
+caf::error check_snapshot(const snapshot_record& snap, std::string_view type, const std::string& id,
+                          std::uint32_t state_version);
+/// Inside a catch block: errc::corrupt_event, the snapshot does not decode.
+caf::error snapshot_decode_error(const snapshot_record& snap, std::string_view type, const std::string& id);
+/// errc::schema_mismatch: `type`'s state is not JSON-serialisable.
+caf::error not_snapshottable_error(std::string_view type);
 
-template <class T>
-class aggregate_model final : public aggregate_instance {
- public:
+/// What the runtime knows of an aggregate type: its handlers and appliers by
+/// type name, built once per type. The tables are filled and searched in the
+/// library (aggregate_model.cpp), so a user's translation unit compiles only
+/// the small functions they point to.
+struct aggregate_type_info {
   struct command_fn {
     const std::type_info* type;
-    std::function<std::pair<caf::error, std::shared_ptr<const void>>(T&, const void*)> run;
+    std::pair<caf::error, std::shared_ptr<const void>> (*run)(void* state, const void* body);
     // Idempotent commands store their result: null if R cannot be encoded.
     caf::expected<std::string> (*encode_result)(const void* result);
     caf::expected<std::shared_ptr<const void>> (*decode_result)(const std::string& json);
   };
-  using replay_fn = caf::error (*)(T&, const event_view&);
+  using replay_fn = caf::error (*)(void* state, const event_view& e);
 
-  aggregate_model(const std::string& id, const snapshot_settings& defaults) : policy_(policy_for(defaults)) {
+  std::string_view type_name;
+  name_map<command_fn> handlers;
+  name_map<replay_fn> appliers;
+
+  void add_handler(std::string_view name, command_fn fn);
+  void add_applier(std::string_view name, replay_fn fn);
+};
+
+/// When an aggregate writes a snapshot (the type's own declarations win over
+/// the runtime's defaults).
+struct snapshot_policy {
+  bool enabled = false;
+  std::uint64_t every = 0;
+  std::size_t keep = 2;
+};
+
+/// aggregate_instance for any aggregate type, compiled once in the library:
+/// replay, execute, commit and their errors. aggregate_model<T> adds the state.
+class aggregate_model_base : public aggregate_instance {
+ public:
+  caf::error replay(const event_view& e, bool more_of_same = false) override;
+  command_outcome execute(const erased_command& cmd) override;
+  caf::error commit() override;
+  caf::error apply_unstored() override;
+  std::uint64_t version() const override { return core_->version(); }
+  caf::expected<std::shared_ptr<const void>> decode_result(const std::string& command_type,
+                                                          const std::string& json) const override;
+  bool snapshots_enabled() const override { return policy_.enabled; }
+  std::size_t snapshots_kept() const override { return policy_.keep; }
+
+ protected:
+  aggregate_model_base(const aggregate_type_info& info, snapshot_policy policy) : info_(&info), policy_(policy) {}
+  /// The derived model's state object (T) and its aggregate_core base.
+  void bind(void* state, aggregate_core& core) {
+    state_ = state;
+    core_ = &core;
+  }
+  /// The state after the pending events, encoded, if any of them crosses the
+  /// policy's threshold; nullopt if none does or the state cannot be stored.
+  virtual caf::expected<std::optional<snapshot_record>> snapshot_if_due() const = 0;
+
+  const snapshot_policy& policy() const { return policy_; }
+
+ private:
+  caf::error apply_pending(const char* context);
+  void rollback();
+  caf::error encode_extras(const aggregate_type_info::command_fn& fn, const erased_command& cmd,
+                           command_outcome& out) const;
+
+  const aggregate_type_info* info_;
+  snapshot_policy policy_;
+  void* state_ = nullptr;
+  aggregate_core* core_ = nullptr;
+  std::string_view last_type_;                              // the type replay() applied last...
+  aggregate_type_info::replay_fn last_applier_ = nullptr;  // ...and its applier
+};
+
+template <class T>
+class aggregate_model final : public aggregate_model_base {
+ public:
+  aggregate_model(const std::string& id, const snapshot_settings& defaults)
+      : aggregate_model_base(info(), policy_for(defaults)) {
+    bind(&state_, state_);
     aggregate_access::id(state_) = id;
   }
+  aggregate_model(const aggregate_model&) = delete;
+  aggregate_model& operator=(const aggregate_model&) = delete;
 
   const T& state() const { return state_; }
 
-  caf::error replay(const event_view& e, bool more_of_same = false) override {
-    auto& version = aggregate_access::version(state_);
-    if (const auto expected = more_of_same ? version : version + 1; e.version != expected)
-      return version_break(e, expected);
-    if (e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
-      auto it = appliers().find(e.event_type);
-      if (it == appliers().end())
-        return no_applier_error(e, type_name_of<T>());
-      last_type_ = it->first;  // the table is static: the view stays valid
-      last_applier_ = it->second;
-    }
-    if (auto err = last_applier_(state_, e)) return err;
-    version = e.version;
-    return {};
-  }
-
-  command_outcome execute(const erased_command& cmd) override {
-    auto it = handlers().find(cmd.command_type);
-    const auto* fn = it == handlers().end() ? nullptr : &it->second;
-    if (auto err = check_command_fits(type_name_of<T>(), cmd, fn ? fn->type : nullptr, fn && fn->encode_result))
-      return command_outcome::failed(std::move(err));
-    command_outcome out;
-    try {
-      std::tie(out.error, out.result) = fn->run(state_, cmd.body.get());
-    } catch (...) {
-      out.error = handler_exception_error();
-    }
-    // An event emit() refused is the first thing that went wrong, even if
-    // the handler then threw.
-    if (auto& refused = aggregate_access::refused(state_)) out.error = std::move(refused);
-    if (out.error) {
-      rollback();
-      return out;
-    }
-    // The payloads move: applying needs only the events themselves (and the
-    // type, for errors).
-    auto& pending = aggregate_access::pending(state_);
-    out.events.reserve(pending.size());
-    for (auto& p : pending) out.events.push_back({p.record.type, p.record.schema_version, std::move(p.record.payload)});
-    if (auto err = encode_extras(it->second, cmd, out)) {
-      rollback();
-      return command_outcome::failed(std::move(err));
-    }
-    return out;
-  }
-
-  caf::error commit() override { return apply_pending("the events are committed, but "); }
-  caf::error apply_unstored() override { return apply_pending("the events were not stored: "); }
-
-  caf::error apply_pending(const std::string& context) {
-    auto& pending = aggregate_access::pending(state_);
-    auto batch = std::move(pending);
-    pending.clear();
-    for (auto& p : batch) {
-      try {
-        p.apply(state_);
-      } catch (...) {
-        return exception_error(errc::corrupt_event, context + "apply(" + p.record.type + ") threw");
-      }
-      ++aggregate_access::version(state_);
-    }
-    // The emptied list goes back, capacity and all, for the next command.
-    batch.clear();
-    if (pending.empty()) pending.swap(batch);
-    return {};
-  }
-
-  void rollback() {
-    aggregate_access::pending(state_).clear();
-    aggregate_access::refused(state_) = caf::error{};
-  }
-
-  // What is stored with the events besides them: the snapshot, if one is
-  // due, and an idempotent command's result. Text in them that is not valid
-  // UTF-8 fails the command as an event's would (nothing is stored). A state
-  // that holds such text (made by apply(), from valid events) so fails every
-  // command that takes a snapshot until the code is fixed: storing it would
-  // break every reader of the journal, skipping it would hide the bug.
-  caf::error encode_extras(const command_fn& fn, const erased_command& cmd, command_outcome& out) const {
-    if (!out.events.empty()) {
-      auto snapshot = snapshot_if_due();
-      if (!snapshot) return std::move(snapshot.error());
-      out.snapshot = std::move(*snapshot);
-    }
-    if (!cmd.idempotent) return {};
-    try {
-      auto result = fn.encode_result(out.result.get());
-      if (!result) return std::move(result.error());
-      out.result_json = std::move(*result);
-      return {};
-    } catch (...) {  // the result type's to_json: its exception must not end the actor
-      return exception_error(errc::rejected, "encoding the result of command " + cmd.command_type + " threw");
-    }
-  }
-
-  std::uint64_t version() const override { return state_.version(); }
-
   caf::error restore(const snapshot_record& snap) override {
     if constexpr (state_codable<T>) {
-      const auto what = "snapshot of " + std::string{type_name_of<T>()} + "/" + state_.id() + " at version " +
-                        std::to_string(snap.version);
-      if (snap.state_version != state_version_of<T>())
-        return make_error(errc::schema_mismatch, what + " has state version " + std::to_string(snap.state_version) +
-                                                     ", the code reads version " +
-                                                     std::to_string(state_version_of<T>()));
+      if (auto err = check_snapshot(snap, type_name_of<T>(), state_.id(), state_version_of<T>())) return err;
       try {
         T restored = decode_json<T>(snap.state);
         aggregate_access::id(restored) = state_.id();
         aggregate_access::version(restored) = snap.version;
         state_ = std::move(restored);
         return {};
-      } catch (const std::exception& ex) {
-        return make_error(errc::corrupt_event, what + " does not decode: " + ex.what());
+      } catch (...) {
+        return snapshot_decode_error(snap, type_name_of<T>(), state_.id());
       }
     } else {
-      return make_error(errc::schema_mismatch, std::string{type_name_of<T>()}.append(
-                                                   " cannot be restored from a snapshot: its state is not "
-                                                   "JSON-serialisable"));
+      return not_snapshottable_error(type_name_of<T>());
     }
   }
 
-  caf::expected<std::shared_ptr<const void>> decode_result(const std::string& command_type,
-                                                          const std::string& json) const override {
-    auto it = handlers().find(command_type);
-    if (it == handlers().end() || !it->second.decode_result)
-      return make_error(errc::unknown_command, "aggregate " + std::string{type_name_of<T>()} +
-                                                   " cannot decode a stored result of command " + command_type);
-    return it->second.decode_result(json);
-  }
-
-  bool snapshots_enabled() const override { return policy_.enabled; }
-  std::size_t snapshots_kept() const override { return policy_.keep; }
-
-  static const name_map<command_fn>& handlers() {
-    static const auto table = make_handlers(static_cast<typename T::commands*>(nullptr));
-    return table;
-  }
-
-  static const name_map<replay_fn>& appliers() {
-    static const auto table = make_appliers(static_cast<typename T::events*>(nullptr));
+  static const aggregate_type_info& info() {
+    static const aggregate_type_info table = make_info(static_cast<typename T::commands*>(nullptr),
+                                                       static_cast<typename T::events*>(nullptr));
     return table;
   }
 
  private:
-  template <class... Cs>
-  static name_map<command_fn> make_handlers(types<Cs...>*) {
+  template <class... Cs, class... Es>
+  static aggregate_type_info make_info(types<Cs...>*, types<Es...>*) {
     static_assert((check_command<T, Cs>() && ...));
-    name_map<command_fn> table;
-    (table.emplace(std::string{type_name_of<Cs>()},
-                   command_fn{&typeid(Cs),
-                              [](T& self, const void* body) {
-                                const auto& cmd = *static_cast<const Cs*>(body);
-                                using H = decltype(self.handle(cmd));
-                                return invoke_handler<result_of_t<Cs>, H>([&]() -> H { return self.handle(cmd); });
-                              },
-                              result_encoder<Cs>(), result_decoder<result_of_t<Cs>>()}),
+    static_assert((check_event<T, Es>() && ...));
+    aggregate_type_info table;
+    table.type_name = type_name_of<T>();
+    (table.add_handler(type_name_of<Cs>(), {&typeid(Cs), &run<Cs>, result_encoder<Cs>(), result_decoder<result_of_t<Cs>>()}),
      ...);
+    (table.add_applier(type_name_of<Es>(), &apply_stored<Es>), ...);
     return table;
+  }
+
+  template <class C>
+  static std::pair<caf::error, std::shared_ptr<const void>> run(void* state, const void* body) {
+    auto& self = *static_cast<T*>(state);
+    const auto& cmd = *static_cast<const C*>(body);
+    using H = decltype(self.handle(cmd));
+    return invoke_handler<result_of_t<C>, H>([&]() -> H { return self.handle(cmd); });
+  }
+
+  template <class E>
+  static caf::error apply_stored(void* state, const event_view& e) {
+    auto ev = decode_event<E>(e);
+    if (!ev) return ev.error();
+    try {
+      static_cast<T*>(state)->apply(*ev);
+    } catch (...) {
+      return exception_error(errc::corrupt_event, describe_event(e) + ": apply() threw");
+    }
+    return {};
   }
 
   template <class C, class R = result_of_t<C>>
@@ -321,38 +289,13 @@ class aggregate_model final : public aggregate_instance {
       return +[](const std::string& json) -> caf::expected<std::shared_ptr<const void>> {
         try {
           return std::shared_ptr<const void>{std::make_shared<R>(decode_json<R>(json))};
-        } catch (const std::exception& ex) {
-          return make_error(errc::corrupt_event, std::string{"a stored command result does not decode: "} + ex.what());
+        } catch (...) {
+          return exception_error(errc::corrupt_event, "a stored command result does not decode");
         }
       };
     else return nullptr;
   }
 
-  template <class... Es>
-  static name_map<replay_fn> make_appliers(types<Es...>*) {
-    static_assert((check_event<T, Es>() && ...));
-    name_map<replay_fn> table;
-    (table.emplace(std::string{type_name_of<Es>()}, +[](T& self, const event_view& e) -> caf::error {
-       auto ev = decode_event<Es>(e);
-       if (!ev) return ev.error();
-       try {
-         self.apply(*ev);
-       } catch (...) {
-         return exception_error(errc::corrupt_event, describe_event(e) + ": apply() threw");
-       }
-       return {};
-     }),
-     ...);
-    return table;
-  }
-
-  struct snapshot_policy {
-    bool enabled = false;
-    std::uint64_t every = 0;
-    std::size_t keep = 2;
-  };
-
-  // The type's own declarations win over the runtime's defaults.
   static snapshot_policy policy_for(const snapshot_settings& defaults) {
     snapshot_policy p;
     p.every = defaults.every;
@@ -363,35 +306,31 @@ class aggregate_model final : public aggregate_instance {
     return p;
   }
 
-  // The state after the pending events, encoded, if any of them crosses the
-  // policy's threshold. The events are applied to a copy: the real state
-  // changes only once the journal has committed them.
-  caf::expected<std::optional<snapshot_record>> snapshot_if_due() const {
+  // The events are applied to a copy: the real state changes only once the
+  // journal has committed them.
+  caf::expected<std::optional<snapshot_record>> snapshot_if_due() const override {
     if constexpr (state_codable<T>) {
-      if (!policy_.enabled) return std::nullopt;
+      const auto& p = policy();
+      if (!p.enabled) return std::nullopt;
       const auto& pending = aggregate_access::pending(state_);
       auto version = state_.version();
       bool due = false;
       if constexpr (!declares_snapshot_when<T>) {
-        due = (version + pending.size()) / policy_.every > version / policy_.every;
+        due = (version + pending.size()) / p.every > version / p.every;
         if (!due) return std::nullopt;
       }
       try {
         T next = state_;
         aggregate_access::pending(next).clear();
-        for (auto& p : pending) {
-          p.apply(next);
+        for (auto& e : pending) {
+          e.apply(&next);
           ++version;
           if constexpr (declares_snapshot_when<T>)
-            due = due || next.snapshot_when(p.record.type, version) ||
-                  (policy_.every > 0 && version % policy_.every == 0);
+            due = due || next.snapshot_when(e.record.type, version) || (p.every > 0 && version % p.every == 0);
         }
         aggregate_access::version(next) = version;
         if (!due) return std::nullopt;
-        auto state = encode_text(next, [&] {
-          return "snapshot of " + std::string{type_name_of<T>()} + "/" + state_.id() + " at version " +
-                 std::to_string(version);
-        });
+        auto state = encode_text(next, [&] { return snapshot_name(type_name_of<T>(), state_.id(), version); });
         if (!state) return std::move(state.error());
         return snapshot_record{version, state_version_of<T>(), std::move(*state), 0};
       } catch (...) {
@@ -402,10 +341,7 @@ class aggregate_model final : public aggregate_instance {
     }
   }
 
-  snapshot_policy policy_;
   T state_;
-  std::string_view last_type_;        // the type replay() applied last...
-  replay_fn last_applier_ = nullptr;  // ...and its applier
 };
 
 template <class... Es>
@@ -436,11 +372,10 @@ template <class T>
 std::shared_ptr<const aggregate_kind> make_aggregate_kind() {
   static_assert(std::is_base_of_v<aggregate<T>, T>, "an aggregate derives from interlock::aggregate<Self>");
   static_assert(std::is_default_constructible_v<T>, "an aggregate must be default-constructible");
-  aggregate_model<T>::handlers();  // instantiates the compile-time checks
-  aggregate_model<T>::appliers();
+  aggregate_model<T>::info();  // builds the tables and instantiates the compile-time checks
   auto kind = std::make_shared<aggregate_kind>();
   kind->type_name = std::string{type_name_of<T>()};
-  for (auto& [name, fn] : aggregate_model<T>::handlers()) kind->command_types.push_back(name);
+  kind->command_types = names_of(static_cast<typename T::commands*>(nullptr));
   kind->event_types = event_bindings(static_cast<typename T::events*>(nullptr));
   kind->registration_error = list_error<typename T::commands, typename T::events>("aggregate " + kind->type_name, "command");
   static_assert(!(declares_snapshot_every<T> || declares_snapshot_when<T>) || state_codable<T>,

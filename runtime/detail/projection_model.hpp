@@ -44,57 +44,78 @@ constexpr bool check_query() {
 caf::error check_query_fits(std::string_view projection, const erased_query& q, const std::type_info* handled);
 /// Inside a catch block around a query handler.
 caf::error query_exception_error(const erased_query& q);
+/// Inside a catch block around projection `projection`'s on() for `e`.
+caf::error consumer_exception_error(const event_view& e, std::string_view projection);
 
-template <class P>
-class projection_model final : public projection_instance {
- public:
-  using event_fn = caf::error (*)(P&, const event_view&, event_envelope&);
+/// What the runtime knows of a projection type: its consumers and queries by
+/// type name, built once per type, filled and searched in the library
+/// (projection_model.cpp).
+struct projection_type_info {
+  using event_fn = caf::error (*)(void* state, const event_view& e, event_envelope& scratch);
   struct query_fn {
     const std::type_info* type;
-    std::function<std::pair<caf::error, std::shared_ptr<const void>>(P&, const void*)> run;
+    std::pair<caf::error, std::shared_ptr<const void>> (*run)(void* state, const void* body);
   };
 
-  explicit projection_model(P initial) : state_(std::move(initial)) {}
+  std::string_view type_name;
+  bool reads_ids = false;  // a consumer takes the envelope
+  name_map<event_fn> consumers;
+  name_map<query_fn> queries;
 
-  caf::error apply(const event_view& e, event_envelope& scratch) override {
-    if (!seen_a_type_ || e.event_type != last_type_) {  // the journal holds runs of one type: skip the hash then
-      auto it = consumers().find(e.event_type);
-      last_consumer_ = it == consumers().end() ? nullptr : it->second;
-      last_type_ = e.event_type;
-      seen_a_type_ = true;
-    }
-    return last_consumer_ ? last_consumer_(state_, e, scratch) : caf::error{};
-  }
+  void add_consumer(std::string_view name, event_fn fn);
+  void add_query(std::string_view name, query_fn fn);
+};
 
-  bool reads_ids() const override { return takes_envelope(static_cast<typename P::events*>(nullptr)); }
+/// projection_instance for any projection type, compiled once in the library.
+class projection_model_base : public projection_instance {
+ public:
+  caf::error apply(const event_view& e, event_envelope& scratch) override;
+  query_outcome answer(const erased_query& q) override;
+  bool reads_ids() const override { return info_->reads_ids; }
 
-  query_outcome answer(const erased_query& q) override {
-    auto it = queries().find(q.query_type);
-    const auto* fn = it == queries().end() ? nullptr : &it->second;
-    if (auto err = check_query_fits(type_name_of<P>(), q, fn ? fn->type : nullptr)) return {std::move(err), nullptr};
-    try {
-      auto [err, result] = fn->run(state_, q.body.get());
-      return {std::move(err), std::move(result)};
-    } catch (...) {
-      return {query_exception_error(q), nullptr};
-    }
-  }
+ protected:
+  explicit projection_model_base(const projection_type_info& info) : info_(&info) {}
+  void bind(void* state) { state_ = state; }
 
-  static const name_map<event_fn>& consumers() {
-    static const auto table = make_consumers(static_cast<typename P::events*>(nullptr));
-    return table;
-  }
+ private:
+  const projection_type_info* info_;
+  void* state_ = nullptr;
+  bool seen_a_type_ = false;
+  std::string last_type_;                                   // the type apply() saw last...
+  projection_type_info::event_fn last_consumer_ = nullptr;  // ...and its consumer, or none
+};
 
-  static const name_map<query_fn>& queries() {
-    static const auto table = make_queries(static_cast<typename P::queries*>(nullptr));
+template <class P>
+class projection_model final : public projection_model_base {
+ public:
+  explicit projection_model(P initial) : projection_model_base(info()), state_(std::move(initial)) { bind(&state_); }
+  projection_model(const projection_model&) = delete;
+  projection_model& operator=(const projection_model&) = delete;
+
+  static const projection_type_info& info() {
+    static const projection_type_info table = make_info(static_cast<typename P::events*>(nullptr),
+                                                        static_cast<typename P::queries*>(nullptr));
     return table;
   }
 
  private:
+  template <class... Es, class... Qs>
+  static projection_type_info make_info(types<Es...>*, types<Qs...>*) {
+    static_assert((check_projected_event<P, Es>() && ...));
+    static_assert((check_query<P, Qs>() && ...));
+    projection_type_info table;
+    table.type_name = type_name_of<P>();
+    table.reads_ids = (consumes_with_envelope<P, Es> || ...);
+    (table.add_consumer(type_name_of<Es>(), &consume<Es>), ...);
+    (table.add_query(type_name_of<Qs>(), {&typeid(Qs), &run<Qs>}), ...);
+    return table;
+  }
+
   template <class E>
-  static caf::error consume(P& self, const event_view& e, event_envelope& scratch) {
+  static caf::error consume(void* state, const event_view& e, event_envelope& scratch) {
     auto ev = decode_event<E>(e);
     if (!ev) return ev.error();
+    auto& self = *static_cast<P*>(state);
     try {
       if constexpr (consumes_with_envelope<P, E>) {
         fill_envelope(e, scratch);
@@ -103,49 +124,28 @@ class projection_model final : public projection_instance {
         self.on(*ev);
       }
     } catch (...) {
-      return exception_error(errc::corrupt_event,
-                             describe_event(e) + ": projection " + std::string{type_name_of<P>()} + " on() threw");
+      return consumer_exception_error(e, type_name_of<P>());
     }
     return {};
   }
 
-  template <class... Es>
-  static constexpr bool takes_envelope(types<Es...>*) {
-    return (consumes_with_envelope<P, Es> || ...);
-  }
-
-  template <class... Es>
-  static name_map<event_fn> make_consumers(types<Es...>*) {
-    static_assert((check_projected_event<P, Es>() && ...));
-    return {{std::string{type_name_of<Es>()}, &consume<Es>}...};
-  }
-
-  template <class... Qs>
-  static name_map<query_fn> make_queries(types<Qs...>*) {
-    static_assert((check_query<P, Qs>() && ...));
-    name_map<query_fn> table;
-    (table.emplace(std::string{type_name_of<Qs>()}, query_fn{&typeid(Qs), [](P& self, const void* body) {
-                     const auto& q = *static_cast<const Qs*>(body);
-                     using H = decltype(self.handle(q));
-                     return invoke_handler<result_of_t<Qs>, H>([&]() -> H { return self.handle(q); });
-                   }}),
-     ...);
-    return table;
+  template <class Q>
+  static std::pair<caf::error, std::shared_ptr<const void>> run(void* state, const void* body) {
+    auto& self = *static_cast<P*>(state);
+    const auto& q = *static_cast<const Q*>(body);
+    using H = decltype(self.handle(q));
+    return invoke_handler<result_of_t<Q>, H>([&]() -> H { return self.handle(q); });
   }
 
   P state_;
-  bool seen_a_type_ = false;
-  std::string last_type_;             // the type apply() saw last...
-  event_fn last_consumer_ = nullptr;  // ...and its consumer, or none
 };
 
 template <class P, class Factory>
 std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
-  projection_model<P>::consumers();  // instantiates the compile-time checks
-  projection_model<P>::queries();
+  projection_model<P>::info();  // builds the tables and instantiates the compile-time checks
   auto kind = std::make_shared<projection_kind>();
   kind->type_name = std::string{type_name_of<P>()};
-  for (auto& [name, fn] : projection_model<P>::queries()) kind->query_types.push_back(name);
+  kind->query_types = names_of(static_cast<typename P::queries*>(nullptr));
   kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
   kind->registration_error = list_error<typename P::queries, typename P::events>("projection " + kind->type_name, "query");
   kind->make = [factory]() -> std::unique_ptr<projection_instance> {
