@@ -1,7 +1,9 @@
 // The install test's consumer: a minimal aggregate and projection on an
 // in-memory journal, built only against an installed Interlock, with types
 // declared the nlohmann_json way (<interlock/runtime/nlohmann_json.hpp>).
-// Exits 0 only if the query returns the expected total.
+// Exits 0 only if the query returns the expected total. Every other public
+// entry header is included too: the installed tree (the API and what it
+// includes, nothing else) must hold all they need.
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -11,8 +13,13 @@
 #include <caf/actor_system_config.hpp>
 #include <nlohmann/json.hpp>
 
+#include <interlock/persistence/memory_journal.hpp>
+#include <interlock/persistence/upcaster.hpp>
+#include <interlock/runtime/actor_api.hpp>
+#include <interlock/runtime/aggregate_test.hpp>
 #include <interlock/runtime/interlock.hpp>
 #include <interlock/runtime/nlohmann_json.hpp>
+#include <interlock/runtime/settings.hpp>
 
 struct AddPoints {
   using result_type = void;
