@@ -15,6 +15,8 @@ function(interlock_public_headers out root)
       message(FATAL_ERROR "public header ${header} does not exist")
     endif()
     list(APPEND seen "${header}")
+    # A new #include in a public header changes the list: configure again then.
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${root}/${header}")
     file(STRINGS "${root}/${header}" lines REGEX "^#include <interlock/")
     foreach(line IN LISTS lines)
       string(REGEX REPLACE "^#include <interlock/([^>]+)>.*" "\\1" included "${line}")

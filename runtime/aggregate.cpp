@@ -2,7 +2,7 @@
 
 namespace interlock::detail {
 
-void aggregate_core::record(caf::expected<std::string> payload, std::string_view type, std::uint32_t schema_version,
+void aggregate_core::record_emitted(caf::expected<std::string> payload, std::string_view type, std::uint32_t schema_version,
                             std::function<void(void*)> apply) {
   if (!payload) {
     if (!refused_) refused_ = std::move(payload.error());

@@ -51,7 +51,7 @@ class aggregate_core {
 
  protected:
   /// Keeps an emitted event, or the first refusal (`payload` an error).
-  void record(caf::expected<std::string> payload, std::string_view type, std::uint32_t schema_version,
+  void record_emitted(caf::expected<std::string> payload, std::string_view type, std::uint32_t schema_version,
               std::function<void(void*)> apply);
 
  private:
@@ -77,7 +77,7 @@ class aggregate : public detail::aggregate_core {
     static_assert(contains_v<E, typename Derived::events>,
                   "emit(): the event type is not listed in the aggregate's `events`");
     auto payload = detail::encode_text(event, [] { return "event " + std::string{type_name_of<E>()}; });
-    record(std::move(payload), type_name_of<E>(), schema_version_of<E>(),
+    record_emitted(std::move(payload), type_name_of<E>(), schema_version_of<E>(),
            [e = std::move(event)](void* self) { static_cast<Derived*>(self)->apply(e); });
   }
 };

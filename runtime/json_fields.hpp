@@ -18,7 +18,8 @@
 // INTERLOCK_JSON types convert to and from nlohmann::json).
 //
 // Reading is strict like nlohmann's macro: a missing field is an error naming
-// it; unknown fields are ignored.
+// it; unknown fields are ignored. The fields may come from base classes, but
+// not from a virtual base (the runtime finds a field by its offset).
 #pragma once
 
 #include <optional>

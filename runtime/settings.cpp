@@ -384,7 +384,8 @@ std::string describe_config_error(const caf::error& err, const caf::actor_system
   if (err.category() == caf::atom("parser"))
     if (auto ctx = error_context(err))
       return describe_parser_error(static_cast<caf::pec>(err.code()), *ctx,
-                                   caf::get_or(cfg.content, "config-file", std::string{"caf-application.ini"}));
+                                   cfg.config_file_path.empty() ? std::string{"the config file"}
+                                                                : cfg.config_file_path);
   if (err.category() == caf::atom("system") && err.code() == static_cast<std::uint8_t>(caf::sec::cannot_open_file))
     if (err.context().match_elements<std::string>())
       return "cannot open config file " + err.context().get_as<std::string>(0);

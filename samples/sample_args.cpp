@@ -38,7 +38,8 @@ std::vector<std::string> joined_db_argument(int argc, char** argv) {
       args.insert(args.end(), argv + i, argv + argc);
       break;
     }
-    if (arg == "--db" && i + 1 < argc) args.push_back(std::string{"--db="} + argv[++i]);
+    // Not a flag after it: "--db --memory" is a --db without its value.
+    if (arg == "--db" && i + 1 < argc && argv[i + 1][0] != '-') args.push_back(std::string{"--db="} + argv[++i]);
     else args.emplace_back(arg);
   }
   return args;
@@ -67,18 +68,22 @@ sample_config::sample_config(std::string default_db) : default_db_(std::move(def
 
 caf::error sample_config::parse_args(int argc, char** argv) {
   auto args = joined_db_argument(argc, argv);
-  if (wants_help(args)) {  // the help, whatever else the command line holds
+  auto described = [this](const caf::error& err) {
+    return interlock::make_error(interlock::errc::invalid_argument, interlock::describe_config_error(err, *this));
+  };
+  if (given(args, "--")) return bad("unexpected '--': the samples take no arguments of their own");
+  if (wants_help(args)) {  // the help, whatever else the command line holds, once the INI file reads
+    if (auto err = parse(string_list{})) return described(err);
     std::printf("usage: %s [--db=PATH | --memory] [--config-file=FILE] [--interlock.SECTION.KEY=VALUE ...]\n\n",
                 program_name(argc > 0 ? argv[0] : nullptr).c_str());
-    return parse(string_list{given(args, "--long-help") ? "--long-help" : "--help"});
+    auto err = parse(string_list{given(args, "--long-help") ? "--long-help" : "--help"});
+    return err ? described(err) : caf::error{};
   }
-  caf::put(content, path_key, default_db_);
-  if (auto err = parse(args))
-    return interlock::make_error(interlock::errc::invalid_argument, interlock::describe_config_error(err, *this));
-  if (!remainder.empty()) {
-    if (remainder.front() == "--") return bad("unexpected '--': the samples take no arguments of their own");
-    return bad("unknown argument '" + remainder.front() + "' (--help lists the flags)");
-  }
+  if (auto err = parse(args)) return described(err);
+  if (!remainder.empty()) return bad("unknown argument '" + remainder.front() + "' (--help lists the flags)");
+  // After parse: CAF's INI reader replaces a whole section, so a default put
+  // before it would be lost to any [interlock.journal] in the file.
+  if (!caf::get_if<std::string>(&content, path_key)) caf::put(content, path_key, default_db_);
   auto db = caf::get_if<std::string>(&content, "db");
   bool memory = caf::get_or(content, "memory", false);
   if (db && db->empty()) return bad("--db needs a file path (--db PATH)");
@@ -90,7 +95,10 @@ caf::error sample_config::parse_args(int argc, char** argv) {
   if (db) caf::put(content, path_key, *db);
   if (memory) caf::put(content, memory_key, std::string{"true"});
   auto settings = interlock::settings_from(*this);
-  return settings ? caf::error{} : std::move(settings.error());
+  if (!settings) return std::move(settings.error());
+  if (db && settings->in_memory)
+    return bad("--db and interlock.journal.in_memory = true contradict each other (a journal file, or none): give one");
+  return {};
 }
 
 void sample_config::parse_or_exit(int argc, char** argv) {

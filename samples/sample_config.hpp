@@ -10,8 +10,12 @@
 // [interlock.SECTION] keys), --help (the flags) and --long-help (every setting
 // with its default). Precedence, lowest first: the defaults (with the
 // sample's own database file) < the INI file < the command line. A shorthand
-// together with the option it stands for, --db with --memory, a positional
-// argument, and every parse error are refused: one line on stderr, exit 2.
+// together with the option it stands for, --db with --memory (or with
+// in_memory = true), a positional argument, '--', and every parse error are
+// refused: one line on stderr, exit 2. The quickstart's application runs in
+// an actor system of its own (application_builder{}): CAF's own options
+// ([scheduler], ...) are read there but apply only to samples that build
+// their system from this config, as banking does.
 #pragma once
 
 #include <string>

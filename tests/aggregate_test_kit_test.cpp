@@ -70,3 +70,27 @@ TEST_CASE("test kit: result<R>() of the wrong type names the type the command re
   aggregate_test<Account> fresh;
   CHECK_THROWS_WITH(fresh.result<std::int64_t>(), Catch::Contains("needs a when() first"));
 }
+
+TEST_CASE("test kit: a copy of a test keeps a state of its own", "[testkit]") {
+  aggregate_test<Account> t{"acc-1"};
+  t.given(Opened{"Ann"}, Deposited{10, "a"});
+  auto copy = t;
+  copy.when(Deposit{{}, 5, "b"}).then(Deposited{5, "b"});
+  CHECK(copy.state().balance == 15);
+  CHECK(t.state().balance == 10);
+  t.when(Deposit{{}, 1, "c"}).then(Deposited{1, "c"});
+  CHECK(t.state().balance == 11);
+  CHECK(copy.state().balance == 15);
+}
+
+TEST_CASE("model: an event with an empty type name is an unknown type, not a crash", "[testkit]") {
+  interlock::detail::aggregate_model<Account> model{"acc-1", {}};
+  interlock::event_view e;
+  e.aggregate_type = "Account";
+  e.aggregate_id = "acc-1";
+  e.version = 1;
+  e.position = 1;
+  e.payload = "{}";
+  auto err = model.replay(e);
+  CHECK(interlock::is(err, interlock::errc::unknown_event_type));
+}

@@ -13,7 +13,7 @@ caf::error aggregate_model_base::replay(const event_view& e, bool more_of_same) 
   auto& version = aggregate_access::version(*core_);
   if (const auto expected = more_of_same ? version : version + 1; e.version != expected)
     return version_break(e, expected);
-  if (e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
+  if (!last_applier_ || e.event_type != last_type_) {  // streams hold runs of one type: skip the hash lookup then
     auto it = info_->appliers.find(e.event_type);
     if (it == info_->appliers.end()) return no_applier_error(e, info_->type_name);
     last_type_ = it->first;  // the table is static: the view stays valid

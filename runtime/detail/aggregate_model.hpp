@@ -208,8 +208,25 @@ class aggregate_model final : public aggregate_model_base {
     bind(&state_, state_);
     aggregate_access::id(state_) = id;
   }
-  aggregate_model(const aggregate_model&) = delete;
-  aggregate_model& operator=(const aggregate_model&) = delete;
+  // A copy (the test kit's) points its base at its own state.
+  aggregate_model(const aggregate_model& other) : aggregate_model_base(other), state_(other.state_) {
+    bind(&state_, state_);
+  }
+  aggregate_model(aggregate_model&& other) noexcept : aggregate_model_base(other), state_(std::move(other.state_)) {
+    bind(&state_, state_);
+  }
+  aggregate_model& operator=(const aggregate_model& other) {
+    aggregate_model_base::operator=(other);
+    state_ = other.state_;
+    bind(&state_, state_);
+    return *this;
+  }
+  aggregate_model& operator=(aggregate_model&& other) noexcept {
+    aggregate_model_base::operator=(other);
+    state_ = std::move(other.state_);
+    bind(&state_, state_);
+    return *this;
+  }
 
   const T& state() const { return state_; }
 

@@ -89,8 +89,25 @@ template <class P>
 class projection_model final : public projection_model_base {
  public:
   explicit projection_model(P initial) : projection_model_base(info()), state_(std::move(initial)) { bind(&state_); }
-  projection_model(const projection_model&) = delete;
-  projection_model& operator=(const projection_model&) = delete;
+  // A copy (the test kit's) points its base at its own state.
+  projection_model(const projection_model& other) : projection_model_base(other), state_(other.state_) {
+    bind(&state_);
+  }
+  projection_model(projection_model&& other) noexcept : projection_model_base(other), state_(std::move(other.state_)) {
+    bind(&state_);
+  }
+  projection_model& operator=(const projection_model& other) {
+    projection_model_base::operator=(other);
+    state_ = other.state_;
+    bind(&state_);
+    return *this;
+  }
+  projection_model& operator=(projection_model&& other) noexcept {
+    projection_model_base::operator=(other);
+    state_ = std::move(other.state_);
+    bind(&state_);
+    return *this;
+  }
 
   static const projection_type_info& info() {
     static const projection_type_info table = make_info(static_cast<typename P::events*>(nullptr),

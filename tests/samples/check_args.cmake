@@ -1,10 +1,10 @@
-# cmake -DPROGRAM=... -DWORKDIR=... -DCONFIG=<repo>/config/interlock.ini -DEXPECT="regex" -P check_args.cmake
+# cmake -DPROGRAM=... -DWORKDIR=... -DCONFIG=<repo>/config/interlock.ini -DEXPECT="regex" -DDEFAULT_DB=data/x.db -P check_args.cmake
 # A sample's command line (samples/sample_config.hpp): --help; --config-file and
 # --interlock.SECTION.KEY=VALUE; the --db / --memory shorthands and where they
 # stand in the precedence; and the errors, each one line on stderr naming the
 # flag or key, exit status 2 (never a crash), and no journal created. EXPECT
 # matches the output of a successful run on a fresh journal.
-foreach(var PROGRAM WORKDIR CONFIG EXPECT)
+foreach(var PROGRAM WORKDIR CONFIG EXPECT DEFAULT_DB)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "check_args.cmake needs -D${var}=...")
   endif()
@@ -83,6 +83,13 @@ check(NAME positional_argument RC 2 ERR "unknown argument 'extra'" ARGS --memory
 check(NAME double_dash RC 2 ERR "unexpected '--'" ARGS --memory -- x)
 check(NAME db_without_path RC 2 ERR "--db needs a value" ARGS --db)
 check(NAME db_empty_path RC 2 ERR "--db needs a value" ARGS --db=)
+check(NAME db_before_a_flag RC 2 ERR "--db needs a value" ARGS --db --memory)
+check(NAME db_and_in_memory_option RC 2 ERR "--db and interlock\\.journal\\.in_memory = true contradict"
+      ARGS --db=a.db --interlock.journal.in_memory=true)
+check(NAME double_dash_alone RC 2 ERR "unexpected '--'" ARGS --)
+file(WRITE "${WORKDIR}/caf-application.ini" "[interlock.journal]\nsynchronous = normal\n")
+check(NAME help_with_a_broken_ini RC 2 ERR "caf-application\\.ini:2:16: .*strings in quotes" ARGS --help)
+file(REMOVE "${WORKDIR}/caf-application.ini")
 check(NAME db_and_memory RC 2 ERR "--db and --memory contradict each other" ARGS --db a.db --memory)
 check(NAME memory_and_db RC 2 ERR "--db and --memory contradict each other" ARGS --memory --db=a.db)
 check(NAME db_and_its_option RC 2 ERR "--db and --interlock\\.journal\\.database_path both set the journal file"
@@ -110,6 +117,11 @@ check(NAME config_alone RC 0 OUT "${EXPECT}" CREATES data/interlock.db ARGS --co
 # caf-application.ini in the working directory is read without a flag.
 file(WRITE "${WORKDIR}/caf-application.ini" "[interlock.journal]\ndatabase_path = \"from-default-ini.db\"\n")
 check(NAME default_ini RC 0 OUT "${EXPECT}" CREATES from-default-ini.db ARGS)
+file(REMOVE "${WORKDIR}/caf-application.ini")
+# An [interlock.journal] section without database_path keeps the sample's own default file.
+file(WRITE "${WORKDIR}/caf-application.ini" "[interlock.journal]\nsynchronous = \"normal\"\n")
+file(REMOVE_RECURSE "${WORKDIR}/data")
+check(NAME ini_section_keeps_default_db RC 0 OUT "${EXPECT}" CREATES ${DEFAULT_DB} ARGS)
 file(REMOVE "${WORKDIR}/caf-application.ini")
 
 if(failures)

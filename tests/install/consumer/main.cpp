@@ -19,6 +19,7 @@
 #include <interlock/runtime/aggregate_test.hpp>
 #include <interlock/runtime/interlock.hpp>
 #include <interlock/runtime/nlohmann_json.hpp>
+#include <interlock/runtime/projection_test.hpp>
 #include <interlock/runtime/settings.hpp>
 
 struct AddPoints {
