@@ -71,6 +71,16 @@ std::pair<caf::error, std::shared_ptr<const void>> invoke_handler(Call&& call) {
   }
 }
 
+/// Runs `self.handle(message)` for a command or a query of type M on a state
+/// of type Self, both type erased: the function a model's table points to.
+template <class Self, class M>
+std::pair<caf::error, std::shared_ptr<const void>> run_handler(void* state, const void* body) {
+  auto& self = *static_cast<Self*>(state);
+  const auto& message = *static_cast<const M*>(body);
+  using H = decltype(self.handle(message));
+  return invoke_handler<result_of_t<M>, H>([&]() -> H { return self.handle(message); });
+}
+
 template <class T, class C>
 constexpr bool check_command() {
   static_assert(handles_command<T, C>, "aggregate lists a command in `commands` but has no handle(const C&) for it");
@@ -260,18 +270,10 @@ class aggregate_model final : public aggregate_model_base {
     static_assert((check_event<T, Es>() && ...));
     aggregate_type_info table;
     table.type_name = type_name_of<T>();
-    (table.add_handler(type_name_of<Cs>(), {&typeid(Cs), &run<Cs>, result_encoder<Cs>(), result_decoder<result_of_t<Cs>>()}),
+    (table.add_handler(type_name_of<Cs>(), {&typeid(Cs), &run_handler<T, Cs>, result_encoder<Cs>(), result_decoder<result_of_t<Cs>>()}),
      ...);
     (table.add_applier(type_name_of<Es>(), &apply_stored<Es>), ...);
     return table;
-  }
-
-  template <class C>
-  static std::pair<caf::error, std::shared_ptr<const void>> run(void* state, const void* body) {
-    auto& self = *static_cast<T*>(state);
-    const auto& cmd = *static_cast<const C*>(body);
-    using H = decltype(self.handle(cmd));
-    return invoke_handler<result_of_t<C>, H>([&]() -> H { return self.handle(cmd); });
   }
 
   template <class E>

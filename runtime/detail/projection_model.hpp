@@ -124,7 +124,7 @@ class projection_model final : public projection_model_base {
     table.type_name = type_name_of<P>();
     table.reads_ids = (consumes_with_envelope<P, Es> || ...);
     (table.add_consumer(type_name_of<Es>(), &consume<Es>), ...);
-    (table.add_query(type_name_of<Qs>(), {&typeid(Qs), &run<Qs>}), ...);
+    (table.add_query(type_name_of<Qs>(), {&typeid(Qs), &run_handler<P, Qs>}), ...);
     return table;
   }
 
@@ -144,14 +144,6 @@ class projection_model final : public projection_model_base {
       return consumer_exception_error(e, type_name_of<P>());
     }
     return {};
-  }
-
-  template <class Q>
-  static std::pair<caf::error, std::shared_ptr<const void>> run(void* state, const void* body) {
-    auto& self = *static_cast<P*>(state);
-    const auto& q = *static_cast<const Q*>(body);
-    using H = decltype(self.handle(q));
-    return invoke_handler<result_of_t<Q>, H>([&]() -> H { return self.handle(q); });
   }
 
   P state_;
