@@ -238,6 +238,7 @@ caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, c
   });
   if (!err) {
     job.position = e.position;
+    if (job.progress) job.progress->applied_event(e.position, e.recorded_at_us);
     return {};
   }
   return make_error(code_of(err).value_or(errc::corrupt_event),
@@ -297,6 +298,8 @@ caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<det
 caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto& job = *job_ptr;
   if (job.abandoned.load()) return finish(self, job, abandoned_error());
+  if (job.progress && job.next_position == job.position + 1)  // the job's first chunk: how far it has to go
+    if (auto last = self->state.db->last_position()) job.progress->raise_head(*last, 0);
   auto scanned = job.pipelined ? catch_up_pipelined(self, job_ptr) : catch_up_inline(self, job);
   if (!scanned) return finish(self, job, std::move(scanned.error()));
   if (*scanned < self->state.chunk || job.failed.load()) return finish(self, job);

@@ -11,6 +11,7 @@
 
 #include <caf/all.hpp>
 
+#include <interlock/actors/projection_progress.hpp>
 #include <interlock/actors/stream_continuity.hpp>
 #include <interlock/core/errors.hpp>
 #include <interlock/model/aggregate_instance.hpp>
@@ -77,6 +78,7 @@ struct recovery_job {
 /// the reader advances `position` in place (the projection actor awaits it).
 struct catchup_job {
   std::shared_ptr<projection_instance> instance;
+  std::shared_ptr<projection_progress> progress;  // status, updated as events are applied
   std::uint64_t position = 0;  // of the last event applied
   std::string projection_name;
   // The reader's own progress, as in recovery_job.

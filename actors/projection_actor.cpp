@@ -17,6 +17,7 @@ struct projection_state {
   std::shared_ptr<const detail::projection_kind> kind;
   aggregate_context ctx;
   std::shared_ptr<detail::projection_instance> instance;  // shared with the reader while it catches up
+  std::shared_ptr<detail::projection_progress> progress;  // what application::status() reads
   event_envelope scratch;
   std::uint64_t position = 0;  // last global position applied
   caf::error failure;
@@ -39,6 +40,15 @@ caf::result<detail::erased_answer> answer(self_ptr self, const detail::erased_qu
   return detail::erased_answer{std::move(out.result), st.position};
 }
 
+void count_parked(self_ptr self) { self->state.progress->waiting_queries = self->state.parked.size(); }
+
+void fail(self_ptr self, caf::error err) {
+  auto& st = self->state;
+  st.failure = std::move(err);
+  st.progress->set_failure(describe(st.failure));
+  st.progress->state = detail::projection_progress::phase::failed;
+}
+
 void answer_parked(self_ptr self) {
   auto& st = self->state;
   std::erase_if(st.parked, [&](parked_query& p) {
@@ -49,6 +59,7 @@ void answer_parked(self_ptr self) {
     else p.promise.deliver(detail::erased_answer{std::move(res.result), st.position});
     return true;
   });
+  count_parked(self);
 }
 
 enum class applied { all, gap, failed };
@@ -61,11 +72,12 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
     if (e.position <= st.position) continue;
     if (e.position != st.position + 1) return applied::gap;
     if (auto err = st.instance->apply(view_of(e), st.scratch)) {
-      st.failure = make_error(code_of(err).value_or(errc::corrupt_event),
-                              "projection " + st.kind->type_name + " stopped: " + message_of(err));
+      fail(self, make_error(code_of(err).value_or(errc::corrupt_event),
+                            "projection " + st.kind->type_name + " stopped: " + message_of(err)));
       return applied::failed;
     }
     st.position = e.position;
+    st.progress->applied_event(e.position, e.recorded_at_us);
   }
   return applied::all;
 }
@@ -93,6 +105,8 @@ void catch_up(self_ptr self) {
   if (st.failure) return answer_parked(self);
   auto job = std::make_shared<detail::catchup_job>();
   job->instance = st.instance;
+  job->progress = st.progress;
+  st.progress->state = detail::projection_progress::phase::catching_up;
   job->position = st.position;
   job->next_position = st.position + 1;
   job->projection_name = st.kind->type_name;
@@ -100,13 +114,14 @@ void catch_up(self_ptr self) {
       .await(
           [=] {
             self->state.position = job->position;
+            self->state.progress->state = detail::projection_progress::phase::live;
             answer_parked(self);
           },
           [=](caf::error& err) {
             auto& st = self->state;
             if (detail::is_data_error(err)) {  // the reader's answer: it is done with the job
               st.position = job->position;
-              st.failure = std::move(err);
+              fail(self, std::move(err));
               answer_parked(self);
             } else {
               // The journal did not answer in time (busy, or stopping): the
@@ -126,6 +141,7 @@ caf::result<detail::erased_answer> park(self_ptr self, detail::erased_query& q) 
   auto rp = self->make_response_promise<detail::erased_answer>();
   self->delayed_send(self, q.timeout, expire_atom::value, ticket);
   st.parked.push_back({ticket, std::move(q), rp});
+  count_parked(self);
   catch_up(self);  // another process may have written it: look in the journal
   return rp;
 }
@@ -140,6 +156,7 @@ void expire(self_ptr self, std::uint64_t ticket) {
                                                     std::to_string(st.position) + ")"));
     return true;
   });
+  count_parked(self);
 }
 
 void start(self_ptr self) {
@@ -148,24 +165,27 @@ void start(self_ptr self) {
   st.instance = st.kind->make();
   st.position = 0;
   st.failure = caf::error{};
+  st.progress->restart();
   catch_up(self);
 }
 
 caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::projection_kind> kind,
-                               aggregate_context ctx) {
+                               aggregate_context ctx, std::shared_ptr<detail::projection_progress> progress) {
   self->state.kind = std::move(kind);
+  self->state.progress = std::move(progress);
   self->state.ctx = std::move(ctx);
   self->request(self->state.ctx.writer, self->state.ctx.journal_timeout, subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
       .await([=](std::uint64_t) { start(self); },
              [=](caf::error& err) {
                self->state.instance = self->state.kind->make();
-               self->state.failure = detail::explain_transport_error(
-                   std::move(err), "subscribing projection " + self->state.kind->type_name,
-                   self->state.ctx.journal_timeout);
+               fail(self, detail::explain_transport_error(std::move(err),
+                                                          "subscribing projection " + self->state.kind->type_name,
+                                                          self->state.ctx.journal_timeout));
              });
   return {
       [=](events_atom, const std::vector<stored_event>& events) {
+        if (!events.empty()) self->state.progress->raise_head(events.back().position, events.back().recorded_at_us);
         if (self->state.failure || !settled(self)) return;  // a catch-up reads them from the journal
         if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
@@ -187,8 +207,8 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
 }  // namespace
 
 caf::actor spawn_projection_actor(caf::actor_system& sys, std::shared_ptr<const detail::projection_kind> kind,
-                                  aggregate_context ctx) {
-  return sys.spawn(projection_actor, std::move(kind), std::move(ctx));
+                                  aggregate_context ctx, std::shared_ptr<detail::projection_progress> progress) {
+  return sys.spawn(projection_actor, std::move(kind), std::move(ctx), std::move(progress));
 }
 
 }  // namespace interlock

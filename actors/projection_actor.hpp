@@ -14,12 +14,14 @@
 
 #include <caf/fwd.hpp>
 
+#include <interlock/actors/projection_progress.hpp>
 #include <interlock/actors/aggregate/aggregate_actor.hpp>
 #include <interlock/model/projection_instance.hpp>
 
 namespace interlock {
 
+/// `progress` is the projection's status, kept up to date for application::status().
 caf::actor spawn_projection_actor(caf::actor_system& sys, std::shared_ptr<const detail::projection_kind> kind,
-                                  aggregate_context ctx);
+                                  aggregate_context ctx, std::shared_ptr<detail::projection_progress> progress);
 
 }  // namespace interlock

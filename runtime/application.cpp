@@ -154,6 +154,38 @@ caf::expected<std::size_t> application::live_aggregates() const {
   return result;
 }
 
+caf::expected<std::vector<projection_status>> application::status() const {
+  if (!core_ || core_->stopped()) return stopped_error();
+  using clock = std::chrono::steady_clock;
+  const auto now_ns = clock::now().time_since_epoch().count();
+  std::vector<projection_status> out;
+  for (auto& [name, p] : core_->progress) {
+    projection_status s;
+    s.name = name;
+    s.state = static_cast<projection_status::phase>(p->state.load());
+    s.position = p->position.load();
+    const auto head = p->head.load();
+    s.lag_events = head > s.position ? head - s.position : 0;
+    const auto head_us = p->head_recorded_us.load(), last_us = p->last_recorded_us.load();
+    if (s.lag_events > 0 && head_us > 0 && last_us > 0 && head_us > last_us) s.lag_seconds = (head_us - last_us) / 1e6;
+    const double elapsed = (now_ns - p->started_ns.load()) / 1e9;
+    if (elapsed > 0) s.events_per_s = static_cast<double>(p->applied.load()) / elapsed;
+    s.waiting_queries = p->waiting_queries.load();
+    s.failure = p->failure();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+const char* to_string(projection_status::phase p) {
+  switch (p) {
+    case projection_status::phase::catching_up: return "catching_up";
+    case projection_status::phase::live: return "live";
+    case projection_status::phase::failed: return "failed";
+  }
+  return "?";
+}
+
 void application::stop() {
   if (core_) core_->stop();
 }

@@ -19,6 +19,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
@@ -31,6 +32,7 @@
 #include <interlock/runtime/detail/reply_conversion.hpp>
 #include <interlock/runtime/options.hpp>
 #include <interlock/runtime/receipt.hpp>
+#include <interlock/runtime/status.hpp>
 #include <interlock/runtime/ulid.hpp>
 
 namespace interlock {
@@ -108,6 +110,12 @@ class application {
   /// How many aggregate actors are alive (passivated ones that are still
   /// finishing their last command included): for diagnostics and tests.
   caf::expected<std::size_t> live_aggregates() const;
+
+  /// What each projection is doing, in registration order: phase, position,
+  /// lag, rate, waiting queries, failure. Read without a message, so it never
+  /// blocks (callable from actors too) and a projection busy catching up
+  /// reports. errc::unavailable once the application has stopped.
+  caf::expected<std::vector<projection_status>> status() const;
 
   /// Discards projection P's read model and rebuilds it from the whole journal.
   /// Queries wait until the rebuild has caught up.

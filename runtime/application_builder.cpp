@@ -218,8 +218,10 @@ caf::expected<application> application_builder::build() {
   core->client = spawn_client_actor(*sys_, core->router, core->directory, settings_.client_window,
                                     core->deadlines.get());
   for (auto& p : projections_) {
-    auto actor = spawn_projection_actor(*sys_, p, ctx);
+    auto progress = std::make_shared<detail::projection_progress>();
+    auto actor = spawn_projection_actor(*sys_, p, ctx, progress);
     core->projections.emplace(p->type_name, actor);
+    core->progress.emplace_back(p->type_name, std::move(progress));
     for (auto& q : p->query_types) core->query_routes.emplace(q, actor);
   }
   return application{std::move(core)};

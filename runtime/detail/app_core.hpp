@@ -12,6 +12,7 @@
 
 #include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/deadline_keeper.hpp>
+#include <interlock/actors/projection_progress.hpp>
 #include <interlock/runtime/application_builder.hpp>
 
 namespace interlock::detail {
@@ -31,6 +32,8 @@ class app_core {
   std::shared_ptr<aggregate_directory> directory;
   std::unique_ptr<deadline_keeper> deadlines = std::make_unique<deadline_keeper>();  // command timeouts
   std::unordered_map<std::string, caf::actor> projections;          // by projection type name
+  // Each projection's status, in registration order.
+  std::vector<std::pair<std::string, std::shared_ptr<projection_progress>>> progress;
   std::unordered_map<std::string, caf::actor> query_routes;         // query type -> projection actor
   std::unordered_map<std::string, std::string> command_routes;      // command type -> aggregate type
   std::unordered_set<std::string> aggregate_types;
