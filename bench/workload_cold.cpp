@@ -155,6 +155,25 @@ std::string probe(const options& opts, const std::string& path, const interlock:
   return {};
 }
 
+// Reads each probe stream once straight through the journal (scan_stream on a
+// connection of its own, no runtime), right after the fill: the journal's
+// share of a cold load in the same run, so that a slow run shows whether the
+// file or the runtime's round trip is slow.
+std::string scan_probes(const interlock::journal_factory& factory, const cold_shape& shape, std::vector<double>& us) {
+  auto j = factory();
+  if (!j) return "cannot open the journal: " + describe_error(j.error());
+  for (auto i : shape.probes) {
+    const auto t0 = clock::now();
+    auto scanned = (*j)->scan_stream("Account", shape.ids[i], 1, cold_stream_length + 1,
+                                     [](const interlock::event_view&) { return true; },
+                                     interlock::scan_fields::without_ids);
+    if (!scanned) return "scanning a probe stream: " + describe_error(scanned.error());
+    if (*scanned != cold_stream_length) return "a probe stream does not hold " + std::to_string(cold_stream_length) + " events";
+    us.push_back(seconds_since(t0) * 1e6);
+  }
+  return {};
+}
+
 // Why the two journals are probed in alternating rounds: on a shared VM a
 // burst of noise lasts long enough to slow one whole probe run; alternating
 // spreads it over both, as the bench's own comparisons of builds do.
@@ -172,6 +191,8 @@ std::string run_cold(const options& opts, const std::string& dir, result& r) {
   if (auto err = fill_new(opts, large_path(dir), large, large_factory, fill_seconds, large_open); !err.empty())
     return err;
   if (!opts.memory) save_ids(dir, opts, large);
+  std::vector<double> scan_us;
+  if (auto failed = scan_probes(large_factory, large, scan_us); !failed.empty()) return failed;
   auto err = fill_new(opts, small_path, small, small_factory, small_fill_seconds, small_open);
   std::vector<double> cold_us, small_us;
   double cold_seconds = 0;
@@ -194,6 +215,7 @@ std::string run_cold(const options& opts, const std::string& dir, result& r) {
   set_latencies(r, std::move(cold_us));
   if (small_p50 > 0) r.extra["ratio_to_small"] = *r.p50_us / small_p50;
   r.extra["small_fill_seconds"] = small_fill_seconds;
+  r.extra["scan_p50_us"] = percentile(scan_us, 50);  // the journal alone, right after the fill
   r.extra["journal_events"] = static_cast<double>(opts.cold_events);
   r.extra["streams"] = static_cast<double>(opts.cold_streams);
   r.extra["probes"] = static_cast<double>(large.probes.size());
