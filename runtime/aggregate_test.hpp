@@ -21,13 +21,9 @@
 #include <vector>
 
 #include <interlock/runtime/detail/aggregate_model.hpp>
+#include <interlock/runtime/expectation_failed.hpp>
 
 namespace interlock {
-
-class expectation_failed : public std::logic_error {
- public:
-  using std::logic_error::logic_error;
-};
 
 template <class T>
 class aggregate_test {

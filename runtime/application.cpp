@@ -177,15 +177,6 @@ caf::expected<std::vector<projection_status>> application::status() const {
   return out;
 }
 
-const char* to_string(projection_status::phase p) {
-  switch (p) {
-    case projection_status::phase::catching_up: return "catching_up";
-    case projection_status::phase::live: return "live";
-    case projection_status::phase::failed: return "failed";
-  }
-  return "?";
-}
-
 void application::stop() {
   if (core_) core_->stop();
 }

@@ -20,8 +20,8 @@
 #include <string>
 #include <utility>
 
-#include <interlock/runtime/aggregate_test.hpp>  // expectation_failed
 #include <interlock/runtime/detail/projection_model.hpp>
+#include <interlock/runtime/expectation_failed.hpp>
 
 namespace interlock {
 

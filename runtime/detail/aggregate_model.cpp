@@ -3,6 +3,8 @@
 // translation unit that registers an aggregate type.
 #include <interlock/runtime/detail/aggregate_model.hpp>
 
+#include <interlock/runtime/detail/model_errors.hpp>
+
 namespace interlock::detail {
 
 void aggregate_type_info::add_handler(std::string_view name, command_fn fn) { handlers.emplace(name, fn); }

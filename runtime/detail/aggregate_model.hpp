@@ -120,15 +120,6 @@ constexpr std::uint32_t state_version_of() {
 /// Inside a catch block: errc `code`, "`what`: <the exception's what()>", or
 /// "`what` a non-standard exception".
 caf::error exception_error(errc code, std::string what);
-/// Inside a catch block around a command handler: errc::rejected with what() as it is.
-caf::error handler_exception_error();
-/// Why `cmd` cannot run on aggregate `aggregate`, whose handler for its type
-/// name takes C++ type `handled` (null: no handler) and can store its result
-/// for a retry if `result_storable`; none if it can.
-caf::error check_command_fits(std::string_view aggregate, const erased_command& cmd, const std::type_info* handled,
-                              bool result_storable);
-/// errc::unknown_event_type: aggregate `aggregate` has no applier for `e`.
-caf::error no_applier_error(const event_view& e, std::string_view aggregate);
 /// "snapshot of Type/id at version N", as errors name a snapshot.
 std::string snapshot_name(std::string_view type, const std::string& id, std::uint64_t version);
 /// errc::schema_mismatch if `snap` was written by another state version.

@@ -1,5 +1,6 @@
 // The cold paths of aggregate_model<T> and projection_model<P>: compiled once
 // here instead of in every user translation unit that registers a type.
+#include <interlock/runtime/detail/model_errors.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
 
 #include <exception>
@@ -26,6 +27,20 @@ caf::error handler_exception_error() {
   }
 }
 
+namespace {
+
+// The message's type name is registered for another C++ type than the one
+// sent (two types share a name): `message` ("command"), `owner` ("aggregate X"),
+// `verb` ("handles").
+caf::error type_mismatch(errc code, const char* message, const std::string& name, const char* owner_kind,
+                         std::string_view owner, const char* verb) {
+  return make_error(code, std::string{"the "}.append(message).append(" type named ").append(name).append(
+                              " is not the C++ type ").append(owner_kind).append(" ").append(owner).append(" ").append(
+                              verb).append(" under that name; give one of them its own `type_name`"));
+}
+
+}  // namespace
+
 caf::error check_command_fits(std::string_view aggregate, const erased_command& cmd, const std::type_info* handled,
                               bool result_storable) {
   if (!handled)
@@ -33,9 +48,7 @@ caf::error check_command_fits(std::string_view aggregate, const erased_command& 
                       std::string{"aggregate "}.append(aggregate).append(" does not handle command ").append(
                           cmd.command_type));
   if (!cmd.body_type || *cmd.body_type != *handled)
-    return make_error(errc::unknown_command, "the command type named " + cmd.command_type +
-                                                 " is not the C++ type aggregate " + std::string{aggregate} +
-                                                 " handles under that name; give one of them its own `type_name`");
+    return type_mismatch(errc::unknown_command, "command", cmd.command_type, "aggregate", aggregate, "handles");
   if (cmd.idempotent && !result_storable)
     return make_error(errc::invalid_argument, "command " + cmd.command_type +
                                                   " was given a command_id (idempotency key), but its result type "
@@ -54,9 +67,7 @@ caf::error check_query_fits(std::string_view projection, const erased_query& q, 
                       std::string{"projection "}.append(projection).append(" does not answer query ").append(
                           q.query_type));
   if (!q.body_type || *q.body_type != *handled)
-    return make_error(errc::unknown_query, "the query type named " + q.query_type +
-                                               " is not the C++ type projection " + std::string{projection} +
-                                               " answers under that name; give one of them its own `type_name`");
+    return type_mismatch(errc::unknown_query, "query", q.query_type, "projection", projection, "answers");
   return {};
 }
 

@@ -3,6 +3,8 @@
 // unit that registers a projection type.
 #include <interlock/runtime/detail/projection_model.hpp>
 
+#include <interlock/runtime/detail/model_errors.hpp>
+
 namespace interlock::detail {
 
 void projection_type_info::add_consumer(std::string_view name, event_fn fn) { consumers.emplace(name, fn); }

@@ -38,12 +38,7 @@ constexpr bool check_query() {
   return true;
 }
 
-// Compiled once in the library (runtime/detail/model_errors.cpp).
-/// Why `q` cannot be answered by projection `projection`, whose handler for
-/// its type name takes C++ type `handled` (null: no handler); none if it can.
-caf::error check_query_fits(std::string_view projection, const erased_query& q, const std::type_info* handled);
-/// Inside a catch block around a query handler.
-caf::error query_exception_error(const erased_query& q);
+// Compiled once in the library (runtime/detail/projection_model.cpp).
 /// Inside a catch block around projection `projection`'s on() for `e`.
 caf::error consumer_exception_error(const event_view& e, std::string_view projection);
 
