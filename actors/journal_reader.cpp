@@ -298,7 +298,9 @@ caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<det
 caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto& job = *job_ptr;
   if (job.abandoned.load()) return finish(self, job, abandoned_error());
-  if (job.progress && job.next_position == job.position + 1)  // the job's first chunk: how far it has to go
+  // The job's first chunk, when the projection knows of nothing past its
+  // position (a start, a rebuild): how far it has to go, for status().
+  if (job.progress && job.next_position == job.position + 1 && job.progress->head.load() <= job.position)
     if (auto last = self->state.db->last_position()) job.progress->raise_head(*last, 0);
   auto scanned = job.pipelined ? catch_up_pipelined(self, job_ptr) : catch_up_inline(self, job);
   if (!scanned) return finish(self, job, std::move(scanned.error()));
