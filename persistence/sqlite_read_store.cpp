@@ -1,0 +1,167 @@
+#include <interlock/persistence/sqlite_read_store.hpp>
+
+#include <sqlite3.h>
+
+#include <interlock/core/errors.hpp>
+#include <interlock/persistence/journal_detail.hpp>  // now_us
+#include <interlock/persistence/read_store_checks.hpp>
+#include <interlock/persistence/sqlite_db.hpp>
+
+namespace interlock {
+namespace {
+
+constexpr std::int64_t current_format = 1;
+
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS read_store_meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO read_store_meta (key, value) VALUES ('format', 1);
+CREATE TABLE IF NOT EXISTS projection_checkpoints (
+  projection    TEXT PRIMARY KEY,
+  position      INTEGER NOT NULL CHECK (position >= 0),
+  state_version INTEGER NOT NULL,
+  state         TEXT,             -- the read model as JSON; NULL: the position alone
+  saved_at_us   INTEGER NOT NULL
+);
+)sql";
+
+class sqlite_read_store final : public read_store {
+ public:
+  explicit sqlite_read_store(std::string path) : path_(std::move(path)) {}
+
+  caf::error open() {
+    if (db_.open(path_) != SQLITE_OK) return fail("cannot open");
+    if (db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;") != SQLITE_OK)
+      return fail("cannot set up");
+    if (auto err = check_what_the_file_holds()) return err;
+    if (db_.exec(schema_sql) != SQLITE_OK) return fail("cannot create the tables of");
+    if (auto err = check_format()) return err;
+    return prepare_all();
+  }
+
+  caf::expected<std::optional<projection_checkpoint>> load_checkpoint(std::string_view name) override {
+    sqlite::reset_on_exit done{load_};
+    load_.bind(1, name);
+    auto rc = load_.step();
+    if (rc == SQLITE_DONE) return std::optional<projection_checkpoint>{};
+    if (rc != SQLITE_ROW) return fail("cannot read a checkpoint from");
+    projection_checkpoint cp;
+    cp.position = static_cast<std::uint64_t>(load_.column_int64(0));
+    cp.state_version = static_cast<std::uint32_t>(load_.column_int64(1));
+    cp.state = load_.column_text(2);
+    cp.saved_at_us = load_.column_int64(3);
+    return std::optional<projection_checkpoint>{std::move(cp)};
+  }
+
+  caf::error save_checkpoint(std::string_view name, const projection_checkpoint& cp) override {
+    if (auto err = detail::check_checkpoint(name, cp)) return err;
+    sqlite::reset_on_exit done{save_};
+    save_.bind(1, name);
+    save_.bind(2, static_cast<std::int64_t>(cp.position));
+    save_.bind(3, static_cast<std::int64_t>(cp.state_version));
+    save_.bind_or_null(4, cp.state);
+    save_.bind(5, detail::now_us());
+    if (save_.step() != SQLITE_DONE) return fail("cannot save a checkpoint in");
+    return {};
+  }
+
+  caf::error remove_checkpoint(std::string_view name) override {
+    sqlite::reset_on_exit done{remove_};
+    remove_.bind(1, name);
+    if (remove_.step() != SQLITE_DONE) return fail("cannot remove a checkpoint from");
+    return {};
+  }
+
+  caf::expected<std::vector<std::pair<std::string, projection_checkpoint>>> checkpoints() override {
+    sqlite::reset_on_exit done{list_};
+    std::vector<std::pair<std::string, projection_checkpoint>> out;
+    int rc;
+    while ((rc = list_.step()) == SQLITE_ROW) {
+      projection_checkpoint cp;
+      cp.position = static_cast<std::uint64_t>(list_.column_int64(1));
+      cp.state_version = static_cast<std::uint32_t>(list_.column_int64(2));
+      cp.state = list_.column_text(3);
+      cp.saved_at_us = list_.column_int64(4);
+      out.emplace_back(list_.column_text(0), std::move(cp));
+    }
+    if (rc != SQLITE_DONE) return fail("cannot list the checkpoints of");
+    return out;
+  }
+
+ private:
+  caf::error fail(const std::string& what) const {
+    return make_error(errc::storage, what + " read store '" + path_ + "': " + db_.last_error());
+  }
+
+  caf::error refuse(const std::string& why) const {
+    return make_error(errc::storage, "'" + path_ + "' is not a read store: " + why);
+  }
+
+  // A journal given where the read store goes would get tables it must not
+  // have; any other database is someone else's.
+  caf::error check_what_the_file_holds() {
+    sqlite::statement tables;
+    if (tables.prepare(db_.get(), "SELECT name FROM sqlite_schema WHERE type = 'table'") != SQLITE_OK)
+      return fail("cannot read the schema of");
+    bool any = false, meta = false, events = false;
+    int rc;
+    while ((rc = tables.step()) == SQLITE_ROW) {
+      auto name = tables.column_view(0);
+      any = true;
+      meta = meta || name == "read_store_meta";
+      events = events || name == "events";
+    }
+    if (rc != SQLITE_DONE) return fail("cannot read the schema of");
+    if (events) return refuse("it holds an events table (is it the journal?)");
+    if (any && !meta) return refuse("it holds tables but no read_store_meta");
+    return {};
+  }
+
+  caf::error check_format() {
+    sqlite::statement format;
+    if (format.prepare(db_.get(), "SELECT value FROM read_store_meta WHERE key = 'format'") != SQLITE_OK ||
+        format.step() != SQLITE_ROW)
+      return fail("cannot read the format of");
+    auto found = format.column_int64(0);
+    if (found == current_format) return {};
+    return make_error(errc::storage, "read store '" + path_ + "' has format " + std::to_string(found) +
+                                         ", which this version does not read (it reads format " +
+                                         std::to_string(current_format) + ")");
+  }
+
+  caf::error prepare_all() {
+    const std::pair<sqlite::statement*, const char*> all[] = {
+        {&load_, "SELECT position, state_version, state, saved_at_us FROM projection_checkpoints WHERE projection = ?"},
+        {&save_,
+         "INSERT INTO projection_checkpoints (projection, position, state_version, state, saved_at_us) "
+         "VALUES (?, ?, ?, ?, ?) ON CONFLICT (projection) DO UPDATE SET position = excluded.position, "
+         "state_version = excluded.state_version, state = excluded.state, saved_at_us = excluded.saved_at_us"},
+        {&remove_, "DELETE FROM projection_checkpoints WHERE projection = ?"},
+        {&list_, "SELECT projection, position, state_version, state, saved_at_us FROM projection_checkpoints "
+                 "ORDER BY projection"},
+    };
+    for (auto [stmt, sql] : all)
+      if (stmt->prepare(db_.get(), sql) != SQLITE_OK) return fail("cannot prepare a statement for");
+    return {};
+  }
+
+  std::string path_;
+  sqlite::connection db_;  // declared before the statements: they are finalized first
+  sqlite::statement load_, save_, remove_, list_;
+};
+
+}  // namespace
+
+caf::expected<std::unique_ptr<read_store>> open_sqlite_read_store(const std::string& path) {
+  auto store = std::make_unique<sqlite_read_store>(path);
+  if (auto err = store->open()) return err;
+  return std::unique_ptr<read_store>{std::move(store)};
+}
+
+read_store_factory sqlite_read_store_factory(std::string path) {
+  return [path = std::move(path)] { return open_sqlite_read_store(path); };
+}
+
+}  // namespace interlock
