@@ -19,6 +19,7 @@
 #include <interlock/model/erased_messages.hpp>
 #include <interlock/model/projection_instance.hpp>
 #include <interlock/persistence/journal.hpp>
+#include <interlock/persistence/read_store.hpp>
 
 namespace interlock {
 
@@ -35,6 +36,10 @@ using catchup_atom = caf::atom_constant<caf::atom("catchup")>;      // (catchup_
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;  // () an aggregate actor stops
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;          // () the router passivates idle actors
 using live_atom = caf::atom_constant<caf::atom("live")>;            // () -> live aggregate actors (size_t)
+using checkpoint_load_atom = caf::atom_constant<caf::atom("ckload")>;  // (name) -> checkpoint_ptr (null: none)
+using checkpoint_save_atom = caf::atom_constant<caf::atom("cksave")>;  // (name, checkpoint_ptr) -> unit
+using checkpoint_drop_atom = caf::atom_constant<caf::atom("ckdrop")>;  // (name) -> unit
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;      // () a projection saves its read model
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
 template <class Inspector>
@@ -89,6 +94,9 @@ struct catchup_job {
   caf::error failure;
   std::atomic<bool> abandoned{false};  // as in recovery_job
 };
+
+/// A projection's checkpoint on its way to or from the read store.
+using checkpoint_ptr = std::shared_ptr<const projection_checkpoint>;
 
 /// True for errors in the stored data (they stay until the data is fixed),
 /// false for the journal not answering (worth retrying).
@@ -145,3 +153,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::command_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::recovery_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::catchup_job>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::checkpoint_ptr)

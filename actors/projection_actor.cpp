@@ -1,36 +1,15 @@
 #include <interlock/actors/projection_actor.hpp>
 
-#include <interlock/actors/messages.hpp>
+#include <interlock/actors/projection_state.hpp>
 
 #include <atomic>
 
 namespace interlock {
 namespace {
 
-struct parked_query {
-  std::uint64_t ticket;
-  detail::erased_query query;
-  caf::typed_response_promise<detail::erased_answer> promise;
-};
-
-struct projection_state {
-  std::shared_ptr<const detail::projection_kind> kind;
-  aggregate_context ctx;
-  std::shared_ptr<detail::projection_instance> instance;  // shared with the reader while it catches up
-  std::shared_ptr<detail::projection_progress> progress;  // what application::status() reads
-  event_envelope scratch;
-  std::uint64_t position = 0;  // last global position applied
-  caf::error failure;
-  std::vector<parked_query> parked;
-  std::uint64_t next_ticket = 0;
-  // A catch-up whose request timed out. The reader may still be applying it
-  // to `instance`, so the instance and `position` are not ours again until
-  // the reader has let go of the job (see settled()).
-  std::shared_ptr<detail::catchup_job> abandoned;
-  static inline const char* name = "interlock.projection";
-};
-
-using self_ptr = caf::stateful_actor<projection_state>*;
+using detail::parked_query;
+using self_ptr = detail::projection_self;
+using detail::settled;
 
 caf::result<detail::erased_answer> answer(self_ptr self, const detail::erased_query& q) {
   auto& st = self->state;
@@ -82,21 +61,6 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
   return applied::all;
 }
 
-// True once no catch-up that timed out can still touch the instance. The
-// reader holds the job while it works on it (its message, the chunks its
-// second thread applies) and lets go when done, also when it stops: our
-// reference is then the last. The fence pairs with the release of those
-// references, so the reader's writes to the instance and the job are seen.
-bool settled(self_ptr self) {
-  auto& st = self->state;
-  if (!st.abandoned) return true;
-  if (st.abandoned.use_count() > 1) return false;
-  std::atomic_thread_fence(std::memory_order_acquire);
-  st.position = st.abandoned->position;
-  st.abandoned.reset();
-  return true;
-}
-
 // The reader applies the journal from the position on to its end, in place;
 // the await holds live events and queries in the mailbox meanwhile.
 void catch_up(self_ptr self) {
@@ -110,15 +74,19 @@ void catch_up(self_ptr self) {
   job->position = st.position;
   job->next_position = st.position + 1;
   job->projection_name = st.kind->type_name;
+  st.catching_up = true;
   self->request(st.ctx.reader, st.ctx.journal_timeout, catchup_atom::value, job)
       .await(
           [=] {
+            self->state.catching_up = false;
             self->state.position = job->position;
             self->state.progress->state = detail::projection_progress::phase::live;
             answer_parked(self);
+            detail::save_checkpoint_if_due(self);
           },
           [=](caf::error& err) {
             auto& st = self->state;
+            st.catching_up = false;
             if (detail::is_data_error(err)) {  // the reader's answer: it is done with the job
               st.position = job->position;
               fail(self, std::move(err));
@@ -159,24 +127,32 @@ void expire(self_ptr self, std::uint64_t ticket) {
   count_parked(self);
 }
 
-void start(self_ptr self) {
+// A new read model from position 0 (a rebuild).
+void rebuild(self_ptr self) {
   auto& st = self->state;
   st.abandoned.reset();  // a job still running has the old instance to itself
   st.instance = st.kind->make();
   st.position = 0;
   st.failure = caf::error{};
   st.progress->restart();
+  detail::drop_checkpoint(self);
   catch_up(self);
 }
 
 caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::projection_kind> kind,
-                               aggregate_context ctx, std::shared_ptr<detail::projection_progress> progress) {
+                               aggregate_context ctx, caf::actor store,
+                               std::shared_ptr<detail::projection_progress> progress) {
   self->state.kind = std::move(kind);
   self->state.progress = std::move(progress);
   self->state.ctx = std::move(ctx);
+  self->state.store = std::move(store);
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    detail::save_final_checkpoint(self);
+    self->quit(msg.reason);
+  });
   self->request(self->state.ctx.writer, self->state.ctx.journal_timeout, subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
-      .await([=](std::uint64_t) { start(self); },
+      .await([=](std::uint64_t head) { detail::load_checkpoint_then(self, head, &catch_up); },
              [=](caf::error& err) {
                self->state.instance = self->state.kind->make();
                fail(self, detail::explain_transport_error(std::move(err),
@@ -189,6 +165,7 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         if (self->state.failure || !settled(self)) return;  // a catch-up reads them from the journal
         if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
+        detail::save_checkpoint_if_due(self);
       },
       [=](retry_atom) {
         if (settled(self)) return catch_up(self);
@@ -200,15 +177,35 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         return answer(self, q);
       },
       [=](expire_atom, std::uint64_t ticket) { expire(self, ticket); },
-      [=](rebuild_atom) { start(self); },
+      [=](rebuild_atom) { rebuild(self); },
   };
 }
 
 }  // namespace
 
+namespace detail {
+
+// True once no catch-up that timed out can still touch the instance. The
+// reader holds the job while it works on it (its message, the chunks its
+// second thread applies) and lets go when done, also when it stops: our
+// reference is then the last. The fence pairs with the release of those
+// references, so the reader's writes to the instance and the job are seen.
+bool settled(projection_self self) {
+  auto& st = self->state;
+  if (!st.abandoned) return true;
+  if (st.abandoned.use_count() > 1) return false;
+  std::atomic_thread_fence(std::memory_order_acquire);
+  st.position = st.abandoned->position;
+  st.abandoned.reset();
+  return true;
+}
+
+}  // namespace detail
+
 caf::actor spawn_projection_actor(caf::actor_system& sys, std::shared_ptr<const detail::projection_kind> kind,
-                                  aggregate_context ctx, std::shared_ptr<detail::projection_progress> progress) {
-  return sys.spawn(projection_actor, std::move(kind), std::move(ctx), std::move(progress));
+                                  aggregate_context ctx, caf::actor store,
+                                  std::shared_ptr<detail::projection_progress> progress) {
+  return sys.spawn(projection_actor, std::move(kind), std::move(ctx), std::move(store), std::move(progress));
 }
 
 }  // namespace interlock

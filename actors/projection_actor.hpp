@@ -5,9 +5,11 @@
 // `after = p` waits until position p is applied (read-your-writes).
 // An event that cannot be decoded or applied puts the projection in a failed
 // state: every query then gets that error (nothing is skipped silently).
+// A projection type with `snapshot_every` starts from its stored read-model
+// snapshot and applies only the journal after it (actors/projection_checkpoint.cpp).
 //
 // Messages: (erased_query) -> erased_answer | error
-//           (rebuild_atom) -> unit: discard the read model and catch up from 0
+//           (rebuild_atom) -> unit: discard the read model (and its snapshot) and catch up from 0
 #pragma once
 
 #include <memory>
@@ -20,8 +22,11 @@
 
 namespace interlock {
 
-/// `progress` is the projection's status, kept up to date for application::status().
+/// `store` is the read store actor (actors/read_store_actor.hpp), where a
+/// projection that keeps snapshots keeps them; `progress` is the projection's
+/// status, kept up to date for application::status().
 caf::actor spawn_projection_actor(caf::actor_system& sys, std::shared_ptr<const detail::projection_kind> kind,
-                                  aggregate_context ctx, std::shared_ptr<detail::projection_progress> progress);
+                                  aggregate_context ctx, caf::actor store,
+                                  std::shared_ptr<detail::projection_progress> progress);
 
 }  // namespace interlock

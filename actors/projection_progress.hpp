@@ -25,11 +25,12 @@ struct projection_progress {
   std::atomic<std::uint64_t> applied{0};          // events applied since the (re)start
   std::atomic<std::int64_t> started_ns{0};        // steady clock of the (re)start
   std::atomic<std::size_t> waiting_queries{0};
+  std::atomic<std::uint64_t> checkpoint{0};       // position of the last checkpoint stored, 0: none
 
-  /// A new read model from position 0 (start, rebuild).
-  void restart() {
+  /// A read model that reflects the journal up to `from` (0: a new one; start, rebuild).
+  void restart(std::uint64_t from = 0) {
     state = phase::catching_up;
-    position = 0;
+    position = from;
     last_recorded_us = 0;
     applied = 0;
     started_ns = std::chrono::steady_clock::now().time_since_epoch().count();

@@ -3,12 +3,14 @@
 // runtime/detail/projection_model.hpp implements both for a user's type.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include <interlock/core/event_envelope.hpp>
 #include <interlock/model/erased.hpp>
@@ -34,16 +36,22 @@ class projection_instance {
   /// Whether a handler takes the envelope (and so may read the command,
   /// correlation and causation ids); catch-up skips reading them otherwise.
   virtual bool reads_ids() const = 0;
+  /// The read model as JSON text (a read-model snapshot); errc::schema_mismatch
+  /// if the type has no JSON form, errc::invalid_argument for text that is not UTF-8.
+  virtual caf::expected<std::string> snapshot() const = 0;
 };
 
 /// One registered projection type. `make` builds a fresh, empty read model
-/// (used at start and for rebuilds).
+/// (used at start and for rebuilds); `restore` one from a snapshot's JSON.
 struct projection_kind {
-  std::string type_name;
+  std::string type_name;  // also its name in the read store
+  std::uint64_t snapshot_every = 0;  // events between read-model snapshots; 0: none, rebuilt at each start
+  std::uint32_t state_version = 1;   // of the snapshots' JSON
   std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> query_types;
   std::vector<event_binding> event_types;
   std::function<std::unique_ptr<projection_instance>()> make;
+  std::function<caf::expected<std::unique_ptr<projection_instance>>(std::string_view json)> restore;
 };
 
 }  // namespace interlock::detail

@@ -171,6 +171,7 @@ caf::expected<std::vector<projection_status>> application::status() const {
     const double elapsed = (now_ns - p->started_ns.load()) / 1e9;
     if (elapsed > 0) s.events_per_s = static_cast<double>(p->applied.load()) / elapsed;
     s.waiting_queries = p->waiting_queries.load();
+    s.checkpoint = p->checkpoint.load();
     s.failure = p->failure();
     out.push_back(std::move(s));
   }
@@ -237,11 +238,12 @@ void app_core::stop() {
                       caf::after(std::chrono::seconds(1)) >> [] {});
     };
     // The reader goes first too: its death ends any await on a long catch-up.
-    // The writer goes last, so appends already queued still commit.
+    // The writer goes last, so appends already queued still commit; so does
+    // the read store, which has the projections' final snapshots queued.
     std::vector<caf::actor> front{client, router, reader};
     for (auto& [name, p] : projections) front.push_back(p);
     stop_and_wait(std::move(front));
-    stop_and_wait({writer});
+    stop_and_wait({writer, store});
   });
 }
 

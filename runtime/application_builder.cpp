@@ -12,9 +12,12 @@
 #include <interlock/actors/journal_reader.hpp>
 #include <interlock/actors/journal_writer.hpp>
 #include <interlock/actors/projection_actor.hpp>
+#include <interlock/actors/read_store_actor.hpp>
 #include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/log.hpp>
 #include <interlock/persistence/memory_journal.hpp>
+#include <interlock/persistence/memory_read_store.hpp>
+#include <interlock/persistence/sqlite_read_store.hpp>
 #include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
 #include <interlock/runtime/system_config.hpp>
@@ -78,11 +81,21 @@ journal_factory default_factory(const runtime_settings& s) {
 }
 
 // The default database lives under ./data/: create the folder, as users expect.
-void ensure_parent_directory(const runtime_settings& s) {
-  if (s.in_memory) return;
-  auto parent = std::filesystem::path{s.database_path}.parent_path();
-  std::error_code ignored;  // an impossible path is reported by the journal's open
+void ensure_parent_directory(const std::string& path) {
+  auto parent = std::filesystem::path{path}.parent_path();
+  std::error_code ignored;  // an impossible path is reported by the database's open
   if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
+}
+
+// The read store follows the journal: in memory with an in-memory journal or
+// one of the program's own (unless a path is set), else beside the journal file.
+read_store_factory default_read_store(const runtime_settings& s, bool own_journal) {
+  if (!s.read_store_path.empty()) {
+    ensure_parent_directory(s.read_store_path);
+    return sqlite_read_store_factory(s.read_store_path);
+  }
+  if (s.in_memory || own_journal) return memory_read_store_factory();
+  return sqlite_read_store_factory(read_store_path_for(s.database_path));
 }
 
 template <class Kinds, class Names>
@@ -194,11 +207,13 @@ caf::expected<application> application_builder::build() {
   if (auto err = check_event_names(aggregates_, projections_)) return err;
   if (auto err = check_upcasters(*upcasters_, aggregates_, projections_)) return err;
   auto factory = factory_ ? factory_ : default_factory(settings_);
-  ensure_parent_directory(settings_);
+  if (!settings_.in_memory && !factory_) ensure_parent_directory(settings_.database_path);
   auto writer_journal = factory();
   if (!writer_journal) return std::move(writer_journal.error());
   auto reader_journal = factory();
   if (!reader_journal) return std::move(reader_journal.error());
+  auto store = default_read_store(settings_, factory_ != nullptr)();
+  if (!store) return std::move(store.error());
 
   core->sys = sys_;
   core->owned_system = owned_system_;
@@ -209,6 +224,7 @@ caf::expected<application> application_builder::build() {
                                       settings_.group_commit_wait);
   core->reader = spawn_journal_reader(*sys_, std::move(*reader_journal), settings_.read_batch,
                                       std::make_shared<const upcaster_chain>(*upcasters_));
+  core->store = spawn_read_store_actor(*sys_, std::move(*store));
   aggregate_context ctx{core->writer, inbox, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};
@@ -219,7 +235,7 @@ caf::expected<application> application_builder::build() {
                                     core->deadlines.get());
   for (auto& p : projections_) {
     auto progress = std::make_shared<detail::projection_progress>();
-    auto actor = spawn_projection_actor(*sys_, p, ctx, progress);
+    auto actor = spawn_projection_actor(*sys_, p, ctx, core->store, progress);
     core->projections.emplace(p->type_name, actor);
     core->progress.emplace_back(p->type_name, std::move(progress));
     for (auto& q : p->query_types) core->query_routes.emplace(q, actor);

@@ -149,6 +149,14 @@ std::string parse_path(std::string_view v, runtime_settings& s) {
 }
 std::string format_path(const runtime_settings& s) { return std::string{"\""}.append(s.database_path).append("\""); }
 
+std::string parse_read_store_path(std::string_view v, runtime_settings& s) {
+  s.read_store_path = std::string{v};
+  return {};
+}
+std::string format_read_store_path(const runtime_settings& s) {
+  return std::string{"\""}.append(s.read_store_path).append("\"");
+}
+
 std::string parse_in_memory(std::string_view v, runtime_settings& s) {
   if (v != "true" && v != "false") return "expected true or false";
   s.in_memory = v == "true";
@@ -219,6 +227,9 @@ std::vector<option> make_options() {
                                                 "live aggregate actors, at most (least recently used stop); 0: no cap"),
       count_option<&rs::conflict_retries, 0>("aggregates.conflict_retries",
                                              "reruns of a command whose append conflicted with another writer"),
+      {"read_side.database_path", "string",
+       "the read store (projections' checkpoints and snapshots); \"\": beside the journal, x.db -> x.read.db",
+       &format_read_store_path, &parse_read_store_path},
       {"log.level", "quiet|error|warning|info|debug", "how much the runtime logs; \"\": what set_log_level() set",
        &format_log_level, &parse_log_level},
   };
@@ -229,7 +240,7 @@ std::vector<option> make_options() {
 // config/README.md), then add a name here.
 [[maybe_unused]] void every_field_has_an_option(const runtime_settings& s) {
   [[maybe_unused]] auto& [path, sync, memory, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
-                          passivate, max_live, retries, level] = s;
+                          passivate, max_live, retries, read_store, level] = s;
 }
 
 const std::vector<option>& options() {

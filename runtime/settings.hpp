@@ -46,6 +46,8 @@ struct runtime_settings {
   std::chrono::milliseconds passivate_after{300'000};     // an aggregate idle this long stops; 0: never
   std::size_t max_live_aggregates = 100'000;              // live aggregate actors, at most (LRU passivated); 0: no cap
   std::size_t conflict_retries = 3;                       // reload + rerun of a command whose append conflicted
+  // Read side: projections' checkpoints and read-model snapshots (persistence/read_store.hpp).
+  std::string read_store_path;  // SQLite file; empty: beside the journal ("data/x.db" -> "data/x.read.db")
   std::string log_level;  // quiet | error | warning | info | debug; empty: keep set_log_level()'s (default warning)
 
   bool operator==(const runtime_settings&) const = default;

@@ -26,6 +26,7 @@ class app_core {
   runtime_settings settings;
   caf::actor writer;
   caf::actor reader;
+  caf::actor store;  // the read store: projections' checkpoints
   caf::actor router;
   caf::actor client;
   // Live aggregate actors, sent to directly; null with middleware.
@@ -38,8 +39,8 @@ class app_core {
   std::unordered_map<std::string, std::string> command_routes;      // command type -> aggregate type
   std::unordered_set<std::string> aggregate_types;
 
-  /// Stops the actors, the writer last so queued appends still commit; waits
-  /// until the journal is closed.
+  /// Stops the actors, the writer and the read store last so queued appends
+  /// and final snapshots still commit; waits until both are closed.
   void stop();
   bool stopped() const { return stopped_flag_.load(); }
   ~app_core() { stop(); }

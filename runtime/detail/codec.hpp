@@ -90,6 +90,21 @@ T decode_json(std::string_view text) {
   }
 }
 
+/// decode_json() into an object that already holds values: the fields in
+/// `text` replace its own (containers are cleared first), the others keep
+/// theirs (a read model's settings given to its constructor). Throws as
+/// decode_json() does.
+template <class T>
+void decode_json_into(std::string_view text, T& out) {
+  if constexpr (has_json_fields<T>) {
+    json_cursor cursor{text};
+    if (!read_value(cursor, out) || (!cursor.at_end() && !cursor.fail("unexpected text after the value")))
+      throw std::invalid_argument(cursor.error());
+  } else {
+    out = decode_json<T>(text);
+  }
+}
+
 /// Hash and equality that let an unordered_map<std::string, ...> be searched
 /// with a string_view (no string built per event).
 struct name_hash {

@@ -33,6 +33,14 @@ query_outcome projection_model_base::answer(const erased_query& q) {
   }
 }
 
+std::string read_model_snapshot_name(std::string_view projection) {
+  return std::string{"read-model snapshot of projection "}.append(projection);
+}
+
+caf::error read_model_decode_error(std::string_view projection) {
+  return exception_error(errc::corrupt_event, read_model_snapshot_name(projection) + " does not decode");
+}
+
 caf::error consumer_exception_error(const event_view& e, std::string_view projection) {
   return exception_error(errc::corrupt_event,
                          describe_event(e).append(": projection ").append(projection).append(" on() threw"));

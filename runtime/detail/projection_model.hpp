@@ -61,6 +61,21 @@ struct projection_type_info {
   void add_query(std::string_view name, query_fn fn);
 };
 
+template <class P>
+concept keeps_read_model_snapshots = requires { { P::snapshot_every } -> std::convertible_to<std::uint64_t>; };
+
+template <class P>
+constexpr bool check_snapshot_policy() {
+  if constexpr (keeps_read_model_snapshots<P>)
+    static_assert(state_codable<P>, "a projection with snapshot_every must have a JSON form: INTERLOCK_JSON(P, fields...), or nlohmann to_json/from_json with <interlock/runtime/nlohmann_json.hpp> included");
+  return true;
+}
+
+/// "read-model snapshot of projection P", as errors name one.
+std::string read_model_snapshot_name(std::string_view projection);
+/// Inside a catch block: errc::corrupt_event, the snapshot does not decode.
+caf::error read_model_decode_error(std::string_view projection);
+
 /// projection_instance for any projection type, compiled once in the library.
 class projection_model_base : public projection_instance {
  public:
@@ -102,6 +117,34 @@ class projection_model final : public projection_model_base {
     state_ = std::move(other.state_);
     bind(&state_);
     return *this;
+  }
+
+  caf::expected<std::string> snapshot() const override {
+    if constexpr (state_codable<P>) {
+      try {
+        return encode_text(state_, [] { return read_model_snapshot_name(type_name_of<P>()); });
+      } catch (...) {
+        return exception_error(errc::invalid_argument, read_model_snapshot_name(type_name_of<P>()) + ": encoding");
+      }
+    } else {
+      return not_snapshottable_error(type_name_of<P>());
+    }
+  }
+
+  /// The read model in `json` (a snapshot()) read into `initial` (a fresh
+  /// one, so fields the JSON does not hold keep their initial values), or
+  /// errc::corrupt_event.
+  static caf::expected<std::unique_ptr<projection_instance>> restore(P initial, std::string_view json) {
+    if constexpr (state_codable<P>) {
+      try {
+        decode_json_into(json, initial);
+        return std::unique_ptr<projection_instance>{std::make_unique<projection_model>(std::move(initial))};
+      } catch (...) {
+        return read_model_decode_error(type_name_of<P>());
+      }
+    } else {
+      return not_snapshottable_error(type_name_of<P>());
+    }
   }
 
   static const projection_type_info& info() {
@@ -147,8 +190,12 @@ class projection_model final : public projection_model_base {
 template <class P, class Factory>
 std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
   projection_model<P>::info();  // builds the tables and instantiates the compile-time checks
+  static_assert(check_snapshot_policy<P>());
   auto kind = std::make_shared<projection_kind>();
   kind->type_name = std::string{type_name_of<P>()};
+  if constexpr (keeps_read_model_snapshots<P>) kind->snapshot_every = P::snapshot_every;
+  kind->state_version = state_version_of<P>();
+  kind->restore = [factory](std::string_view json) { return projection_model<P>::restore(factory(), json); };
   kind->query_types = names_of(static_cast<typename P::queries*>(nullptr));
   kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
   kind->registration_error = list_error<typename P::queries, typename P::events>("projection " + kind->type_name, "query");

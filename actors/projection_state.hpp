@@ -1,0 +1,66 @@
+// What a projection actor holds (actors/projection_actor.cpp), shared with the
+// file that keeps its checkpoint (actors/projection_checkpoint.cpp). Internal.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include <interlock/actors/aggregate/aggregate_actor.hpp>
+#include <interlock/actors/messages.hpp>
+
+namespace interlock::detail {
+
+struct parked_query {
+  std::uint64_t ticket;
+  erased_query query;
+  caf::typed_response_promise<erased_answer> promise;
+};
+
+struct projection_state {
+  std::shared_ptr<const projection_kind> kind;
+  aggregate_context ctx;
+  caf::actor store;                                 // the read store: checkpoints
+  std::shared_ptr<projection_instance> instance;  // shared with the reader while it catches up
+  std::shared_ptr<projection_progress> progress;  // what application::status() reads
+  event_envelope scratch;
+  std::uint64_t position = 0;  // last global position applied
+  caf::error failure;
+  std::vector<parked_query> parked;
+  std::uint64_t next_ticket = 0;
+  bool catching_up = false;  // a catch-up job is with the reader (awaited)
+  // A catch-up whose request timed out. The reader may still be applying it
+  // to `instance`, so the instance and `position` are not ours again until
+  // the reader has let go of the job (see settled()).
+  std::shared_ptr<catchup_job> abandoned;
+  // Checkpoints (actors/projection_checkpoint.cpp).
+  std::uint64_t saved_position = 0;  // of the last checkpoint stored or loaded
+  bool saving = false;               // a save is with the read store
+  std::uint64_t generation = 0;      // bumped by a rebuild: saves of the read model before it are stale
+  static inline const char* name = "interlock.projection";
+};
+
+using projection_self = caf::stateful_actor<projection_state>*;
+
+/// True once no catch-up that timed out can still touch the instance.
+bool settled(projection_self self);
+
+/// Starts the read model from its checkpoint if the projection keeps
+/// snapshots and has a usable one, else from position 0; then `catch_up`.
+/// `journal_head` is the journal's last position when the projection subscribed.
+void load_checkpoint_then(projection_self self, std::uint64_t journal_head, void (*catch_up)(projection_self));
+
+/// Saves a read-model snapshot if `snapshot_every` events were applied since
+/// the last one (and none is being saved).
+void save_checkpoint_if_due(projection_self self);
+
+/// On a clean stop: saves a snapshot of what was applied since the last one.
+/// Sent, not requested: the read store stops after the projections, and
+/// stores it first.
+void save_final_checkpoint(projection_self self);
+
+/// A rebuild: the stored checkpoint is stale. Forgets it.
+void drop_checkpoint(projection_self self);
+
+}  // namespace interlock::detail
