@@ -90,6 +90,24 @@ struct Counter {
   Progress handle(const GetProgress&) const { return progress; }
 };
 
+// The resume workload's projection: Counter with a read-model snapshot.
+struct CheckpointedCounter {
+  static constexpr std::uint64_t snapshot_every = 100'000;
+  using events = interlock::types<Opened, Deposited>;
+  using queries = interlock::types<GetProgress>;
+
+  std::uint64_t seen = 0;
+  std::int64_t total = 0;
+
+  void on(const Opened&) { ++seen; }
+  void on(const Deposited& e) {
+    ++seen;
+    total += e.amount;
+  }
+  Progress handle(const GetProgress&) const { return {seen, total}; }
+};
+BENCH_JSON(CheckpointedCounter, seen, total)
+
 // -- what the workloads and the raw-SQLite ceiling both write -------------------
 
 // The tag of account `account`'s deposit number `deposit` (0-based): the same

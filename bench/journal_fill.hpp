@@ -42,4 +42,31 @@ inline std::string append_all(interlock::journal& j, const std::vector<interlock
   return {};
 }
 
+/// Fills `j` with `n` events over `accounts` new accounts (an Opened, then
+/// Deposited), in rounds of up to 100 events per account, one transaction
+/// per round. The first failure as text, empty if all committed.
+inline std::string fill_accounts(interlock::journal& j, std::size_t n, std::size_t accounts) {
+  std::vector<std::string> ids;
+  std::vector<std::uint64_t> versions(accounts, 0), targets(accounts, n / accounts);
+  for (std::size_t a = 0; a < accounts; ++a) {
+    ids.push_back(interlock::new_id());
+    if (a < n % accounts) ++targets[a];
+  }
+  constexpr std::uint64_t chunk = 100;
+  for (bool more = true; more;) {
+    more = false;
+    std::vector<interlock::append_request> batch;
+    for (std::size_t a = 0; a < accounts; ++a) {
+      const auto count = std::min(chunk, targets[a] - versions[a]);
+      if (count == 0) continue;
+      batch.push_back({"Account", ids[a], versions[a], account_events(a, versions[a] + 1, count), "", "", ""});
+      versions[a] += count;
+      more = more || versions[a] < targets[a];
+    }
+    if (batch.empty()) break;
+    if (auto err = append_all(j, batch); !err.empty()) return err;
+  }
+  return {};
+}
+
 }  // namespace bench

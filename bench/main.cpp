@@ -33,15 +33,15 @@ using bench::options;
 using bench::result;
 
 constexpr const char* usage_text = R"(usage: interlock-bench [options]
-  --only W[,W...]   run only these workloads: bank, latency, replay, catchup, snapshot,
-                    passivation, cold, ceiling
+  --only W[,W...]   run only these workloads: bank, latency, replay, catchup, resume,
+                    snapshot, passivation, cold, ceiling
                     (the ceiling parts the chosen workloads compare against always run)
   --quick           small sizes, a few seconds in all
   --memory          the runtime workloads use the in-memory journal (actor overhead alone)
   --json            one JSON object per workload on stdout (the table goes to stderr)
   --accounts A      bank accounts (default 1000; quick 100)
   --deposits D      deposits per account (default 100; quick 20)
-  --events N        replay stream / catch-up journal / read ceiling / snapshot stream size
+  --events N        replay stream / catch-up and resume journal / read ceiling / snapshot stream size
                     (default 1000000; quick 50000)
   --aggregates M    passivation: aggregates touched once each (default 1000000; quick 50000)
   --cap C           passivation: max_live_aggregates of the capped run (default 100000; quick 5000);
@@ -133,8 +133,8 @@ options parse_args(int argc, char** argv) {
       for (std::size_t start = 0; start <= list.size();) {
         auto comma = list.find(',', start);
         auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "snapshot" &&
-            name != "passivation" && name != "cold" && name != "ceiling")
+        if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "resume" &&
+            name != "snapshot" && name != "passivation" && name != "cold" && name != "ceiling")
           usage_error("unknown workload '" + name + "'");
         opts.only.push_back(name);
         if (comma == std::string::npos) break;
@@ -505,6 +505,7 @@ int main(int argc, char** argv) {
       {"ceiling_read", all_ceilings || opts.selected("replay") || opts.selected("catchup"), bench::ceiling_read},
       {"replay", opts.selected("replay"), bench::workload_replay},
       {"catchup", opts.selected("catchup"), bench::workload_catchup},
+      {"resume", opts.selected("resume"), bench::workload_resume},
       {"snapshot", opts.selected("snapshot"), bench::workload_snapshot},
       {"passivation", opts.selected("passivation"), bench::workload_passivation},
       // the comparison for the capped run: every aggregate stays live (GBs at full size)

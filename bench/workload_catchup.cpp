@@ -16,35 +16,16 @@ result workload_catchup(const options& opts, const std::string& dir) {
   const auto accounts = std::max<std::size_t>(1, std::min(opts.accounts, n));
   auto factory = journal_factory_for(opts, path);
   [&] {
-    // -- fill: rounds of up to `chunk` events per account, one transaction per round
+    // -- fill -------------------------------------------------------------------
     auto filler = factory();
     if (!filler) {
       r.error = "cannot open the journal: " + describe_error(filler.error());
       return;
     }
-    std::vector<std::string> ids;
-    std::vector<std::uint64_t> versions(accounts, 0), targets(accounts, n / accounts);
-    for (std::size_t a = 0; a < accounts; ++a) {
-      ids.push_back(interlock::new_id());
-      if (a < n % accounts) ++targets[a];
-    }
     const auto t_fill = clock::now();
-    constexpr std::uint64_t chunk = 100;
-    for (bool more = true; more;) {
-      more = false;
-      std::vector<interlock::append_request> batch;
-      for (std::size_t a = 0; a < accounts; ++a) {
-        const auto count = std::min(chunk, targets[a] - versions[a]);
-        if (count == 0) continue;
-        batch.push_back({"Account", ids[a], versions[a], account_events(a, versions[a] + 1, count), "", "", ""});
-        versions[a] += count;
-        more = more || versions[a] < targets[a];
-      }
-      if (batch.empty()) break;
-      if (auto err = append_all(**filler, batch); !err.empty()) {
-        r.error = err;
-        return;
-      }
+    if (auto err = fill_accounts(**filler, n, accounts); !err.empty()) {
+      r.error = err;
+      return;
     }
     r.extra["fill_seconds"] = seconds_since(t_fill);
     if (!opts.memory) filler->reset();
