@@ -5,12 +5,13 @@
 namespace interlock {
 
 /// Applies the scheduler settings measured best for this runtime: one worker
-/// thread per core (CAF's default of at least 4 loses to 2 on a 2-core machine)
-/// and a 1 us timer slack on CAF's threads (Linux's 50 us default stretches
-/// each 50 us sleep of an idle worker's polling by up to as much again).
-/// Idle workers poll every 25 us instead of CAF's 50 us: a batch that comes
-/// back from the journal's commit thread waits less for a worker to notice it; 10 us
-/// cost more in wake-ups than it saved (measured in bench/README.md).
+/// thread per core (CAF's default of at least 4 loses to 2 on a 2-core
+/// machine), and idle workers that, after a short spin, sleep on their
+/// condition variable until work is enqueued for them, instead of CAF's
+/// 12.5 ms of polling with sleeps of 50 us. Those polls woke a worker tens of
+/// thousands of times a second beside the journal's own threads: a recovery
+/// read that shared a core with a polling worker took 2-3x as long
+/// (bench/README.md: cold).
 /// Call before constructing the actor_system; later cfg.set() calls override it.
 void tune(caf::actor_system_config& cfg);
 
