@@ -1,6 +1,7 @@
 #include <interlock/actors/journal_reader.hpp>
 
 #include <interlock/actors/apply_pipeline.hpp>
+#include <interlock/actors/catchup_steps.hpp>
 #include <interlock/actors/messages.hpp>
 #include <interlock/persistence/event_chunk.hpp>
 
@@ -11,6 +12,11 @@
 
 namespace interlock {
 namespace {
+
+using detail::apply_to;
+using detail::guarded;
+using detail::scan_catch_up;
+using detail::upcast_then;
 
 struct reader_state {
   std::unique_ptr<interlock::journal> db;
@@ -60,47 +66,8 @@ caf::error load_snapshot(self_ptr self, detail::recovery_job& job) {
   return {};
 }
 
-// Calls `apply(view, more_of_same)` for `e`, or for each event the upcasters
-// turn it into (they keep e's envelope: position, stream version, ids).
-template <class Apply>
-caf::error upcast_then(const upcaster_chain& upcasters, const event_view& e, Apply&& apply) {
-  if (!upcasters.needs_upcast(e.event_type, e.schema_version)) return apply(e, false);
-  auto events = upcasters.upcast(e.event_type, e.schema_version, e.payload);
-  if (!events)
-    return make_error(code_of(events.error()).value_or(errc::schema_mismatch),
-                      detail::describe_event(e) + ": " + message_of(events.error()));
-  bool more = false;
-  for (auto& ev : *events) {
-    const auto payload = ev.payload.dump();
-    auto view = e;
-    view.event_type = ev.type;
-    view.schema_version = ev.schema_version;
-    view.payload = payload;
-    if (auto err = apply(view, more)) return err;
-    more = true;
-  }
-  return {};
-}
-
 bool within_bounds(const detail::recovery_job& job, const event_view& e) {
   return e.version <= job.max_version && e.recorded_at_us <= job.max_recorded_at_us;
-}
-
-// Runs `apply` (applying one event), turning what it throws into an error
-// naming the event: an exception must not end the reader (inline) or the
-// process (on the second thread). Running out of memory is worth a retry;
-// anything else comes from that event's data or its code.
-template <class Apply>
-caf::error guarded(const event_view& e, Apply&& apply) noexcept {
-  try {
-    return apply();
-  } catch (const std::bad_alloc&) {
-    return make_error(errc::unavailable, "out of memory applying " + detail::describe_event(e));
-  } catch (const std::exception& ex) {
-    return make_error(errc::corrupt_event, detail::describe_event(e) + ": " + ex.what());
-  } catch (...) {
-    return make_error(errc::corrupt_event, detail::describe_event(e) + ": an unknown exception");
-  }
 }
 
 // A job whose requester gave up (its request timed out) stops at its next chunk.
@@ -229,61 +196,18 @@ caf::result<void> recover(self_ptr self, std::shared_ptr<detail::recovery_job> j
   return continue_later(self, recover_atom::value, std::move(job_ptr));
 }
 
-// Applies `e` (or what the upcasters make of it) to the job's projection and
-// advances job.position past it.
-caf::error apply_to(detail::catchup_job& job, const upcaster_chain& upcasters, const event_view& e,
-                    event_envelope& scratch) {
-  auto err = guarded(e, [&] {
-    return upcast_then(upcasters, e, [&](const event_view& v, bool) { return job.instance->apply(v, scratch); });
-  });
-  if (!err) {
-    job.position = e.position;
-    if (job.progress) job.progress->applied_event(e.position, e.recorded_at_us);
-    return {};
-  }
-  return make_error(code_of(err).value_or(errc::corrupt_event),
-                    "projection " + job.projection_name + " stopped: " + message_of(err));
-}
-
-// Scans one chunk of the journal from job.next_position, checking that the
-// positions have no hole and that each stream's versions go on by one (the
-// journal keeps both gapless: anything else is damage, and the event is not
-// applied), and passes each event to `take`.
-template <class Take>
-caf::expected<std::size_t> scan_catch_up(self_ptr self, detail::catchup_job& job, Take take) {
-  caf::error failure;
-  const auto fields = job.instance->reads_ids() ? scan_fields::all : scan_fields::without_ids;
-  const auto stopped = [&](const std::string& why) {
-    return make_error(errc::corrupt_event, "projection " + job.projection_name + " stopped: " + why);
-  };
-  auto scanned = self->state.db->scan_all(job.next_position, self->state.chunk, [&](const event_view& e) {
-    if (e.position != job.next_position) {
-      failure = stopped("global position " + std::to_string(job.next_position) + " is missing from the journal");
-      return false;
-    }
-    if (!job.streams.check(e)) {
-      failure = stopped(message_of(job.streams.error(e)));
-      return false;
-    }
-    if ((failure = take(e))) return false;
-    job.next_position = e.position + 1;
-    return true;
-  }, fields);
-  if (failure) return failure;
-  return scanned;
-}
-
 // Applies one chunk of the journal to a projection in place, on this thread.
 caf::expected<std::size_t> catch_up_inline(self_ptr self, detail::catchup_job& job) {
   event_envelope scratch;
-  return scan_catch_up(self, job, [&](const event_view& e) { return apply_to(job, *self->state.upcasters, e, scratch); });
+  return scan_catch_up(*self->state.db, self->state.chunk, job,
+                       [&](const event_view& e) { return apply_to(job, *self->state.upcasters, e, scratch); });
 }
 
 // Reads one chunk into a buffer and hands it to the second thread, which
 // applies it while this thread reads the next.
 caf::expected<std::size_t> catch_up_pipelined(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto chunk = std::make_shared<event_chunk>();
-  auto scanned = scan_catch_up(self, *job_ptr, [&](const event_view& e) {
+  auto scanned = scan_catch_up(*self->state.db, self->state.chunk, *job_ptr, [&](const event_view& e) {
     chunk->add(e);
     return caf::error{};
   });

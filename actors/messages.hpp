@@ -39,6 +39,10 @@ using live_atom = caf::atom_constant<caf::atom("live")>;            // () -> liv
 using checkpoint_load_atom = caf::atom_constant<caf::atom("ckload")>;  // (name) -> checkpoint_ptr (null: none)
 using checkpoint_save_atom = caf::atom_constant<caf::atom("cksave")>;  // (name, checkpoint_ptr) -> unit
 using checkpoint_drop_atom = caf::atom_constant<caf::atom("ckdrop")>;  // (name) -> unit
+using durable_open_atom = caf::atom_constant<caf::atom("dbopen")>;    // (instance, name) -> position
+using durable_apply_atom = caf::atom_constant<caf::atom("dbapply")>;  // (instance, name, events) -> position
+using durable_query_atom = caf::atom_constant<caf::atom("dbquery")>;  // (instance, name, query) -> erased_answer
+using durable_reset_atom = caf::atom_constant<caf::atom("dbreset")>;  // (instance, name) -> unit
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;      // () a projection saves its read model
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
@@ -94,6 +98,9 @@ struct catchup_job {
   caf::error failure;
   std::atomic<bool> abandoned{false};  // as in recovery_job
 };
+
+/// A durable read model, handed to the read store actor that runs it.
+using instance_ptr = std::shared_ptr<projection_instance>;
 
 /// A projection's checkpoint on its way to or from the read store.
 using checkpoint_ptr = std::shared_ptr<const projection_checkpoint>;
@@ -154,3 +161,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::recovery_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::catchup_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::checkpoint_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::instance_ptr)

@@ -9,37 +9,25 @@ namespace {
 
 using detail::parked_query;
 using self_ptr = detail::projection_self;
+using detail::answer_parked;
+using detail::catch_up;
+using detail::fail;
 using detail::settled;
 
 caf::result<detail::erased_answer> answer(self_ptr self, const detail::erased_query& q) {
   auto& st = self->state;
   if (st.failure) return st.failure;
+  if (st.kind->durable) {
+    auto rp = self->make_response_promise<detail::erased_answer>();
+    detail::answer_durable(self, q, rp);
+    return rp;
+  }
   auto out = st.instance->answer(q);
   if (out.error) return std::move(out.error);
   return detail::erased_answer{std::move(out.result), st.position};
 }
 
 void count_parked(self_ptr self) { self->state.progress->waiting_queries = self->state.parked.size(); }
-
-void fail(self_ptr self, caf::error err) {
-  auto& st = self->state;
-  st.failure = std::move(err);
-  st.progress->set_failure(describe(st.failure));
-  st.progress->state = detail::projection_progress::phase::failed;
-}
-
-void answer_parked(self_ptr self) {
-  auto& st = self->state;
-  std::erase_if(st.parked, [&](parked_query& p) {
-    if (!st.failure && p.query.after > st.position) return false;
-    auto res = st.instance->answer(p.query);
-    if (st.failure) p.promise.deliver(st.failure);
-    else if (res.error) p.promise.deliver(std::move(res.error));
-    else p.promise.deliver(detail::erased_answer{std::move(res.result), st.position});
-    return true;
-  });
-  count_parked(self);
-}
 
 enum class applied { all, gap, failed };
 
@@ -59,48 +47,6 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
     st.progress->applied_event(e.position, e.recorded_at_us);
   }
   return applied::all;
-}
-
-// The reader applies the journal from the position on to its end, in place;
-// the await holds live events and queries in the mailbox meanwhile.
-void catch_up(self_ptr self) {
-  auto& st = self->state;
-  if (!settled(self)) return;  // the retry comes back
-  if (st.failure) return answer_parked(self);
-  auto job = std::make_shared<detail::catchup_job>();
-  job->instance = st.instance;
-  job->progress = st.progress;
-  st.progress->state = detail::projection_progress::phase::catching_up;
-  job->position = st.position;
-  job->next_position = st.position + 1;
-  job->projection_name = st.kind->type_name;
-  st.catching_up = true;
-  self->request(st.ctx.reader, st.ctx.journal_timeout, catchup_atom::value, job)
-      .await(
-          [=] {
-            self->state.catching_up = false;
-            self->state.position = job->position;
-            self->state.progress->state = detail::projection_progress::phase::live;
-            answer_parked(self);
-            detail::save_checkpoint_if_due(self);
-          },
-          [=](caf::error& err) {
-            auto& st = self->state;
-            st.catching_up = false;
-            if (detail::is_data_error(err)) {  // the reader's answer: it is done with the job
-              st.position = job->position;
-              fail(self, std::move(err));
-              answer_parked(self);
-            } else {
-              // The journal did not answer in time (busy, or stopping): the
-              // reader may still be working on the job. Tell it to stop, and
-              // leave the read model alone until it has (queries wait, live
-              // events are read from the journal later); then try again.
-              job->abandoned.store(true);
-              st.abandoned = job;
-              self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
-            }
-          });
 }
 
 caf::result<detail::erased_answer> park(self_ptr self, detail::erased_query& q) {
@@ -152,7 +98,7 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
   });
   self->request(self->state.ctx.writer, self->state.ctx.journal_timeout, subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
-      .await([=](std::uint64_t head) { detail::load_checkpoint_then(self, head, &catch_up); },
+      .await([=](std::uint64_t head) { detail::load_checkpoint_then(self, head); },
              [=](caf::error& err) {
                self->state.instance = self->state.kind->make();
                fail(self, detail::explain_transport_error(std::move(err),
@@ -163,6 +109,7 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
       [=](events_atom, const std::vector<stored_event>& events) {
         if (!events.empty()) self->state.progress->raise_head(events.back().position, events.back().recorded_at_us);
         if (self->state.failure || !settled(self)) return;  // a catch-up reads them from the journal
+        if (self->state.kind->durable) return detail::queue_durable(self, events);
         if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
         detail::save_checkpoint_if_due(self);
@@ -177,13 +124,91 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         return answer(self, q);
       },
       [=](expire_atom, std::uint64_t ticket) { expire(self, ticket); },
-      [=](rebuild_atom) { rebuild(self); },
+      [=](rebuild_atom) -> caf::result<void> {
+        if (self->state.kind->durable) return detail::rebuild_durable(self);
+        rebuild(self);
+        return caf::unit;
+      },
   };
 }
 
 }  // namespace
 
 namespace detail {
+
+void fail(projection_self self, caf::error err) {
+  auto& st = self->state;
+  st.failure = std::move(err);
+  st.progress->set_failure(describe(st.failure));
+  st.progress->state = detail::projection_progress::phase::failed;
+}
+
+void answer_parked(projection_self self) {
+  auto& st = self->state;
+  std::erase_if(st.parked, [&](parked_query& p) {
+    if (!st.failure && p.query.after > st.position) return false;
+    if (!st.failure && st.kind->durable) {
+      answer_durable(self, p.query, p.promise);
+      return true;
+    }
+    auto res = st.instance->answer(p.query);
+    if (st.failure) p.promise.deliver(st.failure);
+    else if (res.error) p.promise.deliver(std::move(res.error));
+    else p.promise.deliver(detail::erased_answer{std::move(res.result), st.position});
+    return true;
+  });
+  self->state.progress->waiting_queries = self->state.parked.size();
+}
+
+// The reader applies the journal from the position on to its end, in place
+// (the read store, for a durable read model, in its tables); the await holds
+// live events and queries in the mailbox meanwhile.
+void catch_up(projection_self self) {
+  auto& st = self->state;
+  if (!settled(self)) return;  // the retry comes back
+  if (st.applying) {  // a durable read model's chunk is with the read store: after it
+    st.catch_up_after_apply = true;
+    return;
+  }
+  if (st.failure) return answer_parked(self);
+  auto job = std::make_shared<catchup_job>();
+  job->instance = st.instance;
+  job->progress = st.progress;
+  st.progress->state = projection_progress::phase::catching_up;
+  job->position = st.position;
+  job->next_position = st.position + 1;
+  job->projection_name = st.kind->type_name;
+  st.catching_up = true;
+  const auto& target = st.kind->durable ? st.store : st.ctx.reader;
+  self->request(target, st.ctx.journal_timeout, catchup_atom::value, job)
+      .await(
+          [=] {
+            self->state.catching_up = false;
+            self->state.position = self->state.sent_position = job->position;
+            if (self->state.kind->durable) self->state.progress->checkpoint = job->position;
+            self->state.progress->state = projection_progress::phase::live;
+            answer_parked(self);
+            save_checkpoint_if_due(self);
+          },
+          [=](caf::error& err) {
+            auto& st = self->state;
+            st.catching_up = false;
+            if (is_data_error(err)) {  // the reader's answer: it is done with the job
+              st.position = st.sent_position = job->position;
+              fail(self, std::move(err));
+              answer_parked(self);
+            } else {
+              // The journal did not answer in time (busy, or stopping): the
+              // reader may still be working on the job. Tell it to stop, and
+              // leave the read model alone until it has (queries wait, live
+              // events are read from the journal later); then try again.
+              job->abandoned.store(true);
+              st.abandoned = job;
+              self->delayed_send(self, std::chrono::seconds(1), retry_atom::value);
+            }
+          });
+}
+
 
 // True once no catch-up that timed out can still touch the instance. The
 // reader holds the job while it works on it (its message, the chunks its

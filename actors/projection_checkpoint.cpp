@@ -48,9 +48,10 @@ void restore(projection_self self, const projection_checkpoint& cp, std::uint64_
 
 }  // namespace
 
-void load_checkpoint_then(projection_self self, std::uint64_t journal_head, void (*catch_up)(projection_self)) {
+void load_checkpoint_then(projection_self self, std::uint64_t journal_head) {
   auto& st = self->state;
   start_from(self, st.kind->make(), 0);
+  if (st.kind->durable) return open_durable_then_catch_up(self);
   if (st.kind->snapshot_every == 0 || !st.store) return catch_up(self);
   // Awaited: live events wait in the mailbox until the read model is chosen.
   self->request(st.store, st.ctx.journal_timeout, checkpoint_load_atom::value, st.kind->type_name)

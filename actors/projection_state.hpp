@@ -38,6 +38,12 @@ struct projection_state {
   std::uint64_t saved_position = 0;  // of the last checkpoint stored or loaded
   bool saving = false;               // a save is with the read store
   std::uint64_t generation = 0;      // bumped by a rebuild: saves of the read model before it are stale
+  // Durable read models (actors/projection_durable.cpp): live events go to the
+  // read store in chunks, one in flight at a time.
+  std::vector<stored_event> pending;   // live events not yet sent
+  std::uint64_t sent_position = 0;     // the last position sent to the read store (or applied)
+  bool applying = false;               // a chunk is with the read store
+  bool catch_up_after_apply = false;   // a gap or a query wants the journal read once it is back
   static inline const char* name = "interlock.projection";
 };
 
@@ -46,10 +52,29 @@ using projection_self = caf::stateful_actor<projection_state>*;
 /// True once no catch-up that timed out can still touch the instance.
 bool settled(projection_self self);
 
+// actors/projection_actor.cpp
+/// Stops the projection with `err`: every query gets it from now on.
+void fail(projection_self self, caf::error err);
+/// Answers the parked queries whose position is reached (all, once failed).
+void answer_parked(projection_self self);
+/// Reads the journal after the projection's position (see projection_actor.cpp).
+void catch_up(projection_self self);
+
+// actors/projection_durable.cpp: read models in the read store's tables
+/// Creates the tables and reads the position the read model is at, then catches up.
+void open_durable_then_catch_up(projection_self self);
+/// Sends live events after what was sent to the read store, in order; a
+/// gap means reading the journal.
+void queue_durable(projection_self self, const std::vector<stored_event>& events);
+/// Asks the read store, where the tables are; the answer goes to `rp`.
+void answer_durable(projection_self self, const erased_query& q, caf::typed_response_promise<erased_answer> rp);
+/// Empties the tables and catches up from position 0.
+caf::result<void> rebuild_durable(projection_self self);
+
 /// Starts the read model from its checkpoint if the projection keeps
 /// snapshots and has a usable one, else from position 0; then `catch_up`.
 /// `journal_head` is the journal's last position when the projection subscribed.
-void load_checkpoint_then(projection_self self, std::uint64_t journal_head, void (*catch_up)(projection_self));
+void load_checkpoint_then(projection_self self, std::uint64_t journal_head);
 
 /// Saves a read-model snapshot if `snapshot_every` events were applied since
 /// the last one (and none is being saved).

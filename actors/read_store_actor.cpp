@@ -1,19 +1,145 @@
 #include <interlock/actors/read_store_actor.hpp>
 
+#include <interlock/actors/catchup_steps.hpp>
 #include <interlock/actors/messages.hpp>
+#include <interlock/core/log.hpp>
 
 namespace interlock {
 namespace {
 
+using detail::instance_ptr;
+
 struct read_store_state {
   std::unique_ptr<read_store> store;
+  std::unique_ptr<journal> log;  // durable catch-ups read it
+  std::size_t chunk = 4096;      // events per transaction of a catch-up
+  std::shared_ptr<const upcaster_chain> upcasters;
+  event_envelope scratch;
   static inline const char* name = "interlock.read_store";
 };
 
 using self_ptr = caf::stateful_actor<read_store_state>*;
 
-caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<read_store>> holder) {
-  self->state.store = std::move(*holder);
+caf::result<caf::unit_t> done(caf::error err) {
+  if (err) return err;
+  return caf::unit;
+}
+
+// Runs `body` in a transaction that also saves `name`'s checkpoint at the
+// position `body` returns; nothing of it stays if either fails.
+template <class Body>
+caf::expected<std::uint64_t> in_transaction(read_store& store, const std::string& name, Body&& body) {
+  if (auto err = store.begin()) return err;
+  caf::expected<std::uint64_t> position = body();
+  if (position) {
+    projection_checkpoint cp;
+    cp.position = *position;
+    if (auto err = store.save_checkpoint(name, cp)) position = std::move(err);
+  }
+  if (position)
+    if (auto err = store.commit()) position = std::move(err);
+  if (!position) store.rollback();
+  return position;
+}
+
+caf::result<std::uint64_t> open_durable(self_ptr self, const instance_ptr& instance, const std::string& name) {
+  auto& store = *self->state.store;
+  instance->attach(&store.sql());
+  std::uint64_t position = 0;
+  auto opened = in_transaction(store, name, [&]() -> caf::expected<std::uint64_t> {
+    if (auto err = instance->create_tables()) return err;
+    auto cp = store.load_checkpoint(name);
+    if (!cp) return std::move(cp.error());
+    if (*cp && !(*cp)->state.empty())  // a snapshot of the type when it kept its read model in memory
+      log(log_level::warning, "projection " + name + ": its checkpoint is a read-model snapshot, not a position "
+                              "of its tables: applying the journal from position 0");
+    else if (*cp)
+      position = (*cp)->position;
+    return position;
+  });
+  if (!opened) return std::move(opened.error());
+  return *opened;
+}
+
+caf::error apply_event(self_ptr self, detail::projection_instance& instance, const std::string& name, const event_view& e) {
+  auto err = detail::guarded(e, [&] {
+    return detail::upcast_then(*self->state.upcasters, e, [&](const event_view& v, bool) {
+      return instance.apply(v, self->state.scratch);
+    });
+  });
+  if (!err) return {};
+  return make_error(code_of(err).value_or(errc::corrupt_event), "projection " + name + " stopped: " + message_of(err));
+}
+
+caf::result<std::uint64_t> apply_live(self_ptr self, const instance_ptr& instance, const std::string& name,
+                                      const std::vector<stored_event>& events) {
+  auto applied = in_transaction(*self->state.store, name, [&]() -> caf::expected<std::uint64_t> {
+    for (auto& e : events)
+      if (auto err = apply_event(self, *instance, name, view_of(e))) return err;
+    return events.back().position;
+  });
+  if (!applied) return std::move(applied.error());
+  return *applied;
+}
+
+// One chunk of a durable catch-up in one transaction, then the rest queued
+// behind whatever else was asked meanwhile (live applies wait in the
+// projection, queries here). A failed chunk leaves nothing behind: the job's
+// position goes back to the last one committed.
+caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
+  auto& job = *job_ptr;
+  if (job.abandoned.load()) return make_error(errc::unavailable, "the requester gave up waiting");
+  const auto committed = job.position;
+  std::size_t scanned = 0;
+  auto applied = in_transaction(*self->state.store, job.projection_name, [&]() -> caf::expected<std::uint64_t> {
+    auto n = detail::scan_catch_up(*self->state.log, self->state.chunk, job, [&](const event_view& e) {
+      auto err = apply_event(self, *job.instance, job.projection_name, e);
+      if (err) return err;
+      job.position = e.position;
+      if (job.progress) job.progress->applied_event(e.position, e.recorded_at_us);
+      return caf::error{};
+    });
+    if (!n) return std::move(n.error());
+    scanned = *n;
+    return job.position;
+  });
+  if (!applied) {
+    job.position = job.next_position = committed;
+    ++job.next_position;
+    return std::move(applied.error());
+  }
+  if (scanned < self->state.chunk) return caf::unit;
+  auto rp = self->make_response_promise();
+  rp.delegate(caf::actor_cast<caf::actor>(self), catchup_atom::value, std::move(job_ptr));
+  return rp;
+}
+
+caf::result<detail::erased_answer> answer(self_ptr self, const instance_ptr& instance, const std::string& name,
+                                          const detail::erased_query& q) {
+  auto out = instance->answer(q);
+  if (out.error) return std::move(out.error);
+  auto cp = self->state.store->load_checkpoint(name);
+  return detail::erased_answer{std::move(out.result), cp && *cp ? (*cp)->position : 0};
+}
+
+caf::result<caf::unit_t> reset(self_ptr self, const instance_ptr& instance, const std::string& name) {
+  auto& store = *self->state.store;
+  if (auto err = store.begin()) return err;
+  auto err = instance->reset_tables();
+  if (!err) err = store.remove_checkpoint(name);
+  if (!err) err = store.commit();
+  if (err) store.rollback();
+  return done(std::move(err));
+}
+
+caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<read_store>> store,
+                               std::shared_ptr<std::unique_ptr<journal>> log, std::size_t chunk,
+                               std::shared_ptr<const upcaster_chain> upcasters) {
+  auto& st = self->state;
+  st.store = std::move(*store);
+  st.log = std::move(*log);
+  st.chunk = std::max<std::size_t>(1, chunk);
+  st.upcasters = upcasters ? std::move(upcasters) : std::make_shared<const upcaster_chain>();
   return {
       [=](checkpoint_load_atom, const std::string& name) -> caf::result<detail::checkpoint_ptr> {
         auto found = self->state.store->load_checkpoint(name);
@@ -21,22 +147,33 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
         if (!*found) return detail::checkpoint_ptr{};
         return std::make_shared<const projection_checkpoint>(std::move(**found));
       },
-      [=](checkpoint_save_atom, const std::string& name, const detail::checkpoint_ptr& cp) -> caf::result<caf::unit_t> {
-        if (auto err = self->state.store->save_checkpoint(name, *cp)) return err;
-        return caf::unit;
+      [=](checkpoint_save_atom, const std::string& name, const detail::checkpoint_ptr& cp) {
+        return done(self->state.store->save_checkpoint(name, *cp));
       },
-      [=](checkpoint_drop_atom, const std::string& name) -> caf::result<caf::unit_t> {
-        if (auto err = self->state.store->remove_checkpoint(name)) return err;
-        return caf::unit;
+      [=](checkpoint_drop_atom, const std::string& name) { return done(self->state.store->remove_checkpoint(name)); },
+      [=](durable_open_atom, const instance_ptr& instance, const std::string& name) {
+        return open_durable(self, instance, name);
+      },
+      [=](catchup_atom, std::shared_ptr<detail::catchup_job>& job) { return catch_up(self, std::move(job)); },
+      [=](durable_apply_atom, const instance_ptr& instance, const std::string& name,
+          const std::vector<stored_event>& events) { return apply_live(self, instance, name, events); },
+      [=](durable_query_atom, const instance_ptr& instance, const std::string& name, const detail::erased_query& q) {
+        return answer(self, instance, name, q);
+      },
+      [=](durable_reset_atom, const instance_ptr& instance, const std::string& name) {
+        return reset(self, instance, name);
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_read_store_actor(caf::actor_system& sys, std::unique_ptr<read_store> store) {
-  auto holder = std::make_shared<std::unique_ptr<read_store>>(std::move(store));
-  return sys.spawn<caf::detached>(read_store_actor, holder);
+caf::actor spawn_read_store_actor(caf::actor_system& sys, std::unique_ptr<read_store> store,
+                                  std::unique_ptr<journal> log, std::size_t chunk,
+                                  std::shared_ptr<const upcaster_chain> upcasters) {
+  auto store_holder = std::make_shared<std::unique_ptr<read_store>>(std::move(store));
+  auto log_holder = std::make_shared<std::unique_ptr<journal>>(std::move(log));
+  return sys.spawn<caf::detached>(read_store_actor, store_holder, log_holder, chunk, std::move(upcasters));
 }
 
 }  // namespace interlock

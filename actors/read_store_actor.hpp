@@ -1,10 +1,22 @@
-// The read store actor: serves projections' checkpoints on its own thread and
-// connection (persistence/read_store.hpp), so that a snapshot being written
-// never holds up a scheduler thread or the journal.
+// The read store actor: the read side's own thread and connection
+// (persistence/read_store.hpp). It keeps projections' checkpoints, and it
+// runs durable read models: their tables live in the read store, so their
+// handlers run here, each chunk of events in one transaction with the
+// checkpoint it reaches (exactly once, whatever crashes). It reads the journal
+// on a connection of its own for their catch-up.
 //
 // Messages: (checkpoint_load_atom, name) -> checkpoint_ptr (null: none)
 //           (checkpoint_save_atom, name, checkpoint_ptr) -> unit
 //           (checkpoint_drop_atom, name) -> unit
+//           (durable_open_atom, instance_ptr, name) -> position: attaches the
+//             instance to the store, creates its tables, reads its checkpoint
+//           (catchup_atom, catchup_job) -> (): applies the journal after
+//             job.position to a durable read model, `chunk` events a transaction
+//           (durable_apply_atom, instance_ptr, name, events) -> position: live
+//             events (the next positions), in one transaction
+//           (durable_query_atom, instance_ptr, name, query) -> erased_answer
+//           (durable_reset_atom, instance_ptr, name) -> unit: empties its
+//             tables and forgets its checkpoint, in one transaction
 // Saves sent before the actor is told to stop are stored before it stops.
 #pragma once
 
@@ -12,10 +24,14 @@
 
 #include <caf/fwd.hpp>
 
+#include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/read_store.hpp>
+#include <interlock/persistence/upcaster.hpp>
 
 namespace interlock {
 
-caf::actor spawn_read_store_actor(caf::actor_system& sys, std::unique_ptr<read_store> store);
+caf::actor spawn_read_store_actor(caf::actor_system& sys, std::unique_ptr<read_store> store,
+                                  std::unique_ptr<journal> log, std::size_t chunk,
+                                  std::shared_ptr<const upcaster_chain> upcasters);
 
 }  // namespace interlock

@@ -17,6 +17,10 @@
 #include <interlock/model/event_binding.hpp>
 #include <interlock/persistence/journal.hpp>
 
+namespace interlock {
+class read_db;
+}
+
 namespace interlock::detail {
 
 struct query_outcome {
@@ -36,6 +40,15 @@ class projection_instance {
   /// Whether a handler takes the envelope (and so may read the command,
   /// correlation and causation ids); catch-up skips reading them otherwise.
   virtual bool reads_ids() const = 0;
+  /// Durable read models only: the read store's SQL connection, which its
+  /// handlers get from now on (apply and answer run on the read store's thread).
+  virtual void attach(read_db* db) = 0;
+  /// Durable read models only: runs the type's create(read_db&) (its tables),
+  /// in the read store's transaction; nothing if it has none.
+  virtual caf::error create_tables() = 0;
+  /// Durable read models only: runs the type's reset(read_db&) (empties its
+  /// tables, for a rebuild); errc::invalid_argument if it has none.
+  virtual caf::error reset_tables() = 0;
   /// The read model as JSON text (a read-model snapshot); errc::schema_mismatch
   /// if the type has no JSON form, errc::invalid_argument for text that is not UTF-8.
   virtual caf::expected<std::string> snapshot() const = 0;
@@ -47,6 +60,7 @@ struct projection_kind {
   std::string type_name;  // also its name in the read store
   std::uint64_t snapshot_every = 0;  // events between read-model snapshots; 0: none, rebuilt at each start
   std::uint32_t state_version = 1;   // of the snapshots' JSON
+  bool durable = false;              // its read model is in the read store's tables (its handlers take read_db&)
   std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> query_types;
   std::vector<event_binding> event_types;

@@ -8,6 +8,8 @@
 //    a reader sees the old one or the new one, never a mix.
 //  - load_checkpoint() returns what the last successful save stored, or none
 //    (never saved, or removed).
+//  - Between begin() and commit(), the checkpoints saved and what sql() did
+//    become visible together, or (rollback(), a crash) not at all.
 //  - What is stored as text is valid UTF-8 of at most 1,024 bytes for a
 //    name, and valid UTF-8 for a state: otherwise errc::invalid_argument
 //    naming the projection; nothing is stored.
@@ -25,6 +27,8 @@
 #include <caf/expected.hpp>
 
 namespace interlock {
+
+class read_db;
 
 /// Where a projection stands: the last global position its read model
 /// reflects, and, for an in-memory read model that keeps snapshots, the read
@@ -48,6 +52,14 @@ class read_store {
   virtual caf::error remove_checkpoint(std::string_view name) = 0;
   /// Every checkpoint, by name in ascending order (for status and tools).
   virtual caf::expected<std::vector<std::pair<std::string, projection_checkpoint>>> checkpoints() = 0;
+
+  /// Durable read models: the store's SQL connection, whose changes between
+  /// begin() and commit() are atomic with the checkpoints saved between them.
+  virtual read_db& sql() = 0;
+  virtual caf::error begin() = 0;
+  virtual caf::error commit() = 0;
+  /// Undoes what was done since begin(); harmless without a transaction.
+  virtual void rollback() = 0;
 };
 
 /// Opens a new store; called on the application's thread at build().

@@ -42,13 +42,13 @@ void turn_off_memory_statistics() {
 
 }  // namespace
 
-int connection::open(const std::string& path) {
+int connection::open(const std::string& path, bool uri) {
   turn_off_memory_statistics();
   close();
   // NOMUTEX: a journal is used by one thread at a time (journal.hpp), so
   // SQLite's per-connection mutex would be pure overhead.
   constexpr int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-  return sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  return sqlite3_open_v2(path.c_str(), &db_, flags | (uri ? SQLITE_OPEN_URI : 0), nullptr);
 }
 
 std::string connection::last_error() const {

@@ -27,9 +27,10 @@ class connection {
   connection& operator=(const connection&) = delete;
 
   /// Opens (creating if missing) the database at `path` for reading and
-  /// writing. On failure the handle is kept when SQLite allocated one, so that
-  /// last_error() can tell why.
-  int open(const std::string& path);
+  /// writing; with `uri`, a "file:" path is read as a URI (in-memory
+  /// databases). On failure the handle is kept when SQLite allocated one, so
+  /// that last_error() can tell why.
+  int open(const std::string& path, bool uri = false);
 
   sqlite3* get() const { return db_; }
 

@@ -5,6 +5,7 @@
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal_detail.hpp>  // now_us
 #include <interlock/persistence/read_store_checks.hpp>
+#include <interlock/persistence/read_db.hpp>
 #include <interlock/persistence/sqlite_db.hpp>
 
 namespace interlock {
@@ -32,7 +33,7 @@ class sqlite_read_store final : public read_store {
   explicit sqlite_read_store(std::string path) : path_(std::move(path)) {}
 
   caf::error open() {
-    if (db_.open(path_) != SQLITE_OK) return fail("cannot open");
+    if (db_.open(path_, path_.starts_with("file:")) != SQLITE_OK) return fail("cannot open");
     if (db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;") != SQLITE_OK)
       return fail("cannot set up");
     if (auto err = check_what_the_file_holds()) return err;
@@ -88,6 +89,27 @@ class sqlite_read_store final : public read_store {
     }
     if (rc != SQLITE_DONE) return fail("cannot list the checkpoints of");
     return out;
+  }
+
+  read_db& sql() override {
+    if (!sql_) sql_ = std::make_unique<read_db>(db_.get());
+    return *sql_;
+  }
+
+  caf::error begin() override {
+    if (db_.exec("BEGIN IMMEDIATE") != SQLITE_OK) return fail("cannot begin a transaction in");
+    return {};
+  }
+
+  caf::error commit() override {
+    if (db_.exec("COMMIT") == SQLITE_OK) return {};
+    auto err = fail("cannot commit to");
+    rollback();
+    return err;
+  }
+
+  void rollback() override {
+    if (db_.in_transaction()) db_.exec("ROLLBACK");
   }
 
  private:
@@ -150,6 +172,7 @@ class sqlite_read_store final : public read_store {
   std::string path_;
   sqlite::connection db_;  // declared before the statements: they are finalized first
   sqlite::statement load_, save_, remove_, list_;
+  std::unique_ptr<read_db> sql_;  // its statements are finalized before the connection closes
 };
 
 }  // namespace

@@ -214,6 +214,8 @@ caf::expected<application> application_builder::build() {
   if (!reader_journal) return std::move(reader_journal.error());
   auto store = default_read_store(settings_, factory_ != nullptr)();
   if (!store) return std::move(store.error());
+  auto store_journal = factory();  // durable read models catch up on it
+  if (!store_journal) return std::move(store_journal.error());
 
   core->sys = sys_;
   core->owned_system = owned_system_;
@@ -222,9 +224,10 @@ caf::expected<application> application_builder::build() {
   auto inbox = std::make_shared<detail::journal_inbox>();
   core->writer = spawn_journal_writer(*sys_, std::move(*writer_journal), inbox, settings_.max_batch,
                                       settings_.group_commit_wait);
-  core->reader = spawn_journal_reader(*sys_, std::move(*reader_journal), settings_.read_batch,
-                                      std::make_shared<const upcaster_chain>(*upcasters_));
-  core->store = spawn_read_store_actor(*sys_, std::move(*store));
+  auto upcasters = std::make_shared<const upcaster_chain>(*upcasters_);
+  core->reader = spawn_journal_reader(*sys_, std::move(*reader_journal), settings_.read_batch, upcasters);
+  core->store = spawn_read_store_actor(*sys_, std::move(*store), std::move(*store_journal), settings_.read_batch,
+                                       std::move(upcasters));
   aggregate_context ctx{core->writer, inbox, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};

@@ -20,7 +20,7 @@ struct projection_status {
   double lag_seconds = 0;           // recorded time of the newest of them minus that of the last applied (0: none)
   double events_per_s = 0;          // events applied since the projection (re)started, per second
   std::size_t waiting_queries = 0;  // queries waiting for a position (query_options::after)
-  std::uint64_t checkpoint = 0;     // position of the last read-model snapshot stored (0: none)
+  std::uint64_t checkpoint = 0;     // position its stored read model reflects: the last snapshot, or its tables (0: none)
   std::string failure;              // what stopped it (state failed)
 };
 

@@ -18,7 +18,7 @@ caf::error projection_model_base::apply(const event_view& e, event_envelope& scr
     last_type_ = e.event_type;
     seen_a_type_ = true;
   }
-  return last_consumer_ ? last_consumer_(state_, e, scratch) : caf::error{};
+  return last_consumer_ ? last_consumer_(state_, e, scratch, db_) : caf::error{};
 }
 
 query_outcome projection_model_base::answer(const erased_query& q) {
@@ -26,7 +26,7 @@ query_outcome projection_model_base::answer(const erased_query& q) {
   const auto* fn = it == info_->queries.end() ? nullptr : &it->second;
   if (auto err = check_query_fits(info_->type_name, q, fn ? fn->type : nullptr)) return {std::move(err), nullptr};
   try {
-    auto [err, result] = fn->run(state_, q.body.get());
+    auto [err, result] = fn->run(state_, q.body.get(), db_);
     return {std::move(err), std::move(result)};
   } catch (...) {
     return {query_exception_error(q), nullptr};
@@ -39,6 +39,18 @@ std::string read_model_snapshot_name(std::string_view projection) {
 
 caf::error read_model_decode_error(std::string_view projection) {
   return exception_error(errc::corrupt_event, read_model_snapshot_name(projection) + " does not decode");
+}
+
+caf::error table_exception_error(std::string_view projection, std::string_view step) {
+  return exception_error(errc::corrupt_event,
+                         std::string{"projection "}.append(projection).append(": ").append(step).append("(read_db&) threw"));
+}
+
+caf::error no_reset_error(std::string_view projection) {
+  return make_error(errc::invalid_argument, std::string{"projection "}
+                                                .append(projection)
+                                                .append(" keeps its read model in tables and has no reset(read_db&) "
+                                                        "that empties them: it cannot be rebuilt"));
 }
 
 caf::error consumer_exception_error(const event_view& e, std::string_view projection) {

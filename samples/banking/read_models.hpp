@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <interlock/persistence/read_db.hpp>
 #include <interlock/runtime/interlock.hpp>
 
 #include "domain.hpp"
@@ -94,30 +95,50 @@ struct GetTransactionHistory {
 
 INTERLOCK_JSON(GetTransactionHistory, account_id)
 
+// A durable read model: its rows live in the read store's tables
+// (data/banking.read.db beside the journal), updated in the transaction that
+// also records how far it has read, so a restart goes on from there and never
+// applies an event twice. Its handlers take the read store's connection.
 struct TransactionHistoryProjection {
   // Opening and closing move no money, so this view ignores those events.
   using events = interlock::types<MoneyDeposited, MoneyWithdrawn>;
   using queries = interlock::types<GetTransactionHistory>;
 
-  std::unordered_map<std::string, std::vector<Transaction>> histories;  // by account id
+  void create(interlock::read_db& db) {
+    db.exec("CREATE TABLE IF NOT EXISTS transaction_history (account_id TEXT NOT NULL, position INTEGER NOT NULL, "
+            "type TEXT NOT NULL, amount INTEGER NOT NULL, balance_after INTEGER NOT NULL, "
+            "recorded_at_us INTEGER NOT NULL, PRIMARY KEY (account_id, position))");
+  }
+  void reset(interlock::read_db& db) { db.exec("DELETE FROM transaction_history"); }
 
-  void on(const MoneyDeposited& e, const interlock::event_envelope& env) { record(env, "deposit", e.amount, e.amount); }
-  void on(const MoneyWithdrawn& e, const interlock::event_envelope& env) {
-    record(env, "withdrawal", e.amount, -e.amount);
+  void on(const MoneyDeposited& e, const interlock::event_envelope& env, interlock::read_db& db) {
+    record(db, env, "deposit", e.amount, e.amount);
+  }
+  void on(const MoneyWithdrawn& e, const interlock::event_envelope& env, interlock::read_db& db) {
+    record(db, env, "withdrawal", e.amount, -e.amount);
   }
 
-  std::vector<Transaction> handle(const GetTransactionHistory& q) const {
-    auto it = histories.find(q.account_id);
-    return it == histories.end() ? std::vector<Transaction>{} : it->second;
+  std::vector<Transaction> handle(const GetTransactionHistory& q, interlock::read_db& db) const {
+    std::vector<Transaction> out;
+    for (auto [type, amount, balance_after, position, recorded_at_us] :
+         db.rows<std::string, cents, cents, std::uint64_t, std::int64_t>(
+             "SELECT type, amount, balance_after, position, recorded_at_us FROM transaction_history "
+             "WHERE account_id = ? ORDER BY position",
+             q.account_id))
+      out.push_back({type, amount, balance_after, position, recorded_at_us});
+    return out;
   }
 
  private:
-  void record(const interlock::event_envelope& env, std::string type, cents amount, cents delta) {
-    auto& history = histories[env.aggregate_id];
-    // Events reach a projection in journal order, so the previous row holds
-    // the balance just before this event.
-    cents before = history.empty() ? 0 : history.back().balance_after;
-    history.push_back({std::move(type), amount, before + delta, env.position, env.recorded_at_us});
+  static void record(interlock::read_db& db, const interlock::event_envelope& env, const char* type, cents amount,
+                     cents delta) {
+    // Events reach a projection in journal order, so the account's newest row
+    // holds the balance just before this event.
+    auto before = db.value<cents>("SELECT balance_after FROM transaction_history WHERE account_id = ? "
+                                  "ORDER BY position DESC LIMIT 1",
+                                  env.aggregate_id);
+    db.exec("INSERT INTO transaction_history VALUES (?, ?, ?, ?, ?, ?)", env.aggregate_id, env.position, type, amount,
+            before.value_or(0) + delta, env.recorded_at_us);
   }
 };
 
