@@ -97,6 +97,7 @@ struct catchup_job {
   std::atomic<bool> failed{false};
   caf::error failure;
   std::atomic<bool> abandoned{false};  // as in recovery_job
+  std::shared_ptr<void> read_ahead;    // the read store's next chunk, read while it applies one
 };
 
 /// A durable read model, handed to the read store actor that runs it.

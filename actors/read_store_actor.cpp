@@ -1,8 +1,10 @@
 #include <interlock/actors/read_store_actor.hpp>
 
+#include <interlock/actors/apply_pipeline.hpp>
 #include <interlock/actors/catchup_steps.hpp>
 #include <interlock/actors/messages.hpp>
 #include <interlock/core/log.hpp>
+#include <interlock/persistence/event_chunk.hpp>
 
 namespace interlock {
 namespace {
@@ -15,6 +17,7 @@ struct read_store_state {
   std::size_t chunk = 4096;      // events per transaction of a catch-up
   std::shared_ptr<const upcaster_chain> upcasters;
   event_envelope scratch;
+  detail::apply_pipeline read_ahead{1};  // reads a catch-up's next chunk while this thread applies one
   static inline const char* name = "interlock.read_store";
 };
 
@@ -82,33 +85,76 @@ caf::result<std::uint64_t> apply_live(self_ptr self, const instance_ptr& instanc
   return *applied;
 }
 
-// One chunk of a durable catch-up in one transaction, then the rest queued
-// behind whatever else was asked meanwhile (live applies wait in the
-// projection, queries here). A failed chunk leaves nothing behind: the job's
-// position goes back to the last one committed.
+// A chunk of the journal read for a durable catch-up, checked as the
+// reader's catch-up checks it (no hole, each stream's versions in order).
+struct chunk_read {
+  event_chunk events;
+  std::size_t scanned = 0;
+  caf::error failure;  // the scan stopped there: what it read before is good
+};
+
+std::shared_ptr<chunk_read> read_chunk(journal& log, std::size_t chunk, detail::catchup_job& job) {
+  auto out = std::make_shared<chunk_read>();
+  auto n = detail::scan_catch_up(log, chunk, job, [&](const event_view& e) {
+    out->events.add(e);
+    return caf::error{};
+  });
+  if (n) out->scanned = *n;
+  else out->failure = std::move(n.error());
+  return out;
+}
+
+// The job's next chunk: the one read ahead on the second thread, else read now.
+std::shared_ptr<chunk_read> next_chunk(self_ptr self, detail::catchup_job& job) {
+  auto& st = self->state;
+  st.read_ahead.drain();  // the journal's connection is this thread's again
+  if (auto ahead = std::static_pointer_cast<chunk_read>(std::exchange(job.read_ahead, nullptr))) return ahead;
+  return read_chunk(*st.log, st.chunk, job);
+}
+
+// Reads the chunk after `current` on the second thread while this one applies.
+void start_reading_ahead(self_ptr self, const std::shared_ptr<detail::catchup_job>& job_ptr, const chunk_read& current) {
+  auto& st = self->state;
+  if (current.failure || current.scanned < st.chunk) return;
+  auto ahead = std::make_shared<chunk_read>();
+  job_ptr->read_ahead = ahead;
+  st.read_ahead.submit([ahead, job_ptr, log = st.log.get(), chunk = st.chunk] {
+    *ahead = std::move(*read_chunk(*log, chunk, *job_ptr));
+  });
+}
+
+// One chunk of a durable catch-up in one transaction with the checkpoint it
+// reaches, then the rest queued behind whatever else was asked meanwhile
+// (queries, other read models). The next chunk is read on a second thread
+// while this one is applied. A chunk that fails to apply leaves nothing
+// behind; a scan that stops (damage in the journal) stops after the events
+// before it are stored.
 caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto& job = *job_ptr;
-  if (job.abandoned.load()) return make_error(errc::unavailable, "the requester gave up waiting");
+  if (job.abandoned.load()) {
+    self->state.read_ahead.drain();
+    return make_error(errc::unavailable, "the requester gave up waiting");
+  }
+  auto current = next_chunk(self, job);
+  start_reading_ahead(self, job_ptr, *current);
   const auto committed = job.position;
-  std::size_t scanned = 0;
   auto applied = in_transaction(*self->state.store, job.projection_name, [&]() -> caf::expected<std::uint64_t> {
-    auto n = detail::scan_catch_up(*self->state.log, self->state.chunk, job, [&](const event_view& e) {
-      auto err = apply_event(self, *job.instance, job.projection_name, e);
-      if (err) return err;
+    for (std::size_t i = 0; i < current->events.size(); ++i) {
+      const auto e = current->events.view(i);
+      if (auto err = apply_event(self, *job.instance, job.projection_name, e)) return err;
       job.position = e.position;
-      if (job.progress) job.progress->applied_event(e.position, e.recorded_at_us);
-      return caf::error{};
-    });
-    if (!n) return std::move(n.error());
-    scanned = *n;
+    }
     return job.position;
   });
   if (!applied) {
-    job.position = job.next_position = committed;
-    ++job.next_position;
+    self->state.read_ahead.drain();
+    job.position = committed;
     return std::move(applied.error());
   }
-  if (scanned < self->state.chunk) return caf::unit;
+  for (std::size_t i = 0; job.progress && i < current->events.size(); ++i)
+    job.progress->applied_event(current->events.view(i).position, current->events.view(i).recorded_at_us);
+  if (current->failure) return std::move(current->failure);
+  if (current->scanned < self->state.chunk) return caf::unit;
   auto rp = self->make_response_promise();
   rp.delegate(caf::actor_cast<caf::actor>(self), catchup_atom::value, std::move(job_ptr));
   return rp;

@@ -34,14 +34,15 @@ using bench::result;
 
 constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --only W[,W...]   run only these workloads: bank, latency, replay, catchup, resume,
-                    snapshot, passivation, cold, ceiling
+                    catchup_durable, snapshot, passivation, cold, ceiling
                     (the ceiling parts the chosen workloads compare against always run)
   --quick           small sizes, a few seconds in all
   --memory          the runtime workloads use the in-memory journal (actor overhead alone)
   --json            one JSON object per workload on stdout (the table goes to stderr)
   --accounts A      bank accounts (default 1000; quick 100)
   --deposits D      deposits per account (default 100; quick 20)
-  --events N        replay stream / catch-up and resume journal / read ceiling / snapshot stream size
+  --events N        replay stream / catch-up, resume and catchup_durable journal / read ceiling /
+                    snapshot stream size
                     (default 1000000; quick 50000)
   --aggregates M    passivation: aggregates touched once each (default 1000000; quick 50000)
   --cap C           passivation: max_live_aggregates of the capped run (default 100000; quick 5000);
@@ -134,6 +135,7 @@ options parse_args(int argc, char** argv) {
         auto comma = list.find(',', start);
         auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "resume" &&
+            name != "catchup_durable" &&
             name != "snapshot" && name != "passivation" && name != "cold" && name != "ceiling")
           usage_error("unknown workload '" + name + "'");
         opts.only.push_back(name);
@@ -506,6 +508,7 @@ int main(int argc, char** argv) {
       {"replay", opts.selected("replay"), bench::workload_replay},
       {"catchup", opts.selected("catchup"), bench::workload_catchup},
       {"resume", opts.selected("resume"), bench::workload_resume},
+      {"catchup_durable", opts.selected("catchup_durable"), bench::workload_catchup_durable},
       {"snapshot", opts.selected("snapshot"), bench::workload_snapshot},
       {"passivation", opts.selected("passivation"), bench::workload_passivation},
       // the comparison for the capped run: every aggregate stays live (GBs at full size)

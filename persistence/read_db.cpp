@@ -17,10 +17,34 @@ namespace {
 
 }  // namespace
 
+struct text_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 struct read_db::statement_cache {
-  std::unordered_map<std::string, sqlite3_stmt*> by_text;
+  std::unordered_map<std::string, sqlite3_stmt*, text_hash, std::equal_to<>> by_text;
+  // The statement used last: a handler runs the same few statements for event
+  // after event, and comparing the text is cheaper than hashing it.
+  std::string_view last_text;
+  sqlite3_stmt* last = nullptr;
+
   ~statement_cache() {
     for (auto& [sql, stmt] : by_text) sqlite3_finalize(stmt);
+  }
+
+  sqlite3_stmt* find(std::string_view sql) {
+    if (last != nullptr && sql == last_text) return last;
+    auto it = by_text.find(sql);
+    if (it == by_text.end()) return nullptr;
+    remember(it);
+    return it->second;
+  }
+
+  template <class It>
+  void remember(It it) {
+    last_text = it->first;  // the map's key: stable while the entry lives
+    last = it->second;
   }
 };
 
@@ -32,33 +56,39 @@ std::int64_t read_db::last_insert_rowid() const { return sqlite3_last_insert_row
 
 std::int64_t read_db::changes() const { return sqlite3_changes64(db_); }
 
-read_db::cursor::cursor(read_db& db, std::string_view sql) : db_(db), stmt_(nullptr), sql_(sql) {
-  auto& cached = db.cache_->by_text[std::string{sql}];
-  if (cached == nullptr) {
-    const char* tail = nullptr;
-    if (sqlite3_prepare_v3(db.db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &cached,
-                           &tail) != SQLITE_OK) {
-      db.cache_->by_text.erase(std::string{sql});
-      fail(db.db_, sql, sqlite3_errmsg(db.db_));
-    }
-    if (cached == nullptr) {  // only a comment or white space
-      db.cache_->by_text.erase(std::string{sql});
-      fail(db.db_, sql, "no statement");
-    }
-    if (tail != nullptr && std::string_view{tail}.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
-      sqlite3_finalize(cached);
-      db.cache_->by_text.erase(std::string{sql});
-      fail(db.db_, sql, "more than one statement (run them one exec() at a time)");
-    }
+namespace {
+
+// Prepares `sql`, which must be exactly one statement.
+sqlite3_stmt* prepare_one(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, &tail) !=
+      SQLITE_OK)
+    fail(db, sql, sqlite3_errmsg(db));
+  if (stmt == nullptr) fail(db, sql, "no statement");  // only a comment or white space
+  const auto rest = std::string_view{tail, static_cast<std::size_t>(sql.data() + sql.size() - tail)};
+  if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
+    sqlite3_finalize(stmt);
+    fail(db, sql, "more than one statement (run them one exec() at a time)");
   }
-  stmt_ = cached;
+  return stmt;
 }
 
-read_db::cursor::~cursor() {
-  auto* stmt = static_cast<sqlite3_stmt*>(stmt_);
-  sqlite3_reset(stmt);
-  sqlite3_clear_bindings(stmt);
+}  // namespace
+
+read_db::cursor::cursor(read_db& db, std::string_view sql) : db_(db), stmt_(nullptr), sql_(sql) {
+  auto& cache = *db.cache_;
+  auto* stmt = cache.find(sql);
+  if (stmt == nullptr) {
+    stmt = prepare_one(db.db_, sql);
+    cache.remember(cache.by_text.emplace(std::string{sql}, stmt).first);
+  }
+  stmt_ = stmt;
 }
+
+// Every parameter is bound anew before each step (step() checks the count),
+// so the bindings need no clearing: a reset ends the statement's run.
+read_db::cursor::~cursor() { sqlite3_reset(static_cast<sqlite3_stmt*>(stmt_)); }
 
 namespace {
 sqlite3_stmt* as_stmt(void* p) { return static_cast<sqlite3_stmt*>(p); }
@@ -94,8 +124,9 @@ void read_db::cursor::bind_text(int i, std::string_view v) {
   if (auto bad = detail::utf8_error_at(v); bad != std::string_view::npos)
     fail(db_.db_, sql_, "parameter " + std::to_string(i) + " is not valid UTF-8 (" +
                             detail::describe_utf8_error(v[bad], bad) + ")");
-  // SQLITE_TRANSIENT: the text is copied, so a temporary argument may go before step().
-  check(i, sqlite3_bind_text64(as_stmt(stmt_), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  // SQLITE_STATIC, not copied: the arguments of exec(), rows() and value()
+  // live until the call returns, and the statement is reset before that.
+  check(i, sqlite3_bind_text64(as_stmt(stmt_), i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
 }
 
 bool read_db::cursor::is_null(int col) const { return sqlite3_column_type(as_stmt(stmt_), col) == SQLITE_NULL; }

@@ -299,3 +299,30 @@ TEST_CASE("read_db: mistakes throw sql_error naming the statement", "[durable]")
   CHECK_THAT(message([&] { db.exec("INSERT INTO t VALUES (?)", "a"); }), Contains("UNIQUE constraint failed"));
   CHECK(db.value<std::int64_t>("SELECT count(*) FROM t") == 1);  // the statement after a failure works
 }
+
+TEST_CASE("durable: a hole in the journal stops the catch-up there, the events before it stored", "[durable]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  {
+    actor_env env;
+    interlock::application_builder b{env.sys};
+    b.sqlite(db).aggregate<Account>();  // no projection yet: it meets the hole catching up
+    auto app = b.build();
+    REQUIRE(app);
+    deposit(*app, 6);  // positions 1-9
+  }
+  raw_db{db}.exec("DELETE FROM events WHERE global_position = 7");
+  interlock::runtime_settings s;
+  s.read_batch = 2;  // the hole is a few chunks in
+  actor_env env;
+  auto app = start(env.sys, db, s);
+  REQUIRE(app);
+  auto q = app->query(RowCount{});
+  REQUIRE_FALSE(q);
+  CHECK(interlock::describe(q.error()) ==
+        "corrupt_event: projection AccountRows stopped: global position 7 is missing from the journal");
+  app->stop();
+  CHECK(raw_db{dir.file("bank.read.db")}.rows("SELECT position FROM projection_checkpoints") ==
+        std::vector<std::string>{"6"});
+  CHECK(table_rows(dir.file("bank.read.db")) == std::vector<std::string>{"a|3", "b|1", "c|2"});
+}
