@@ -43,6 +43,10 @@ using durable_open_atom = caf::atom_constant<caf::atom("dbopen")>;    // (instan
 using durable_apply_atom = caf::atom_constant<caf::atom("dbapply")>;  // (instance, name, events) -> position
 using durable_query_atom = caf::atom_constant<caf::atom("dbquery")>;  // (instance, name, query) -> erased_answer
 using durable_reset_atom = caf::atom_constant<caf::atom("dbreset")>;  // (instance, name) -> unit
+using pause_atom = caf::atom_constant<caf::atom("pause")>;          // () -> unit: a projection applies nothing
+using resume_atom = caf::atom_constant<caf::atom("resume")>;        // () -> unit: it catches up and goes on
+using reset_atom = caf::atom_constant<caf::atom("reset")>;          // (position) -> unit: a paused one moves there
+using durable_move_atom = caf::atom_constant<caf::atom("dbmove")>;  // (name, position) -> unit: sets its checkpoint
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;      // () a projection saves its read model
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 

@@ -108,7 +108,7 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
   return {
       [=](events_atom, const std::vector<stored_event>& events) {
         if (!events.empty()) self->state.progress->raise_head(events.back().position, events.back().recorded_at_us);
-        if (self->state.failure || !settled(self)) return;  // a catch-up reads them from the journal
+        if (self->state.failure || self->state.paused || !settled(self)) return;  // read from the journal later
         if (self->state.kind->durable) return detail::queue_durable(self, events);
         if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
@@ -124,6 +124,9 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         return answer(self, q);
       },
       [=](expire_atom, std::uint64_t ticket) { expire(self, ticket); },
+      [=](pause_atom) { return detail::pause(self); },
+      [=](resume_atom) { return detail::resume(self); },
+      [=](reset_atom, std::uint64_t position) { return detail::reset(self, position); },
       [=](rebuild_atom) -> caf::result<void> {
         if (self->state.kind->durable) return detail::rebuild_durable(self);
         rebuild(self);
@@ -147,13 +150,16 @@ void answer_parked(projection_self self) {
   auto& st = self->state;
   std::erase_if(st.parked, [&](parked_query& p) {
     if (!st.failure && p.query.after > st.position) return false;
-    if (!st.failure && st.kind->durable) {
+    if (st.failure) {
+      p.promise.deliver(st.failure);
+      return true;
+    }
+    if (st.kind->durable) {  // its tables are the read store's: the query runs there
       answer_durable(self, p.query, p.promise);
       return true;
     }
     auto res = st.instance->answer(p.query);
-    if (st.failure) p.promise.deliver(st.failure);
-    else if (res.error) p.promise.deliver(std::move(res.error));
+    if (res.error) p.promise.deliver(std::move(res.error));
     else p.promise.deliver(detail::erased_answer{std::move(res.result), st.position});
     return true;
   });
@@ -165,6 +171,7 @@ void answer_parked(projection_self self) {
 // live events and queries in the mailbox meanwhile.
 void catch_up(projection_self self) {
   auto& st = self->state;
+  if (st.paused) return answer_parked(self);  // resume() catches up
   if (!settled(self)) return;  // the retry comes back
   if (st.applying) {  // a durable read model's chunk is with the read store: after it
     st.catch_up_after_apply = true;
@@ -185,8 +192,10 @@ void catch_up(projection_self self) {
           [=] {
             self->state.catching_up = false;
             self->state.position = self->state.sent_position = job->position;
+            self->state.pending.clear();
             if (self->state.kind->durable) self->state.progress->checkpoint = job->position;
-            self->state.progress->state = projection_progress::phase::live;
+            self->state.progress->state =
+                self->state.paused ? projection_progress::phase::paused : projection_progress::phase::live;
             answer_parked(self);
             save_checkpoint_if_due(self);
           },
@@ -220,7 +229,8 @@ bool settled(projection_self self) {
   if (!st.abandoned) return true;
   if (st.abandoned.use_count() > 1) return false;
   std::atomic_thread_fence(std::memory_order_acquire);
-  st.position = st.abandoned->position;
+  st.position = st.sent_position = st.abandoned->position;
+  st.pending.clear();
   st.abandoned.reset();
   return true;
 }

@@ -19,6 +19,12 @@ void applied(projection_self self, const std::vector<stored_event>& chunk, std::
   st.position = std::max(st.position, position);
   st.progress->checkpoint = st.position;  // committed with the tables
   answer_parked(self);
+  if (st.paused) {  // what is queued is read from the journal after resume()
+    st.pending.clear();
+    st.sent_position = st.position;
+    st.catch_up_after_apply = false;
+    return;
+  }
   if (std::exchange(st.catch_up_after_apply, false)) {
     st.pending.clear();  // the catch-up reads them from the journal
     st.sent_position = st.position;
@@ -76,7 +82,11 @@ void queue_durable(projection_self self, const std::vector<stored_event>& events
   for (auto& e : events) {
     if (e.position <= st.sent_position) continue;
     if (e.position != st.sent_position + 1) {  // a gap: the journal has what is missing
-      if (!st.applying) return catch_up(self);
+      if (!st.applying) {
+        st.pending.clear();  // the catch-up reads them too
+        st.sent_position = st.position;
+        return catch_up(self);
+      }
       st.catch_up_after_apply = true;
       return;
     }
@@ -104,6 +114,7 @@ caf::result<void> rebuild_durable(projection_self self) {
             // A chunk still in flight was applied before the tables were
             // emptied (the read store runs them in order): its answer is stale.
             ++st.generation;
+            st.abandoned.reset();  // the store ran what it did of that job before the reset
             st.applying = st.catch_up_after_apply = false;
             st.position = st.sent_position = 0;
             st.pending.clear();
@@ -111,6 +122,34 @@ caf::result<void> rebuild_durable(projection_self self) {
             st.progress->restart();
             st.progress->checkpoint = 0;
             catch_up(self);
+            rp.deliver(caf::unit);
+          },
+          [=](caf::error& err) mutable {
+            // Emptied or not (it may still commit after a timeout): either
+            // way the projection does not know its tables; it stops until restarted.
+            fail(self, make_error(code_of(err).value_or(errc::unavailable),
+                                  "projection " + self->state.kind->type_name +
+                                      ": rebuild did not finish (" + message_of(err) + "); restart to go on"));
+            answer_parked(self);
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
+caf::result<void> move_durable(projection_self self, std::uint64_t position) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  self->request(st.store, st.ctx.journal_timeout, durable_move_atom::value, st.kind->type_name, position)
+      .await(
+          [=]() mutable {
+            auto& st = self->state;
+            ++st.generation;  // a chunk still in flight was stored before the move: its answer is stale
+            st.applying = st.catch_up_after_apply = false;
+            st.position = st.sent_position = position;
+            st.pending.clear();
+            st.progress->restart(position);
+            st.progress->state = projection_progress::phase::paused;
+            st.progress->checkpoint = position;
             rp.deliver(caf::unit);
           },
           [=](caf::error& err) mutable { rp.deliver(std::move(err)); });

@@ -15,7 +15,7 @@
 namespace interlock::detail {
 
 struct projection_progress {
-  enum class phase : int { catching_up, live, failed };
+  enum class phase : int { catching_up, live, failed, paused };  // as projection_status::phase
 
   std::atomic<phase> state{phase::catching_up};
   std::atomic<std::uint64_t> position{0};  // last global position applied

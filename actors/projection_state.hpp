@@ -30,6 +30,7 @@ struct projection_state {
   std::vector<parked_query> parked;
   std::uint64_t next_ticket = 0;
   bool catching_up = false;  // a catch-up job is with the reader (awaited)
+  bool paused = false;       // applies nothing until resumed (application::pause)
   // A catch-up whose request timed out. The reader may still be applying it
   // to `instance`, so the instance and `position` are not ours again until
   // the reader has let go of the job (see settled()).
@@ -70,6 +71,13 @@ void queue_durable(projection_self self, const std::vector<stored_event>& events
 void answer_durable(projection_self self, const erased_query& q, caf::typed_response_promise<erased_answer> rp);
 /// Empties the tables and catches up from position 0.
 caf::result<void> rebuild_durable(projection_self self);
+/// Sets the tables' checkpoint to `position` (a reset of a paused projection).
+caf::result<void> move_durable(projection_self self, std::uint64_t position);
+
+// actors/projection_control.cpp: pause, resume, reset
+caf::result<void> pause(projection_self self);
+caf::result<void> resume(projection_self self);
+caf::result<void> reset(projection_self self, std::uint64_t position);
 
 /// Starts the read model from its checkpoint if the projection keeps
 /// snapshots and has a usable one, else from position 0; then `catch_up`.

@@ -18,6 +18,7 @@ struct read_store_state {
   std::shared_ptr<const upcaster_chain> upcasters;
   event_envelope scratch;
   detail::apply_pipeline read_ahead{1};  // reads a catch-up's next chunk while this thread applies one
+  std::shared_ptr<std::atomic<bool>> stopping;  // set when the application stops: catch-ups end at their next chunk
   static inline const char* name = "interlock.read_store";
 };
 
@@ -53,11 +54,13 @@ caf::result<std::uint64_t> open_durable(self_ptr self, const instance_ptr& insta
     if (auto err = instance->create_tables()) return err;
     auto cp = store.load_checkpoint(name);
     if (!cp) return std::move(cp.error());
-    if (*cp && !(*cp)->state.empty())  // a snapshot of the type when it kept its read model in memory
+    if (*cp && !(*cp)->state.empty()) {  // a snapshot of the type when it kept its read model in memory
+      if (auto err = instance->reset_tables()) return err;
       log(log_level::warning, "projection " + name + ": its checkpoint is a read-model snapshot, not a position "
-                              "of its tables: applying the journal from position 0");
-    else if (*cp)
+                              "of its tables: emptied them with reset(), applying the journal from position 0");
+    } else if (*cp) {
       position = (*cp)->position;
+    }
     return position;
   });
   if (!opened) return std::move(opened.error());
@@ -74,9 +77,22 @@ caf::error apply_event(self_ptr self, detail::projection_instance& instance, con
   return make_error(code_of(err).value_or(errc::corrupt_event), "projection " + name + " stopped: " + message_of(err));
 }
 
+// The tables of `name` reflect the journal up to `expected` (a projection that
+// lost count would otherwise apply events twice or skip some, silently).
+caf::error check_position(read_store& store, const std::string& name, std::uint64_t expected) {
+  auto cp = store.load_checkpoint(name);
+  if (!cp) return std::move(cp.error());
+  const std::uint64_t stored = *cp ? (*cp)->position : 0;
+  if (stored == expected) return {};
+  return make_error(errc::storage, "projection " + name + ": its tables are at position " + std::to_string(stored) +
+                                       ", and it was about to apply the events after " + std::to_string(expected) +
+                                       " (nothing applied; restart to go on from the tables)");
+}
+
 caf::result<std::uint64_t> apply_live(self_ptr self, const instance_ptr& instance, const std::string& name,
                                       const std::vector<stored_event>& events) {
   auto applied = in_transaction(*self->state.store, name, [&]() -> caf::expected<std::uint64_t> {
+    if (auto err = check_position(*self->state.store, name, events.front().position - 1)) return err;
     for (auto& e : events)
       if (auto err = apply_event(self, *instance, name, view_of(e))) return err;
     return events.back().position;
@@ -118,8 +134,14 @@ void start_reading_ahead(self_ptr self, const std::shared_ptr<detail::catchup_jo
   if (current.failure || current.scanned < st.chunk) return;
   auto ahead = std::make_shared<chunk_read>();
   job_ptr->read_ahead = ahead;
-  st.read_ahead.submit([ahead, job_ptr, log = st.log.get(), chunk = st.chunk] {
-    *ahead = std::move(*read_chunk(*log, chunk, *job_ptr));
+  st.read_ahead.submit([ahead, job_ptr, log = st.log.get(), chunk = st.chunk]() noexcept {
+    try {
+      *ahead = std::move(*read_chunk(*log, chunk, *job_ptr));
+    } catch (...) {  // out of memory: the chunk is read again by the next job
+      ahead->events = event_chunk{};
+      ahead->scanned = 0;
+      ahead->failure = make_error(errc::unavailable, "out of memory reading ahead for " + job_ptr->projection_name);
+    }
   });
 }
 
@@ -131,14 +153,16 @@ void start_reading_ahead(self_ptr self, const std::shared_ptr<detail::catchup_jo
 // before it are stored.
 caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> job_ptr) {
   auto& job = *job_ptr;
-  if (job.abandoned.load()) {
+  if (job.abandoned.load() || self->state.stopping->load()) {
     self->state.read_ahead.drain();
-    return make_error(errc::unavailable, "the requester gave up waiting");
+    return make_error(errc::unavailable, job.abandoned.load() ? "the requester gave up waiting"
+                                                              : "the application is stopping");
   }
   auto current = next_chunk(self, job);
   start_reading_ahead(self, job_ptr, *current);
   const auto committed = job.position;
   auto applied = in_transaction(*self->state.store, job.projection_name, [&]() -> caf::expected<std::uint64_t> {
+    if (auto err = check_position(*self->state.store, job.projection_name, committed)) return err;
     for (std::size_t i = 0; i < current->events.size(); ++i) {
       const auto e = current->events.view(i);
       if (auto err = apply_event(self, *job.instance, job.projection_name, e)) return err;
@@ -180,8 +204,10 @@ caf::result<caf::unit_t> reset(self_ptr self, const instance_ptr& instance, cons
 
 caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<read_store>> store,
                                std::shared_ptr<std::unique_ptr<journal>> log, std::size_t chunk,
-                               std::shared_ptr<const upcaster_chain> upcasters) {
+                               std::shared_ptr<const upcaster_chain> upcasters,
+                               std::shared_ptr<std::atomic<bool>> stopping) {
   auto& st = self->state;
+  st.stopping = std::move(stopping);
   st.store = std::move(*store);
   st.log = std::move(*log);
   st.chunk = std::max<std::size_t>(1, chunk);
@@ -206,6 +232,11 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
       [=](durable_query_atom, const instance_ptr& instance, const std::string& name, const detail::erased_query& q) {
         return answer(self, instance, name, q);
       },
+      [=](durable_move_atom, const std::string& name, std::uint64_t position) {
+        projection_checkpoint cp;
+        cp.position = position;
+        return done(self->state.store->save_checkpoint(name, cp));
+      },
       [=](durable_reset_atom, const instance_ptr& instance, const std::string& name) {
         return reset(self, instance, name);
       },
@@ -216,10 +247,12 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
 
 caf::actor spawn_read_store_actor(caf::actor_system& sys, std::unique_ptr<read_store> store,
                                   std::unique_ptr<journal> log, std::size_t chunk,
-                                  std::shared_ptr<const upcaster_chain> upcasters) {
+                                  std::shared_ptr<const upcaster_chain> upcasters,
+                                  std::shared_ptr<std::atomic<bool>> stopping) {
   auto store_holder = std::make_shared<std::unique_ptr<read_store>>(std::move(store));
   auto log_holder = std::make_shared<std::unique_ptr<journal>>(std::move(log));
-  return sys.spawn<caf::detached>(read_store_actor, store_holder, log_holder, chunk, std::move(upcasters));
+  return sys.spawn<caf::detached>(read_store_actor, store_holder, log_holder, chunk, std::move(upcasters),
+                                  std::move(stopping));
 }
 
 }  // namespace interlock

@@ -15,11 +15,13 @@
 //           (durable_apply_atom, instance_ptr, name, events) -> position: live
 //             events (the next positions), in one transaction
 //           (durable_query_atom, instance_ptr, name, query) -> erased_answer
+//           (durable_move_atom, name, position) -> unit: sets its checkpoint
 //           (durable_reset_atom, instance_ptr, name) -> unit: empties its
 //             tables and forgets its checkpoint, in one transaction
 // Saves sent before the actor is told to stop are stored before it stops.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include <caf/fwd.hpp>
@@ -30,8 +32,11 @@
 
 namespace interlock {
 
+/// `stopping` is set when the application stops: a durable catch-up then ends
+/// at its next chunk, so the projection awaiting it can stop too.
 caf::actor spawn_read_store_actor(caf::actor_system& sys, std::unique_ptr<read_store> store,
                                   std::unique_ptr<journal> log, std::size_t chunk,
-                                  std::shared_ptr<const upcaster_chain> upcasters);
+                                  std::shared_ptr<const upcaster_chain> upcasters,
+                                  std::shared_ptr<std::atomic<bool>> stopping);
 
 }  // namespace interlock

@@ -11,11 +11,23 @@ namespace interlock {
 
 namespace {
 
-[[noreturn]] void fail(sqlite3*, std::string_view sql, const std::string& why) {
-  throw sql_error(std::string{"SQL '"}.append(sql).append("': ").append(why));
+// `db`'s last error code is the failure's when it came from SQLite.
+[[noreturn]] void fail(sqlite3* db, std::string_view sql, const std::string& why, bool from_sqlite = true) {
+  throw sql_error(std::string{"SQL '"}.append(sql).append("': ").append(why),
+                  from_sqlite ? (sqlite3_errcode(db) & 0xff) : 0);
 }
 
 }  // namespace
+
+bool sql_error::storage_failure() const {
+  switch (code_) {
+    case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_NOMEM:
+    case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_PROTOCOL: case SQLITE_CORRUPT: case SQLITE_NOTADB:
+      return true;
+    default:
+      return false;
+  }
+}
 
 struct text_hash {
   using is_transparent = void;
@@ -65,11 +77,11 @@ sqlite3_stmt* prepare_one(sqlite3* db, std::string_view sql) {
   if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt, &tail) !=
       SQLITE_OK)
     fail(db, sql, sqlite3_errmsg(db));
-  if (stmt == nullptr) fail(db, sql, "no statement");  // only a comment or white space
+  if (stmt == nullptr) fail(db, sql, "no statement", false);  // only a comment or white space
   const auto rest = std::string_view{tail, static_cast<std::size_t>(sql.data() + sql.size() - tail)};
   if (rest.find_first_not_of(" \t\r\n;") != std::string_view::npos) {
     sqlite3_finalize(stmt);
-    fail(db, sql, "more than one statement (run them one exec() at a time)");
+    fail(db, sql, "more than one statement (run them one exec() at a time)", false);
   }
   return stmt;
 }
@@ -99,7 +111,7 @@ bool read_db::cursor::step() {
     checked_ = true;
     const int wanted = sqlite3_bind_parameter_count(as_stmt(stmt_));
     if (index_ != wanted)
-      fail(db_.db_, sql_, "takes " + std::to_string(wanted) + " parameters, given " + std::to_string(index_));
+      fail(db_.db_, sql_, "takes " + std::to_string(wanted) + " parameters, given " + std::to_string(index_), false);
   }
   const int rc = sqlite3_step(as_stmt(stmt_));
   if (rc == SQLITE_ROW) return true;
@@ -110,7 +122,8 @@ bool read_db::cursor::step() {
 void read_db::cursor::check(int i, int rc) {
   if (rc == SQLITE_RANGE)
     fail(db_.db_, sql_, "takes " + std::to_string(sqlite3_bind_parameter_count(as_stmt(stmt_))) +
-                            " parameters, given at least " + std::to_string(i));
+                            " parameters, given at least " + std::to_string(i),
+         false);
   if (rc != SQLITE_OK) fail(db_.db_, sql_, "parameter " + std::to_string(i) + ": " + sqlite3_errstr(rc));
 }
 
@@ -123,7 +136,8 @@ void read_db::cursor::bind_real(int i, double v) { check(i, sqlite3_bind_double(
 void read_db::cursor::bind_text(int i, std::string_view v) {
   if (auto bad = detail::utf8_error_at(v); bad != std::string_view::npos)
     fail(db_.db_, sql_, "parameter " + std::to_string(i) + " is not valid UTF-8 (" +
-                            detail::describe_utf8_error(v[bad], bad) + ")");
+                            detail::describe_utf8_error(v[bad], bad) + ")",
+         false);
   // SQLITE_STATIC, not copied: the arguments of exec(), rows() and value()
   // live until the call returns, and the statement is reset before that.
   check(i, sqlite3_bind_text64(as_stmt(stmt_), i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));

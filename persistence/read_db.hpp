@@ -34,7 +34,16 @@ namespace interlock {
 
 class sql_error : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  sql_error(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+  /// SQLite's primary result code (SQLITE_CONSTRAINT, SQLITE_FULL, ...); 0 for
+  /// a mistake caught before SQLite ran (parameter count, text not UTF-8).
+  int code() const { return code_; }
+  /// The database failed (disk full, I/O error, busy, out of memory), not the
+  /// statement or its data: worth trying again later.
+  bool storage_failure() const;
+
+ private:
+  int code_;
 };
 
 namespace detail {

@@ -89,20 +89,39 @@ caf::error application::refuse_blocking(const char* call, const char* async_form
                 "(self, app, ...) (interlock/runtime/actor_api.hpp), which answers with a message");
 }
 
-caf::error application::rebuild(const std::string& projection_type) {
-  if (auto err = detail::refuse_on_scheduler_thread("rebuild()", "call it from a thread of your own")) return err;
+// Asks projection `projection_type` to do `what` (a message it answers with
+// unit or an error), waiting for the answer.
+caf::error application::control(const std::string& projection_type, const char* call, const std::string& doing,
+                                caf::message what) {
+  if (auto err = detail::refuse_on_scheduler_thread(call, "call it from a thread of your own")) return err;
   if (!core_ || core_->stopped()) return stopped_error();
   auto it = core_->projections.find(projection_type);
   if (it == core_->projections.end())
     return make_error(errc::invalid_argument, "no projection " + projection_type + " is registered");
   caf::scoped_actor self{*core_->sys};
   caf::error result;
-  self->request(it->second, core_->settings.journal_timeout, rebuild_atom::value)
+  self->request(it->second, core_->settings.journal_timeout, std::move(what))
       .receive([] {}, [&](caf::error& err) {
-        result = detail::explain_transport_error(std::move(err), "rebuilding " + projection_type,
+        result = detail::explain_transport_error(std::move(err), doing + " " + projection_type,
                                                  core_->settings.journal_timeout);
       });
   return result;
+}
+
+caf::error application::rebuild(const std::string& projection_type) {
+  return control(projection_type, "rebuild()", "rebuilding", caf::make_message(rebuild_atom::value));
+}
+
+caf::error application::pause(const std::string& projection_type) {
+  return control(projection_type, "pause()", "pausing", caf::make_message(pause_atom::value));
+}
+
+caf::error application::resume(const std::string& projection_type) {
+  return control(projection_type, "resume()", "resuming", caf::make_message(resume_atom::value));
+}
+
+caf::error application::reset(const std::string& projection_type, std::uint64_t position) {
+  return control(projection_type, "reset()", "resetting", caf::make_message(reset_atom::value, position));
 }
 
 detail::snapshot_settings application::snapshot_defaults() const {
@@ -240,6 +259,7 @@ void app_core::stop() {
     // The reader goes first too: its death ends any await on a long catch-up.
     // The writer goes last, so appends already queued still commit; so does
     // the read store, which has the projections' final snapshots queued.
+    store_stopping->store(true);  // a durable catch-up ends at its next chunk
     std::vector<caf::actor> front{client, router, reader};
     for (auto& [name, p] : projections) front.push_back(p);
     stop_and_wait(std::move(front));

@@ -123,6 +123,24 @@ class application {
   caf::error rebuild() { return rebuild(std::string{type_name_of<P>()}); }
   caf::error rebuild(const std::string& projection_type);
 
+  /// Pauses projection P: it applies nothing more (also no catch-up) until
+  /// resumed, and answers queries from what it has (a query waiting for a
+  /// later position waits, up to its timeout). Status: paused.
+  template <class P>
+  caf::error pause() { return pause(std::string{type_name_of<P>()}); }
+  caf::error pause(const std::string& projection_type);
+  /// Resumes a paused projection: it catches up on what it missed, then is live.
+  template <class P>
+  caf::error resume() { return resume(std::string{type_name_of<P>()}); }
+  caf::error resume(const std::string& projection_type);
+  /// Moves a paused projection to `position`, as if it had applied the journal
+  /// up to there: a read model in memory starts empty there, a durable one
+  /// keeps its tables and has its checkpoint set (events after `position` are
+  /// applied again, events before it not). It stays paused: resume() it.
+  template <class P>
+  caf::error reset(std::uint64_t position) { return reset(std::string{type_name_of<P>()}, position); }
+  caf::error reset(const std::string& projection_type, std::uint64_t position);
+
   /// Stops the actors and closes the journal (idempotent; the destructor calls it).
   void stop();
 
@@ -164,6 +182,9 @@ class application {
   /// (`w` holds the timeout and the command's description.)
   void watch_reply(std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) const;
   caf::expected<caf::actor> projection_for(const std::string& query_type) const;
+  /// Sends `what` to projection `projection_type` and waits for its answer.
+  caf::error control(const std::string& projection_type, const char* call, const std::string& doing,
+                     caf::message what);
   std::chrono::milliseconds journal_timeout() const;
   detail::snapshot_settings snapshot_defaults() const;
   /// Loads `instance` (a fresh one) up to `bound`; the last envelope applied.

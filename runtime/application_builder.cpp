@@ -227,7 +227,7 @@ caf::expected<application> application_builder::build() {
   auto upcasters = std::make_shared<const upcaster_chain>(*upcasters_);
   core->reader = spawn_journal_reader(*sys_, std::move(*reader_journal), settings_.read_batch, upcasters);
   core->store = spawn_read_store_actor(*sys_, std::move(*store), std::move(*store_journal), settings_.read_batch,
-                                       std::move(upcasters));
+                                       std::move(upcasters), core->store_stopping);
   aggregate_context ctx{core->writer, inbox, core->reader, settings_.journal_timeout, settings_.read_batch,
                         {settings_.snapshot_every, settings_.snapshot_keep}, settings_.passivate_after,
                         settings_.max_live_aggregates, settings_.conflict_retries, middleware_};

@@ -7,6 +7,7 @@ const char* to_string(projection_status::phase p) {
     case projection_status::phase::catching_up: return "catching_up";
     case projection_status::phase::live: return "live";
     case projection_status::phase::failed: return "failed";
+    case projection_status::phase::paused: return "paused";
   }
   return "?";
 }

@@ -11,7 +11,7 @@
 namespace interlock {
 
 struct projection_status {
-  enum class phase { catching_up, live, failed };
+  enum class phase { catching_up, live, failed, paused };
 
   std::string name;                 // the projection's type name
   phase state = phase::catching_up;  // catching_up: reading the journal; live: applying events as committed
@@ -24,7 +24,7 @@ struct projection_status {
   std::string failure;              // what stopped it (state failed)
 };
 
-/// "catching_up", "live", "failed".
+/// "catching_up", "live", "failed", "paused".
 const char* to_string(projection_status::phase p);
 
 }  // namespace interlock

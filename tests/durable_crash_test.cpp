@@ -127,9 +127,12 @@ TEST_CASE("durable crash: kill -9 while catching up and taking deposits; after a
       child reader{reader_args(db, deposits, batch)};
       std::this_thread::sleep_for(delay);
       ::kill(reader.pid, SIGKILL);
-      const int status = reader.wait();
-      if (WIFSIGNALED(status)) ++killed_mid_way;
+      reader.wait();
     }
+    // Killed mid-way: it had committed part of the catch-up, not all of it.
+    const auto at = raw_db{read_store}.rows("SELECT coalesce(max(position), 0) FROM projection_checkpoints");
+    const auto end = raw_db{db}.rows("SELECT max(global_position) FROM events");
+    if (at.at(0) != "0" && std::stoull(at.at(0)) < std::stoull(end.at(0))) ++killed_mid_way;
     child restarted{reader_args(db, 0, batch)};
     const int status = restarted.wait();
     REQUIRE(WIFEXITED(status));
@@ -139,5 +142,6 @@ TEST_CASE("durable crash: kill -9 while catching up and taking deposits; after a
     REQUIRE(raw_db{read_store}.rows("SELECT position FROM projection_checkpoints WHERE projection = "
                                     "'CountedBalances'") == last);
   }
-  CHECK(killed_mid_way >= 10);  // most rounds were killed before they finished
+  INFO(killed_mid_way << " of 20 rounds were killed with part of the catch-up committed");
+  CHECK(killed_mid_way >= 5);
 }

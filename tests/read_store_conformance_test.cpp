@@ -6,6 +6,7 @@
 
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/memory_read_store.hpp>
+#include <interlock/persistence/read_db.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/persistence/sqlite_read_store.hpp>
 
@@ -142,6 +143,30 @@ TEMPLATE_TEST_CASE("read store: the stores of one factory share what they hold",
   REQUIRE(found);
   REQUIRE(*found);
   CHECK((*found)->position == 9);
+}
+
+TEMPLATE_TEST_CASE("read store: checkpoints and SQL between begin() and commit() land together, or not at all",
+                   "[read_store]", memory_store, sqlite_store) {
+  TestType backend;
+  auto store = open_store(backend.factory);
+  store->sql().exec("CREATE TABLE rows (n INTEGER)");
+  REQUIRE_FALSE(store->begin());
+  store->sql().exec("INSERT INTO rows VALUES (?)", 1);
+  REQUIRE_FALSE(store->save_checkpoint("Rows", checkpoint_at(1, "")));
+  REQUIRE_FALSE(store->commit());
+
+  REQUIRE_FALSE(store->begin());
+  store->sql().exec("INSERT INTO rows VALUES (?)", 2);
+  REQUIRE_FALSE(store->save_checkpoint("Rows", checkpoint_at(2, "")));
+  store->rollback();
+  store->rollback();  // harmless without a transaction
+
+  auto reader = open_store(backend.factory);  // another connection sees the same
+  CHECK(reader->sql().template value<std::int64_t>("SELECT count(*) FROM rows") == 1);
+  auto cp = reader->load_checkpoint("Rows");
+  REQUIRE(cp);
+  REQUIRE(*cp);
+  CHECK((*cp)->position == 1);
 }
 
 // -- the SQLite read store only ----------------------------------------------

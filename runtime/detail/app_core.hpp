@@ -27,6 +27,7 @@ class app_core {
   caf::actor writer;
   caf::actor reader;
   caf::actor store;  // the read store: projections' checkpoints
+  std::shared_ptr<std::atomic<bool>> store_stopping = std::make_shared<std::atomic<bool>>(false);
   caf::actor router;
   caf::actor client;
   // Live aggregate actors, sent to directly; null with middleware.

@@ -3,6 +3,7 @@
 // unit that registers a projection type.
 #include <interlock/runtime/detail/projection_model.hpp>
 
+#include <interlock/persistence/read_db.hpp>
 #include <interlock/runtime/detail/model_errors.hpp>
 
 namespace interlock::detail {
@@ -54,6 +55,14 @@ caf::error no_reset_error(std::string_view projection) {
 }
 
 caf::error consumer_exception_error(const event_view& e, std::string_view projection) {
+  try {
+    throw;
+  } catch (const sql_error& err) {
+    if (err.storage_failure())  // the database, not the event: errc::storage, which is retried
+      return make_error(errc::storage,
+                        describe_event(e).append(": projection ").append(projection).append(": ").append(err.what()));
+  } catch (...) {
+  }
   return exception_error(errc::corrupt_event,
                          describe_event(e).append(": projection ").append(projection).append(" on() threw"));
 }
