@@ -14,7 +14,8 @@ struct projection_status {
   enum class phase { catching_up, live, failed, paused };
 
   std::string name;                 // the projection's type name
-  phase state = phase::catching_up;  // catching_up: reading the journal; live: applying events as committed
+  phase state = phase::catching_up;  // catching_up: reading the journal; live: applying events as committed;
+                                     // paused: application::pause(); failed: see `failure`
   std::uint64_t position = 0;       // last global position applied
   std::uint64_t lag_events = 0;     // events in the journal after `position` that it knows of
   double lag_seconds = 0;           // recorded time of the newest of them minus that of the last applied (0: none)
