@@ -56,6 +56,11 @@ caf::error guarded(const event_view& e, Apply&& apply) noexcept {
 // advances job.position past it.
 inline caf::error apply_to(catchup_job& job, const upcaster_chain& upcasters, const event_view& e,
                     event_envelope& scratch) {
+  if (e.position == job.skip_position) {  // parked: passed over
+    job.position = e.position;
+    if (job.progress) job.progress->applied_event(e.position, e.recorded_at_us);
+    return {};
+  }
   auto err = guarded(e, [&] {
     return upcast_then(upcasters, e, [&](const event_view& v, bool) { return job.instance->apply(v, scratch); });
   });
@@ -64,6 +69,7 @@ inline caf::error apply_to(catchup_job& job, const upcaster_chain& upcasters, co
     if (job.progress) job.progress->applied_event(e.position, e.recorded_at_us);
     return {};
   }
+  job.poisoned = to_stored(e);
   return make_error(code_of(err).value_or(errc::corrupt_event),
                     "projection " + job.projection_name + " stopped: " + message_of(err));
 }

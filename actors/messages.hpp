@@ -47,6 +47,12 @@ using pause_atom = caf::atom_constant<caf::atom("pause")>;          // () -> uni
 using resume_atom = caf::atom_constant<caf::atom("resume")>;        // () -> unit: it catches up and goes on
 using reset_atom = caf::atom_constant<caf::atom("reset")>;          // (position) -> unit: a paused one moves there
 using durable_move_atom = caf::atom_constant<caf::atom("dbmove")>;  // (name, position) -> unit: sets its checkpoint
+using poison_retry_atom = caf::atom_constant<caf::atom("poisonrt")>;  // () retry the event a handler failed on
+using park_atom = caf::atom_constant<caf::atom("park")>;              // (name, parked_event) -> unit
+using parked_atom = caf::atom_constant<caf::atom("parked")>;          // (name) -> vector<parked_event>
+using unpark_atom = caf::atom_constant<caf::atom("unpark")>;          // (name, position) -> unit
+using replay_parked_atom = caf::atom_constant<caf::atom("replaypk")>; // (position) -> unit
+using durable_replay_atom = caf::atom_constant<caf::atom("dbreplay")>;  // (instance, name, event) -> unit
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;      // () a projection saves its read model
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
@@ -102,6 +108,10 @@ struct catchup_job {
   caf::error failure;
   std::atomic<bool> abandoned{false};  // as in recovery_job
   std::shared_ptr<void> read_ahead;    // the read store's next chunk, read while it applies one
+  // Poison events: the event whose handler failed (its position 0: none), and
+  // the position of a parked event to pass over.
+  stored_event poisoned;
+  std::uint64_t skip_position = 0;
 };
 
 /// A durable read model, handed to the read store actor that runs it.
@@ -166,4 +176,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::query_job)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::recovery_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<interlock::detail::catchup_job>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::checkpoint_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::parked_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<interlock::parked_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::instance_ptr)

@@ -38,9 +38,13 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
   for (auto& e : events) {
     if (e.position <= st.position) continue;
     if (e.position != st.position + 1) return applied::gap;
+    if (e.position == st.skip_position) {  // parked: passed over
+      st.position = e.position;
+      continue;
+    }
     if (auto err = st.instance->apply(view_of(e), st.scratch)) {
-      fail(self, make_error(code_of(err).value_or(errc::corrupt_event),
-                            "projection " + st.kind->type_name + " stopped: " + message_of(err)));
+      detail::poisoned(self, e, make_error(code_of(err).value_or(errc::corrupt_event),
+                                           "projection " + st.kind->type_name + " stopped: " + message_of(err)));
       return applied::failed;
     }
     st.position = e.position;
@@ -98,7 +102,10 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
   });
   self->request(self->state.ctx.writer, self->state.ctx.journal_timeout, subscribe_atom::value,
                 caf::actor_cast<caf::actor>(self))
-      .await([=](std::uint64_t head) { detail::load_checkpoint_then(self, head); },
+      .await([=](std::uint64_t head) {
+               detail::count_parked_events(self);
+               detail::load_checkpoint_then(self, head);
+             },
              [=](caf::error& err) {
                self->state.instance = self->state.kind->make();
                fail(self, detail::explain_transport_error(std::move(err),
@@ -108,7 +115,8 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
   return {
       [=](events_atom, const std::vector<stored_event>& events) {
         if (!events.empty()) self->state.progress->raise_head(events.back().position, events.back().recorded_at_us);
-        if (self->state.failure || self->state.paused || !settled(self)) return;  // read from the journal later
+        auto& st = self->state;
+        if (st.failure || st.paused || st.poison_wait || !settled(self)) return;  // read from the journal later
         if (self->state.kind->durable) return detail::queue_durable(self, events);
         if (apply_in_order(self, events) == applied::gap) return catch_up(self);  // read the gap from the journal
         answer_parked(self);
@@ -119,11 +127,14 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         self->delayed_send(self, std::chrono::milliseconds(100), retry_atom::value);
       },
       [=](detail::erased_query& q) -> caf::result<detail::erased_answer> {
-        if (!settled(self)) return park(self, q);
+        // Retrying an event, the projection has not caught up: the query waits for the outcome.
+        if (!settled(self) || self->state.poison_wait) return park(self, q);
         if (!self->state.failure && q.after > self->state.position) return park(self, q);
         return answer(self, q);
       },
       [=](expire_atom, std::uint64_t ticket) { expire(self, ticket); },
+      [=](poison_retry_atom) { detail::retry_poisoned(self); },
+      [=](replay_parked_atom, std::uint64_t position) { return detail::replay_parked(self, position); },
       [=](pause_atom) { return detail::pause(self); },
       [=](resume_atom) { return detail::resume(self); },
       [=](reset_atom, std::uint64_t position) { return detail::reset(self, position); },
@@ -148,6 +159,7 @@ void fail(projection_self self, caf::error err) {
 
 void answer_parked(projection_self self) {
   auto& st = self->state;
+  if (st.poison_wait) return;  // the retry's outcome first
   std::erase_if(st.parked, [&](parked_query& p) {
     if (!st.failure && p.query.after > st.position) return false;
     if (st.failure) {
@@ -169,9 +181,17 @@ void answer_parked(projection_self self) {
 // The reader applies the journal from the position on to its end, in place
 // (the read store, for a durable read model, in its tables); the await holds
 // live events and queries in the mailbox meanwhile.
+// Once the position is past them, a parked event needs no skipping and a
+// retried one no counting.
+void forget_passed_poison(projection_self self) {
+  auto& st = self->state;
+  if (st.position >= st.skip_position) st.skip_position = 0;
+  if (st.position >= st.poison_position) st.poison_position = st.poison_attempts = 0;
+}
+
 void catch_up(projection_self self) {
   auto& st = self->state;
-  if (st.paused) return answer_parked(self);  // resume() catches up
+  if (st.paused || st.poison_wait) return answer_parked(self);  // resume() or the retry catches up
   if (!settled(self)) return;  // the retry comes back
   if (st.applying) {  // a durable read model's chunk is with the read store: after it
     st.catch_up_after_apply = true;
@@ -185,6 +205,7 @@ void catch_up(projection_self self) {
   job->position = st.position;
   job->next_position = st.position + 1;
   job->projection_name = st.kind->type_name;
+  job->skip_position = st.skip_position;
   st.catching_up = true;
   const auto& target = st.kind->durable ? st.store : st.ctx.reader;
   self->request(target, st.ctx.journal_timeout, catchup_atom::value, job)
@@ -193,6 +214,7 @@ void catch_up(projection_self self) {
             self->state.catching_up = false;
             self->state.position = self->state.sent_position = job->position;
             self->state.pending.clear();
+            forget_passed_poison(self);
             if (self->state.kind->durable) self->state.progress->checkpoint = job->position;
             self->state.progress->state =
                 self->state.paused ? projection_progress::phase::paused : projection_progress::phase::live;
@@ -204,6 +226,7 @@ void catch_up(projection_self self) {
             st.catching_up = false;
             if (is_data_error(err)) {  // the reader's answer: it is done with the job
               st.position = st.sent_position = job->position;
+              if (job->poisoned.position != 0) return poisoned(self, job->poisoned, err);
               fail(self, std::move(err));
               answer_parked(self);
             } else {

@@ -48,6 +48,14 @@ void send_pending(projection_self self) {
             },
             [=, generation = st.generation](caf::error& err) {
               if (generation != self->state.generation) return;  // a rebuild emptied the tables since
+              if (is_data_error(err)) {  // an event of the chunk: the catch-up finds which, for its retries
+                auto& st = self->state;
+                st.failed_chunk = {chunk->front().position, chunk->back().position};  // that was one attempt
+                st.applying = false;
+                st.pending.clear();
+                st.sent_position = st.position;
+                return catch_up(self);
+              }
               // Not knowing whether it committed, the projection stops: a
               // restart reads the tables' checkpoint and goes on from there.
               self->state.applying = false;

@@ -26,6 +26,7 @@ struct projection_progress {
   std::atomic<std::int64_t> started_ns{0};        // steady clock of the (re)start
   std::atomic<std::size_t> waiting_queries{0};
   std::atomic<std::uint64_t> checkpoint{0};       // position of the last checkpoint stored, 0: none
+  std::atomic<std::size_t> parked{0};              // events parked (poison_policy::park), not replayed
 
   /// A read model that reflects the journal up to `from` (0: a new one; start, rebuild).
   void restart(std::uint64_t from = 0) {

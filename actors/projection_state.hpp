@@ -31,6 +31,12 @@ struct projection_state {
   std::uint64_t next_ticket = 0;
   bool catching_up = false;  // a catch-up job is with the reader (awaited)
   bool paused = false;       // applies nothing until resumed (application::pause)
+  // Poison events (actors/projection_poison.cpp).
+  std::uint64_t poison_position = 0;  // the event a handler failed on, being retried (0: none)
+  std::uint32_t poison_attempts = 0;  // the failed attempts at it
+  bool poison_wait = false;           // waiting to retry it: live events are read from the journal after
+  std::uint64_t skip_position = 0;    // a parked event the next catch-up passes over (0: none)
+  std::pair<std::uint64_t, std::uint64_t> failed_chunk{0, 0};  // durable: positions of a live chunk that failed
   // A catch-up whose request timed out. The reader may still be applying it
   // to `instance`, so the instance and `position` are not ours again until
   // the reader has let go of the job (see settled()).
@@ -73,6 +79,17 @@ void answer_durable(projection_self self, const erased_query& q, caf::typed_resp
 caf::result<void> rebuild_durable(projection_self self);
 /// Sets the tables' checkpoint to `position` (a reset of a paused projection).
 caf::result<void> move_durable(projection_self self, std::uint64_t position);
+
+// actors/projection_poison.cpp: events a handler fails on
+/// A handler failed on `e` with `err`: it is tried again after a backoff, up
+/// to the type's poison_retries, then the projection stops or parks it.
+void poisoned(projection_self self, const stored_event& e, const caf::error& err);
+/// The backoff is over: read the journal from the failed event again.
+void retry_poisoned(projection_self self);
+/// Applies a parked event now (out of order) and unparks it.
+caf::result<void> replay_parked(projection_self self, std::uint64_t position);
+/// Reads how many events the projection has parked, for status().
+void count_parked_events(projection_self self);
 
 // actors/projection_control.cpp: pause, resume, reset
 caf::result<void> pause(projection_self self);

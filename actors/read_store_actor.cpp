@@ -165,7 +165,12 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
     if (auto err = check_position(*self->state.store, job.projection_name, committed)) return err;
     for (std::size_t i = 0; i < current->events.size(); ++i) {
       const auto e = current->events.view(i);
-      if (auto err = apply_event(self, *job.instance, job.projection_name, e)) return err;
+      if (e.position != job.skip_position) {  // a parked event is passed over
+        if (auto err = apply_event(self, *job.instance, job.projection_name, e)) {
+          job.poisoned = to_stored(e);
+          return err;
+        }
+      }
       job.position = e.position;
     }
     return job.position;
@@ -190,6 +195,18 @@ caf::result<detail::erased_answer> answer(self_ptr self, const instance_ptr& ins
   if (out.error) return std::move(out.error);
   auto cp = self->state.store->load_checkpoint(name);
   return detail::erased_answer{std::move(out.result), cp && *cp ? (*cp)->position : 0};
+}
+
+// A parked event applied now, out of order, and unparked in the same transaction.
+caf::result<caf::unit_t> replay_parked(self_ptr self, const instance_ptr& instance, const std::string& name,
+                                       const stored_event& e) {
+  auto& store = *self->state.store;
+  if (auto err = store.begin()) return err;
+  auto err = apply_event(self, *instance, name, view_of(e));
+  if (!err) err = store.unpark(name, e.position);
+  if (!err) err = store.commit();
+  if (err) store.rollback();
+  return done(std::move(err));
 }
 
 caf::result<caf::unit_t> reset(self_ptr self, const instance_ptr& instance, const std::string& name) {
@@ -231,6 +248,20 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
           const std::vector<stored_event>& events) { return apply_live(self, instance, name, events); },
       [=](durable_query_atom, const instance_ptr& instance, const std::string& name, const detail::erased_query& q) {
         return answer(self, instance, name, q);
+      },
+      [=](park_atom, const std::string& name, const parked_event& e) {
+        return done(self->state.store->park(name, e));
+      },
+      [=](parked_atom, const std::string& name) -> caf::result<std::vector<parked_event>> {
+        auto all = self->state.store->parked(name);
+        if (!all) return std::move(all.error());
+        return std::move(*all);
+      },
+      [=](unpark_atom, const std::string& name, std::uint64_t position) {
+        return done(self->state.store->unpark(name, position));
+      },
+      [=](durable_replay_atom, const instance_ptr& instance, const std::string& name, const stored_event& e) {
+        return replay_parked(self, instance, name, e);
       },
       [=](durable_move_atom, const std::string& name, std::uint64_t position) {
         projection_checkpoint cp;

@@ -15,6 +15,10 @@
 //           (durable_apply_atom, instance_ptr, name, events) -> position: live
 //             events (the next positions), in one transaction
 //           (durable_query_atom, instance_ptr, name, query) -> erased_answer
+//           (park_atom, name, parked_event) -> unit; (parked_atom, name) ->
+//             vector<parked_event>; (unpark_atom, name, position) -> unit
+//           (durable_replay_atom, instance_ptr, name, event) -> unit: applies a
+//             parked event and unparks it, in one transaction
 //           (durable_move_atom, name, position) -> unit: sets its checkpoint
 //           (durable_reset_atom, instance_ptr, name) -> unit: empties its
 //             tables and forgets its checkpoint, in one transaction

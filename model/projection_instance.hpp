@@ -3,6 +3,7 @@
 // runtime/detail/projection_model.hpp implements both for a user's type.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -19,6 +20,14 @@
 
 namespace interlock {
 class read_db;
+
+/// What a projection does with an event its handler keeps failing on, after
+/// its retries (a projection type declares `static constexpr
+/// interlock::poison_policy on_poison = ...;`).
+enum class poison_policy {
+  stop,  // the projection stops with the error, naming the event (the default)
+  park,  // the event is recorded as parked (application::parked_events) and passed over
+};
 }
 
 namespace interlock::detail {
@@ -60,6 +69,9 @@ struct projection_kind {
   std::string type_name;  // also its name in the read store
   std::uint64_t snapshot_every = 0;  // events between read-model snapshots; 0: none, rebuilt at each start
   std::uint32_t state_version = 1;   // of the snapshots' JSON
+  poison_policy on_poison = poison_policy::stop;
+  std::uint32_t poison_retries = 3;                // attempts after the first, before on_poison
+  std::chrono::milliseconds poison_backoff{100};   // before the first retry; doubled for each next one
   bool durable = false;              // its read model is in the read store's tables (its handlers take read_db&)
   std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> query_types;

@@ -40,6 +40,18 @@ struct projection_checkpoint {
   std::int64_t saved_at_us = 0;     // set by the store when it saves
 };
 
+/// An event a projection's handler kept failing on, passed over so that the
+/// projection could go on (a projection type's poison policy: park).
+struct parked_event {
+  std::uint64_t position = 0;
+  std::string stream;      // "Type/id"
+  std::uint64_t version = 0;
+  std::string event_type;
+  std::string error;       // the last failure, naming the event
+  std::uint32_t attempts = 0;
+  std::int64_t parked_at_us = 0;  // set by the store when it stores it
+};
+
 class read_store {
  public:
   virtual ~read_store() = default;
@@ -52,6 +64,13 @@ class read_store {
   virtual caf::error remove_checkpoint(std::string_view name) = 0;
   /// Every checkpoint, by name in ascending order (for status and tools).
   virtual caf::expected<std::vector<std::pair<std::string, projection_checkpoint>>> checkpoints() = 0;
+
+  /// Records `e` as parked by `name` (replacing a record of the same position).
+  virtual caf::error park(std::string_view name, const parked_event& e) = 0;
+  /// `name`'s parked events, by position.
+  virtual caf::expected<std::vector<parked_event>> parked(std::string_view name) = 0;
+  /// Forgets the parked event at `position` (replayed).
+  virtual caf::error unpark(std::string_view name, std::uint64_t position) = 0;
 
   /// Durable read models: the store's SQL connection, whose changes between
   /// begin() and commit() are atomic with the checkpoints saved between them.

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal_detail.hpp>  // now_us
 #include <interlock/persistence/read_store_checks.hpp>
@@ -25,6 +26,17 @@ CREATE TABLE IF NOT EXISTS projection_checkpoints (
   state_version INTEGER NOT NULL,
   state         TEXT,             -- the read model as JSON; NULL: the position alone
   saved_at_us   INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parked_events (
+  projection   TEXT NOT NULL,
+  position     INTEGER NOT NULL,
+  stream       TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  event_type   TEXT NOT NULL,
+  error        TEXT NOT NULL,
+  attempts     INTEGER NOT NULL,
+  parked_at_us INTEGER NOT NULL,
+  PRIMARY KEY (projection, position)
 );
 )sql";
 
@@ -89,6 +101,52 @@ class sqlite_read_store final : public read_store {
     }
     if (rc != SQLITE_DONE) return fail("cannot list the checkpoints of");
     return out;
+  }
+
+  caf::error park(std::string_view name, const parked_event& e) override {
+    if (auto err = detail::check_projection_name(name)) return err;
+    sqlite::reset_on_exit done{park_};
+    park_.bind(1, name);
+    park_.bind(2, static_cast<std::int64_t>(e.position));
+    park_.bind(3, e.stream);
+    park_.bind(4, static_cast<std::int64_t>(e.version));
+    park_.bind(5, e.event_type);
+    auto error = e.error;  // an exception's text may hold any bytes: stored as valid UTF-8
+    for (auto bad = detail::utf8_error_at(error); bad != std::string::npos; bad = detail::utf8_error_at(error))
+      error[bad] = '?';
+    park_.bind(6, error);
+    park_.bind(7, static_cast<std::int64_t>(e.attempts));
+    park_.bind(8, detail::now_us());
+    if (park_.step() != SQLITE_DONE) return fail("cannot park an event in");
+    return {};
+  }
+
+  caf::expected<std::vector<parked_event>> parked(std::string_view name) override {
+    sqlite::reset_on_exit done{list_parked_};
+    list_parked_.bind(1, name);
+    std::vector<parked_event> out;
+    int rc;
+    while ((rc = list_parked_.step()) == SQLITE_ROW) {
+      parked_event e;
+      e.position = static_cast<std::uint64_t>(list_parked_.column_int64(0));
+      e.stream = list_parked_.column_text(1);
+      e.version = static_cast<std::uint64_t>(list_parked_.column_int64(2));
+      e.event_type = list_parked_.column_text(3);
+      e.error = list_parked_.column_text(4);
+      e.attempts = static_cast<std::uint32_t>(list_parked_.column_int64(5));
+      e.parked_at_us = list_parked_.column_int64(6);
+      out.push_back(std::move(e));
+    }
+    if (rc != SQLITE_DONE) return fail("cannot list the parked events of");
+    return out;
+  }
+
+  caf::error unpark(std::string_view name, std::uint64_t position) override {
+    sqlite::reset_on_exit done{unpark_};
+    unpark_.bind(1, name);
+    unpark_.bind(2, static_cast<std::int64_t>(position));
+    if (unpark_.step() != SQLITE_DONE) return fail("cannot unpark an event in");
+    return {};
   }
 
   read_db& sql() override {
@@ -163,6 +221,10 @@ class sqlite_read_store final : public read_store {
         {&remove_, "DELETE FROM projection_checkpoints WHERE projection = ?"},
         {&list_, "SELECT projection, position, state_version, state, saved_at_us FROM projection_checkpoints "
                  "ORDER BY projection"},
+        {&park_, "INSERT OR REPLACE INTO parked_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+        {&list_parked_, "SELECT position, stream, version, event_type, error, attempts, parked_at_us "
+                        "FROM parked_events WHERE projection = ? ORDER BY position"},
+        {&unpark_, "DELETE FROM parked_events WHERE projection = ? AND position = ?"},
     };
     for (auto [stmt, sql] : all)
       if (stmt->prepare(db_.get(), sql) != SQLITE_OK) return fail("cannot prepare a statement for");
@@ -171,7 +233,7 @@ class sqlite_read_store final : public read_store {
 
   std::string path_;
   sqlite::connection db_;  // declared before the statements: they are finalized first
-  sqlite::statement load_, save_, remove_, list_;
+  sqlite::statement load_, save_, remove_, list_, park_, list_parked_, unpark_;
   std::unique_ptr<read_db> sql_;  // its statements are finalized before the connection closes
 };
 

@@ -112,6 +112,28 @@ caf::error application::rebuild(const std::string& projection_type) {
   return control(projection_type, "rebuild()", "rebuilding", caf::make_message(rebuild_atom::value));
 }
 
+caf::error application::replay_parked(const std::string& projection_type, std::uint64_t position) {
+  return control(projection_type, "replay_parked()", "replaying a parked event of",
+                 caf::make_message(replay_parked_atom::value, position));
+}
+
+caf::expected<std::vector<parked_event>> application::parked_events(const std::string& projection_type) const {
+  if (auto err = detail::refuse_on_scheduler_thread("parked_events()", "call it from a thread of your own")) return err;
+  if (!core_ || core_->stopped()) return stopped_error();
+  if (!core_->projections.count(projection_type))
+    return make_error(errc::invalid_argument, "no projection " + projection_type + " is registered");
+  caf::scoped_actor self{*core_->sys};
+  caf::expected<std::vector<parked_event>> result{std::vector<parked_event>{}};
+  self->request(core_->store, core_->settings.journal_timeout, parked_atom::value, projection_type)
+      .receive([&](std::vector<parked_event>& all) { result = std::move(all); },
+               [&](caf::error& err) {
+                 result = detail::explain_transport_error(std::move(err), "listing the parked events of " +
+                                                                              projection_type,
+                                                          core_->settings.journal_timeout);
+               });
+  return result;
+}
+
 caf::error application::pause(const std::string& projection_type) {
   return control(projection_type, "pause()", "pausing", caf::make_message(pause_atom::value));
 }
@@ -191,6 +213,7 @@ caf::expected<std::vector<projection_status>> application::status() const {
     if (elapsed > 0) s.events_per_s = static_cast<double>(p->applied.load()) / elapsed;
     s.waiting_queries = p->waiting_queries.load();
     s.checkpoint = p->checkpoint.load();
+    s.parked = p->parked.load();
     s.failure = p->failure();
     out.push_back(std::move(s));
   }

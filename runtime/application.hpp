@@ -26,6 +26,7 @@
 
 #include <interlock/core/type_name.hpp>
 #include <interlock/model/erased.hpp>
+#include <interlock/persistence/read_store.hpp>
 #include <interlock/runtime/as_of.hpp>
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
@@ -140,6 +141,20 @@ class application {
   template <class P>
   caf::error reset(std::uint64_t position) { return reset(std::string{type_name_of<P>()}, position); }
   caf::error reset(const std::string& projection_type, std::uint64_t position);
+
+  /// The events projection P parked (its handler kept failing on them and its
+  /// type says `on_poison = interlock::poison_policy::park`), by position.
+  template <class P>
+  caf::expected<std::vector<parked_event>> parked_events() const {
+    return parked_events(std::string{type_name_of<P>()});
+  }
+  caf::expected<std::vector<parked_event>> parked_events(const std::string& projection_type) const;
+  /// Applies P's parked event at `position` now (out of order: the events
+  /// after it were applied first) and unparks it; if the handler fails
+  /// again, that error, and the event stays parked.
+  template <class P>
+  caf::error replay_parked(std::uint64_t position) { return replay_parked(std::string{type_name_of<P>()}, position); }
+  caf::error replay_parked(const std::string& projection_type, std::uint64_t position);
 
   /// Stops the actors and closes the journal (idempotent; the destructor calls it).
   void stop();

@@ -22,6 +22,7 @@ struct projection_status {
   double events_per_s = 0;          // events applied since the projection (re)started, per second
   std::size_t waiting_queries = 0;  // queries waiting for a position (query_options::after)
   std::uint64_t checkpoint = 0;     // position its stored read model reflects: the last snapshot, or its tables (0: none)
+  std::size_t parked = 0;           // events parked after their handler kept failing (application::parked_events)
   std::string failure;              // what stopped it (state failed)
 };
 

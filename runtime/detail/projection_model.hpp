@@ -268,6 +268,11 @@ std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
                 "a durable read model (handlers that take read_db&) keeps its checkpoint with its tables: "
                 "drop snapshot_every");
   kind->state_version = state_version_of<P>();
+  if constexpr (requires { { P::on_poison } -> std::convertible_to<poison_policy>; }) kind->on_poison = P::on_poison;
+  if constexpr (requires { { P::poison_retries } -> std::convertible_to<std::uint32_t>; })
+    kind->poison_retries = P::poison_retries;
+  if constexpr (requires { { P::poison_backoff } -> std::convertible_to<std::chrono::milliseconds>; })
+    kind->poison_backoff = P::poison_backoff;
   kind->restore = [factory](std::string_view json) { return projection_model<P>::restore(factory(), json); };
   kind->query_types = names_of(static_cast<typename P::queries*>(nullptr));
   kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
