@@ -36,6 +36,29 @@ inline interlock::runtime_settings settings_for(const options& opts, const std::
 /// Long enough for a million-event recovery or catch-up on a slow disk, but finite.
 inline constexpr std::chrono::milliseconds long_timeout{30 * 60 * 1000};
 
+struct timed_start {
+  double seconds = 0;  // from build() to the answer
+  std::string error;   // empty: it caught up
+};
+
+/// Builds the application, then waits until its projection answering
+/// GetProgress has applied the journal's `n` events (a query with {.after = n}).
+inline timed_start start_and_catch_up(interlock::application_builder& builder, std::uint64_t n) {
+  const auto t0 = clock::now();
+  auto app = builder.build();
+  if (!app) return {0, "cannot start the application: " + describe_error(app.error())};
+  interlock::query_options q;
+  q.after = n;
+  q.timeout = long_timeout;
+  auto progress = app->query(GetProgress{}, q);
+  const auto elapsed = seconds_since(t0);
+  if (!progress) return {elapsed, "the query after " + std::to_string(elapsed) + " s: " + describe_error(progress.error())};
+  if (progress->events != n)
+    return {elapsed, "the projection counts " + std::to_string(progress->events) + " events, expected " +
+                         std::to_string(n)};
+  return {elapsed, {}};
+}
+
 /// A reply callback for async_dispatch that reports to the driver.
 inline auto report_to(reply_fn done) {
   return [done = std::move(done)](auto&& reply) { done(reply ? caf::error{} : reply.error()); };

@@ -34,26 +34,12 @@ result workload_catchup(const options& opts, const std::string& dir) {
     runtime_host host;
     interlock::application_builder builder{host.sys};
     builder.aggregate<Account>().projection<Counter>().settings(settings_for(opts, path)).journal(factory);
-    const auto t0 = clock::now();
-    auto app = builder.build();
-    if (!app) {
-      r.error = "cannot start the application: " + describe_error(app.error());
+    auto caught_up = start_and_catch_up(builder, n);
+    if (!caught_up.error.empty()) {
+      r.error = caught_up.error;
       return;
     }
-    interlock::query_options q;
-    q.after = n;
-    q.timeout = long_timeout;
-    auto progress = app->query(GetProgress{}, q);
-    const auto elapsed = seconds_since(t0);
-    if (!progress) {
-      r.error = "the query after " + std::to_string(elapsed) + " s: " + describe_error(progress.error());
-      return;
-    }
-    if (progress->events != n) {
-      r.error = "the projection saw " + std::to_string(progress->events) + " events, expected " + std::to_string(n);
-      return;
-    }
-    r.set_rate(n, elapsed);
+    r.set_rate(n, caught_up.seconds);
     r.notes.push_back(with_commas(static_cast<double>(n)) + " events over " + std::to_string(accounts) +
                       " accounts; timed: build() to the answer of a query with {.after = N}");
   }();

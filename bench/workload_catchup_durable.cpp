@@ -157,25 +157,12 @@ result workload_catchup_durable(const options& opts, const std::string& dir) {
     auto settings = settings_for(opts, path);
     settings.read_store_path = read_path;
     builder.aggregate<Account>().projection<DurableBalances>().settings(settings).journal(factory);
-    const auto t0 = clock::now();
-    auto app = builder.build();
-    if (!app) {
-      r.error = "cannot start the application: " + describe_error(app.error());
+    auto caught_up = start_and_catch_up(builder, n);
+    if (!caught_up.error.empty()) {
+      r.error = caught_up.error;
       return;
     }
-    interlock::query_options q;
-    q.after = n;
-    q.timeout = long_timeout;
-    auto progress = app->query(GetProgress{}, q);
-    const auto elapsed = seconds_since(t0);
-    if (!progress) {
-      r.error = "the query after " + std::to_string(elapsed) + " s: " + describe_error(progress.error());
-      return;
-    }
-    if (progress->events != n) {
-      r.error = "the read model counts " + std::to_string(progress->events) + " events, expected " + std::to_string(n);
-      return;
-    }
+    const auto elapsed = caught_up.seconds;
     r.set_rate(n, elapsed);
     r.extra["ceiling_seconds"] = ceiling_seconds;
     r.ratio_to_ceiling = elapsed > 0 ? ceiling_seconds / elapsed : 0;
