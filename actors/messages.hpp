@@ -112,6 +112,11 @@ struct catchup_job {
   // the position of a parked event to pass over.
   stored_event poisoned;
   std::uint64_t skip_position = 0;
+  // catch_up_by_type: the projection's own event types, read through the
+  // journal's index (empty: the whole log), and how far such a scan has
+  // looked (the reader's thread: read after the reply, or by the read store).
+  log_filter filter;
+  std::uint64_t scanned_through = 0;
 };
 
 /// A durable read model, handed to the read store actor that runs it.

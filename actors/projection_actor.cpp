@@ -206,12 +206,18 @@ void catch_up(projection_self self) {
   job->next_position = st.position + 1;
   job->projection_name = st.kind->type_name;
   job->skip_position = st.skip_position;
+  if (st.kind->catch_up_by_type) job->filter.event_types = st.kind->stored_event_types;
   st.catching_up = true;
   const auto& target = st.kind->durable ? st.store : st.ctx.reader;
   self->request(target, st.ctx.journal_timeout, catchup_atom::value, job)
       .await(
           [=] {
             self->state.catching_up = false;
+            // By type, the log's last events may not be its own: it has looked that far.
+            if (job->scanned_through > job->position) {
+              job->position = job->scanned_through;
+              self->state.progress->position = job->position;
+            }
             self->state.position = self->state.sent_position = job->position;
             self->state.pending.clear();
             forget_passed_poison(self);

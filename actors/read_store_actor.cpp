@@ -106,6 +106,7 @@ caf::result<std::uint64_t> apply_live(self_ptr self, const instance_ptr& instanc
 struct chunk_read {
   event_chunk events;
   std::size_t scanned = 0;
+  std::uint64_t scanned_through = 0;  // by type: the end of the log it looked at (0: its last event's)
   caf::error failure;  // the scan stopped there: what it read before is good
 };
 
@@ -117,6 +118,7 @@ std::shared_ptr<chunk_read> read_chunk(journal& log, std::size_t chunk, detail::
   });
   if (n) out->scanned = *n;
   else out->failure = std::move(n.error());
+  out->scanned_through = std::exchange(job.scanned_through, 0);
   return out;
 }
 
@@ -173,6 +175,7 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
       }
       job.position = e.position;
     }
+    job.position = std::max(job.position, current->scanned_through);
     return job.position;
   });
   if (!applied) {

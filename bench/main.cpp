@@ -34,14 +34,14 @@ using bench::result;
 
 constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --only W[,W...]   run only these workloads: bank, latency, replay, catchup, resume,
-                    catchup_durable, snapshot, passivation, cold, ceiling
+                    catchup_durable, category, snapshot, passivation, cold, ceiling
                     (the ceiling parts the chosen workloads compare against always run)
   --quick           small sizes, a few seconds in all
   --memory          the runtime workloads use the in-memory journal (actor overhead alone)
   --json            one JSON object per workload on stdout (the table goes to stderr)
   --accounts A      bank accounts (default 1000; quick 100)
   --deposits D      deposits per account (default 100; quick 20)
-  --events N        replay stream / catch-up, resume and catchup_durable journal / read ceiling /
+  --events N        replay stream / catch-up, resume, catchup_durable and category journal / read ceiling /
                     snapshot stream size
                     (default 1000000; quick 50000)
   --aggregates M    passivation: aggregates touched once each (default 1000000; quick 50000)
@@ -135,7 +135,7 @@ options parse_args(int argc, char** argv) {
         auto comma = list.find(',', start);
         auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "resume" &&
-            name != "catchup_durable" &&
+            name != "catchup_durable" && name != "category" &&
             name != "snapshot" && name != "passivation" && name != "cold" && name != "ceiling")
           usage_error("unknown workload '" + name + "'");
         opts.only.push_back(name);
@@ -509,6 +509,7 @@ int main(int argc, char** argv) {
       {"catchup", opts.selected("catchup"), bench::workload_catchup},
       {"resume", opts.selected("resume"), bench::workload_resume},
       {"catchup_durable", opts.selected("catchup_durable"), bench::workload_catchup_durable},
+      {"category", opts.selected("category"), bench::workload_category},
       {"snapshot", opts.selected("snapshot"), bench::workload_snapshot},
       {"passivation", opts.selected("passivation"), bench::workload_passivation},
       // the comparison for the capped run: every aggregate stays live (GBs at full size)

@@ -2,6 +2,7 @@
 // per core) and the runtime settings every workload starts its application with.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <caf/all.hpp>
@@ -42,8 +43,10 @@ struct timed_start {
 };
 
 /// Builds the application, then waits until its projection answering
-/// GetProgress has applied the journal's `n` events (a query with {.after = n}).
-inline timed_start start_and_catch_up(interlock::application_builder& builder, std::uint64_t n) {
+/// GetProgress has applied the journal's `n` events (a query with {.after = n})
+/// and checks that it counts `counted` of them (all, unless said otherwise).
+inline timed_start start_and_catch_up(interlock::application_builder& builder, std::uint64_t n,
+                                      std::optional<std::uint64_t> counted = std::nullopt) {
   const auto t0 = clock::now();
   auto app = builder.build();
   if (!app) return {0, "cannot start the application: " + describe_error(app.error())};
@@ -53,9 +56,9 @@ inline timed_start start_and_catch_up(interlock::application_builder& builder, s
   auto progress = app->query(GetProgress{}, q);
   const auto elapsed = seconds_since(t0);
   if (!progress) return {elapsed, "the query after " + std::to_string(elapsed) + " s: " + describe_error(progress.error())};
-  if (progress->events != n)
+  if (progress->events != counted.value_or(n))
     return {elapsed, "the projection counts " + std::to_string(progress->events) + " events, expected " +
-                         std::to_string(n)};
+                         std::to_string(counted.value_or(n))};
   return {elapsed, {}};
 }
 

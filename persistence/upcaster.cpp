@@ -161,4 +161,15 @@ caf::error upcaster_chain::apply_split(const rule& r, upcast_event& event, std::
   return {};
 }
 
+std::vector<std::string> upcaster_chain::stored_names_of(const std::string& type) const {
+  std::vector<std::string> names{type};
+  for (std::size_t i = 0; i < names.size(); ++i)  // breadth first over the rules that lead to a name found
+    for (auto& [from, versions] : rules_)
+      for (auto& [version, r] : versions)
+        for (auto& target : r.targets)
+          if (target.type == names[i] && std::find(names.begin(), names.end(), from) == names.end())
+            names.push_back(from);
+  return names;
+}
+
 }  // namespace interlock

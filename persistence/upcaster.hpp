@@ -115,6 +115,11 @@ class upcaster_chain {
   caf::expected<std::vector<upcast_event>> upcast(std::string_view type, std::uint32_t version,
                                                   std::string_view payload_json) const;
 
+  /// The type names events of `type` may be stored under: `type` and every
+  /// name a rename or split leads from to it, directly or not (a read by type
+  /// must ask the journal for all of them).
+  std::vector<std::string> stored_names_of(const std::string& type) const;
+
   /// upcast() for an already parsed event.
   caf::expected<std::vector<upcast_event>> upcast(upcast_event event) const;
 

@@ -98,6 +98,20 @@ read_store_factory default_read_store(const runtime_settings& s, bool own_journa
   return sqlite_read_store_factory(read_store_path_for(s.database_path));
 }
 
+// A projection that catches up by type reads its events under every name they
+// may be stored under (renames and splits of older types lead to them).
+std::shared_ptr<const detail::projection_kind> with_older_names(const detail::projection_kind& kind,
+                                                                const upcaster_chain& upcasters) {
+  auto copy = std::make_shared<detail::projection_kind>(kind);
+  copy->stored_event_types.clear();
+  for (auto& b : kind.event_types)
+    for (auto& name : upcasters.stored_names_of(b.name))
+      if (std::find(copy->stored_event_types.begin(), copy->stored_event_types.end(), name) ==
+          copy->stored_event_types.end())
+        copy->stored_event_types.push_back(name);
+  return copy;
+}
+
 template <class Kinds, class Names>
 caf::error add_routes(const Kinds& kinds, Names names_of, std::unordered_map<std::string, std::string>& routes,
                       const char* what) {
@@ -236,7 +250,8 @@ caf::expected<application> application_builder::build() {
   core->router = spawn_aggregate_router(*sys_, aggregates_, ctx, core->directory);
   core->client = spawn_client_actor(*sys_, core->router, core->directory, settings_.client_window,
                                     core->deadlines.get());
-  for (auto& p : projections_) {
+  for (auto p : projections_) {
+    if (p->catch_up_by_type) p = with_older_names(*p, *upcasters_);
     auto progress = std::make_shared<detail::projection_progress>();
     auto actor = spawn_projection_actor(*sys_, p, ctx, core->store, progress);
     core->projections.emplace(p->type_name, actor);

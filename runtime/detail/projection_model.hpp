@@ -268,6 +268,8 @@ std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
                 "a durable read model (handlers that take read_db&) keeps its checkpoint with its tables: "
                 "drop snapshot_every");
   kind->state_version = state_version_of<P>();
+  if constexpr (requires { { P::catch_up_by_type } -> std::convertible_to<bool>; })
+    kind->catch_up_by_type = P::catch_up_by_type;
   if constexpr (requires { { P::on_poison } -> std::convertible_to<poison_policy>; }) kind->on_poison = P::on_poison;
   if constexpr (requires { { P::poison_retries } -> std::convertible_to<std::uint32_t>; })
     kind->poison_retries = P::poison_retries;
@@ -276,6 +278,7 @@ std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
   kind->restore = [factory](std::string_view json) { return projection_model<P>::restore(factory(), json); };
   kind->query_types = names_of(static_cast<typename P::queries*>(nullptr));
   kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
+  for (auto& b : kind->event_types) kind->stored_event_types.push_back(b.name);
   kind->registration_error = list_error<typename P::queries, typename P::events>("projection " + kind->type_name, "query");
   kind->make = [factory]() -> std::unique_ptr<projection_instance> {
     return std::make_unique<projection_model<P>>(factory());

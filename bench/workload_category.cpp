@@ -1,0 +1,125 @@
+// category: catching up a projection that reads 1% of the log by type
+// (catch_up_by_type: Flagged events, one in every 100 of each stream, spread
+// over the whole journal), against catching up the counting projection over
+// the whole log, in the same run on the same journal of N events. The row's
+// time is the by-type catch-up's; `ratio_to_full` is it over the full one's
+// (lower is better).
+#include "journal_fill.hpp"
+#include "runtime_host.hpp"
+
+namespace bench {
+namespace {
+
+struct Flagged {
+  std::string reason;
+};
+BENCH_JSON(Flagged, reason)
+
+struct GetFlags {
+  using result_type = Progress;
+};
+
+struct FlagCounter {
+  static constexpr bool catch_up_by_type = true;
+  using events = interlock::types<Flagged>;
+  using queries = interlock::types<GetFlags>;
+  std::uint64_t flags = 0;
+  void on(const Flagged&) { ++flags; }
+  Progress handle(const GetFlags&) const { return {flags, 0}; }
+};
+
+// N events over A accounts, in rounds of 100 per account: an Opened first, a
+// Flagged at every 100th version, Deposited otherwise. Returns the Flagged count.
+caf::expected<std::uint64_t> fill_flagged(interlock::journal& j, std::size_t n, std::size_t accounts) {
+  std::vector<std::string> ids;
+  for (std::size_t a = 0; a < accounts; ++a) ids.push_back(interlock::new_id());
+  std::vector<std::uint64_t> versions(accounts, 0);
+  std::uint64_t written = 0, flags = 0;
+  while (written < n) {
+    std::vector<interlock::append_request> batch;
+    for (std::size_t a = 0; a < accounts && written < n; ++a) {
+      interlock::append_request req{"Account", ids[a], versions[a], {}, "", "", ""};
+      for (int k = 0; k < 100 && written < n; ++k, ++written) {
+        const auto v = versions[a] + req.events.size() + 1;
+        if (v == 1) req.events.push_back({"Opened", 1, opened_payload(a)});
+        else if (v % 100 == 0) req.events.push_back({"Flagged", 1, R"({"reason":"audit"})"}), ++flags;
+        else req.events.push_back({"Deposited", 1, deposited_payload(a, v)});
+      }
+      versions[a] += req.events.size();
+      batch.push_back(std::move(req));
+    }
+    if (auto err = append_all(j, batch); !err.empty()) return make_error(interlock::errc::storage, err);
+  }
+  return flags;
+}
+
+timed_start catch_up_flags(interlock::application_builder& builder, std::uint64_t n, std::uint64_t flags) {
+  const auto t0 = clock::now();
+  auto app = builder.build();
+  if (!app) return {0, "cannot start the application: " + describe_error(app.error())};
+  interlock::query_options q;
+  q.after = n;
+  q.timeout = long_timeout;
+  auto counted = app->query(GetFlags{}, q);
+  const auto elapsed = seconds_since(t0);
+  if (!counted) return {elapsed, "the query after " + std::to_string(elapsed) + " s: " + describe_error(counted.error())};
+  if (counted->events != flags)
+    return {elapsed, "the projection counts " + std::to_string(counted->events) + " flags, expected " +
+                         std::to_string(flags)};
+  return {elapsed, {}};
+}
+
+}  // namespace
+
+result workload_category(const options& opts, const std::string& dir) {
+  result r;
+  r.workload = "category";
+  r.journal = opts.journal_name();
+  const auto path = dir + "/category.db";
+  remove_database(path);
+  const auto n = opts.events;
+  const auto accounts = std::max<std::size_t>(1, std::min(opts.accounts, n));
+  auto factory = journal_factory_for(opts, path);
+  [&] {
+    auto filler = factory();
+    if (!filler) {
+      r.error = "cannot open the journal: " + describe_error(filler.error());
+      return;
+    }
+    auto flags = fill_flagged(**filler, n, accounts);
+    if (!flags) {
+      r.error = describe_error(flags.error());
+      return;
+    }
+    if (!opts.memory) filler->reset();
+    timed_start full, by_type;
+    {
+      runtime_host host;
+      interlock::application_builder builder{host.sys};
+      builder.aggregate<Account>().projection<Counter>().settings(settings_for(opts, path)).journal(factory);
+      full = start_and_catch_up(builder, n, n - *flags);  // Counter counts Opened and Deposited: all but the flags
+    }
+    {
+      runtime_host host;
+      interlock::application_builder builder{host.sys};
+      builder.aggregate<Account>().projection<FlagCounter>().settings(settings_for(opts, path)).journal(factory);
+      by_type = catch_up_flags(builder, n, *flags);
+    }
+    for (auto* s : {&full, &by_type})
+      if (!s->error.empty()) {
+        r.error = s->error;
+        return;
+      }
+    r.set_rate(*flags, by_type.seconds);
+    r.extra["full_seconds"] = full.seconds;
+    r.extra["ratio_to_full"] = full.seconds > 0 ? by_type.seconds / full.seconds : 0;
+    r.notes.push_back(with_commas(static_cast<double>(*flags)) + " Flagged events (1%) among " +
+                      with_commas(static_cast<double>(n)) + "; timed: build() to the answer of a query with "
+                      "{.after = N}, by type against the whole log");
+  }();
+  if (!opts.keep) remove_database(path);
+  r.peak_rss_mb = peak_rss_mb();
+  return r;
+}
+
+}  // namespace bench

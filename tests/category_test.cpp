@@ -1,0 +1,133 @@
+// Catching up by type (catch_up_by_type): a projection reads only its own
+// event types through the journal's type index, and ends where the log ends.
+#include <catch2/catch.hpp>
+
+#include <interlock/persistence/read_db.hpp>
+#include <interlock/persistence/sqlite_journal.hpp>
+#include <interlock/persistence/upcaster.hpp>
+
+#include "bank_domain.hpp"
+#include "test_support.hpp"
+
+using namespace testbank;
+using namespace testing_support;
+
+namespace {
+
+struct WithdrawnTotal : interlock::query<std::int64_t> {};
+struct WithdrawalCount : interlock::query<std::int64_t> {};
+
+struct Withdrawals {  // in memory
+  static constexpr bool catch_up_by_type = true;
+  using events = interlock::types<Withdrawn>;
+  using queries = interlock::types<WithdrawnTotal>;
+  std::int64_t total = 0;
+  void on(const Withdrawn& e) { total += e.amount; }
+  std::int64_t handle(const WithdrawnTotal&) const { return total; }
+};
+
+struct WithdrawalRows {  // durable
+  static constexpr bool catch_up_by_type = true;
+  using events = interlock::types<Withdrawn>;
+  using queries = interlock::types<WithdrawalCount>;
+  void create(interlock::read_db& db) { db.exec("CREATE TABLE IF NOT EXISTS withdrawals (amount INTEGER)"); }
+  void on(const Withdrawn& e, interlock::read_db& db) { db.exec("INSERT INTO withdrawals VALUES (?)", e.amount); }
+  std::int64_t handle(const WithdrawalCount&, interlock::read_db& db) const {
+    return *db.value<std::int64_t>("SELECT count(*) FROM withdrawals");
+  }
+};
+
+// acc-0..acc-4: opened, 40 deposits each, and a withdrawal of 1..5 every 10th
+// event of acc-3 (some stored under the old name OldWithdrawn when `old_names`).
+std::int64_t fill(const std::string& db, bool old_names) {
+  auto j = interlock::open_sqlite_journal(interlock::sqlite_options{db});
+  REQUIRE(j);
+  std::int64_t withdrawn = 0;
+  for (int a = 0; a < 5; ++a) {
+    interlock::append_request req;
+    req.aggregate_type = "Account";
+    req.aggregate_id = "acc-" + std::to_string(a);
+    req.events.push_back({"Opened", 1, R"({"owner":"o"})"});
+    for (int k = 1; k <= 40; ++k) {
+      req.events.push_back({"Deposited", 1, R"({"amount":100,"tag":"t"})"});
+      if (a == 3 && k % 10 == 0) {
+        const auto amount = k / 10;
+        req.events.push_back({old_names && k <= 20 ? "OldWithdrawn" : "Withdrawn", 1,
+                              R"({"amount":)" + std::to_string(amount) + "}"});
+        withdrawn += amount;
+      }
+    }
+    for (auto& r : (*j)->append({req})) REQUIRE(r);
+  }
+  return withdrawn;
+}
+
+template <class P>
+caf::expected<interlock::application> start(caf::actor_system& sys, const std::string& db, std::size_t read_batch,
+                                            bool old_names = false) {
+  interlock::runtime_settings s;
+  s.read_batch = read_batch;
+  interlock::application_builder b{sys};
+  b.settings(s).sqlite(db).aggregate<Account>().projection<P>();
+  if (old_names) b.upcasters().rename("OldWithdrawn", 1, "Withdrawn", 1);
+  return b.build();
+}
+
+interlock::projection_status only_status(interlock::application& app) {
+  auto all = app.status();
+  REQUIRE(all);
+  REQUIRE(all->size() == 1);
+  return all->front();
+}
+
+}  // namespace
+
+TEST_CASE("by type: a catch-up reads only the projection's events and ends where the log ends", "[category]") {
+  const std::size_t batch = GENERATE(2, 4096);
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  const auto withdrawn = fill(db, false);
+  const std::uint64_t end = 5 * 41 + 4;
+  actor_env env;
+  auto app = start<Withdrawals>(env.sys, db, batch);
+  REQUIRE(app);
+  CHECK(app->query(WithdrawnTotal{}, {.after = end}).value() == withdrawn);
+  auto s = only_status(*app);
+  CHECK(s.position == end);  // the log's last events are deposits: it has looked past them
+  CHECK(s.lag_events == 0);
+  // Live events after the catch-up: applied once each, whatever their type.
+  REQUIRE(app->dispatch("acc-1", Deposit{{}, 5, "t"}));
+  auto w = app->dispatch("acc-1", Withdraw{7});
+  REQUIRE(w);
+  CHECK(app->query(WithdrawnTotal{}, {.after = w->position}).value() == withdrawn + 7);
+}
+
+TEST_CASE("by type: a durable read model too, one transaction per chunk of its own events", "[category]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  fill(db, false);
+  const std::uint64_t end = 5 * 41 + 4;
+  {
+    actor_env env;
+    auto app = start<WithdrawalRows>(env.sys, db, 3);
+    REQUIRE(app);
+    CHECK(app->query(WithdrawalCount{}, {.after = end}).value() == 4);
+    CHECK(only_status(*app).checkpoint == end);
+  }
+  actor_env env;  // a restart reads nothing again
+  auto app = start<WithdrawalRows>(env.sys, db, 3);
+  REQUIRE(app);
+  auto w = app->dispatch("acc-2", Withdraw{1});
+  REQUIRE(w);
+  CHECK(app->query(WithdrawalCount{}, {.after = w->position}).value() == 5);
+}
+
+TEST_CASE("by type: events stored under an older name that an upcaster renames are read too", "[category]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  const auto withdrawn = fill(db, true);
+  actor_env env;
+  auto app = start<Withdrawals>(env.sys, db, 4096, true);
+  REQUIRE(app);
+  CHECK(app->query(WithdrawnTotal{}, {.after = 5 * 41 + 4}).value() == withdrawn);
+}
