@@ -15,17 +15,13 @@ struct Flagged {
 };
 BENCH_JSON(Flagged, reason)
 
-struct GetFlags {
-  using result_type = Progress;
-};
-
 struct FlagCounter {
   static constexpr bool catch_up_by_type = true;
   using events = interlock::types<Flagged>;
-  using queries = interlock::types<GetFlags>;
+  using queries = interlock::types<GetProgress>;  // the only projection of its application
   std::uint64_t flags = 0;
   void on(const Flagged&) { ++flags; }
-  Progress handle(const GetFlags&) const { return {flags, 0}; }
+  Progress handle(const GetProgress&) const { return {flags, 0}; }
 };
 
 // N events over A accounts, in rounds of 100 per account: an Opened first, a
@@ -51,22 +47,6 @@ caf::expected<std::uint64_t> fill_flagged(interlock::journal& j, std::size_t n, 
     if (auto err = append_all(j, batch); !err.empty()) return make_error(interlock::errc::storage, err);
   }
   return flags;
-}
-
-timed_start catch_up_flags(interlock::application_builder& builder, std::uint64_t n, std::uint64_t flags) {
-  const auto t0 = clock::now();
-  auto app = builder.build();
-  if (!app) return {0, "cannot start the application: " + describe_error(app.error())};
-  interlock::query_options q;
-  q.after = n;
-  q.timeout = long_timeout;
-  auto counted = app->query(GetFlags{}, q);
-  const auto elapsed = seconds_since(t0);
-  if (!counted) return {elapsed, "the query after " + std::to_string(elapsed) + " s: " + describe_error(counted.error())};
-  if (counted->events != flags)
-    return {elapsed, "the projection counts " + std::to_string(counted->events) + " flags, expected " +
-                         std::to_string(flags)};
-  return {elapsed, {}};
 }
 
 }  // namespace
@@ -103,7 +83,7 @@ result workload_category(const options& opts, const std::string& dir) {
       runtime_host host;
       interlock::application_builder builder{host.sys};
       builder.aggregate<Account>().projection<FlagCounter>().settings(settings_for(opts, path)).journal(factory);
-      by_type = catch_up_flags(builder, n, *flags);
+      by_type = start_and_catch_up(builder, n, *flags);
     }
     for (auto* s : {&full, &by_type})
       if (!s->error.empty()) {
