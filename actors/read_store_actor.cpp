@@ -29,21 +29,32 @@ caf::result<caf::unit_t> done(caf::error err) {
   return caf::unit;
 }
 
+// Runs `body` (returning a caf::error) in one transaction: committed if it
+// succeeds, rolled back if it or the commit fails.
+template <class Body>
+caf::error atomically(read_store& store, Body&& body) {
+  if (auto err = store.begin()) return err;
+  auto err = body();
+  if (!err) err = store.commit();
+  if (err) store.rollback();
+  return err;
+}
+
 // Runs `body` in a transaction that also saves `name`'s checkpoint at the
 // position `body` returns; nothing of it stays if either fails.
 template <class Body>
 caf::expected<std::uint64_t> in_transaction(read_store& store, const std::string& name, Body&& body) {
-  if (auto err = store.begin()) return err;
-  caf::expected<std::uint64_t> position = body();
-  if (position) {
+  std::uint64_t reached = 0;
+  auto err = atomically(store, [&]() -> caf::error {
+    caf::expected<std::uint64_t> position = body();
+    if (!position) return std::move(position.error());
+    reached = *position;
     projection_checkpoint cp;
-    cp.position = *position;
-    if (auto err = store.save_checkpoint(name, cp)) position = std::move(err);
-  }
-  if (position)
-    if (auto err = store.commit()) position = std::move(err);
-  if (!position) store.rollback();
-  return position;
+    cp.position = reached;
+    return store.save_checkpoint(name, cp);
+  });
+  if (err) return err;
+  return reached;
 }
 
 caf::result<std::uint64_t> open_durable(self_ptr self, const instance_ptr& instance, const std::string& name) {
@@ -204,22 +215,18 @@ caf::result<detail::erased_answer> answer(self_ptr self, const instance_ptr& ins
 caf::result<caf::unit_t> replay_parked(self_ptr self, const instance_ptr& instance, const std::string& name,
                                        const stored_event& e) {
   auto& store = *self->state.store;
-  if (auto err = store.begin()) return err;
-  auto err = apply_event(self, *instance, name, view_of(e));
-  if (!err) err = store.unpark(name, e.position);
-  if (!err) err = store.commit();
-  if (err) store.rollback();
-  return done(std::move(err));
+  return done(atomically(store, [&] {
+    auto err = apply_event(self, *instance, name, view_of(e));
+    return err ? err : store.unpark(name, e.position);
+  }));
 }
 
 caf::result<caf::unit_t> reset(self_ptr self, const instance_ptr& instance, const std::string& name) {
   auto& store = *self->state.store;
-  if (auto err = store.begin()) return err;
-  auto err = instance->reset_tables();
-  if (!err) err = store.remove_checkpoint(name);
-  if (!err) err = store.commit();
-  if (err) store.rollback();
-  return done(std::move(err));
+  return done(atomically(store, [&] {
+    auto err = instance->reset_tables();
+    return err ? err : store.remove_checkpoint(name);
+  }));
 }
 
 caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<read_store>> store,
