@@ -53,7 +53,6 @@ using parked_atom = caf::atom_constant<caf::atom("parked")>;          // (name) 
 using unpark_atom = caf::atom_constant<caf::atom("unpark")>;          // (name, position) -> unit
 using replay_parked_atom = caf::atom_constant<caf::atom("replaypk")>; // (position) -> unit
 using durable_replay_atom = caf::atom_constant<caf::atom("dbreplay")>;  // (instance, name, event) -> unit
-using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>;      // () a projection saves its read model
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
 template <class Inspector>

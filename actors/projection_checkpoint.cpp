@@ -96,24 +96,23 @@ void save(projection_self self, bool final_save) {
           });
 }
 
+// Whether the read model is the actor's to encode (no catch-up holds it).
 bool may_save(projection_self self) {
   auto& st = self->state;
-  return st.kind->snapshot_every > 0 && st.store && !st.failure && !st.catching_up && !st.saving && settled(self);
+  return st.kind->snapshot_every > 0 && st.store && !st.failure && !st.catching_up && settled(self);
 }
 
 }  // namespace
 
 void save_checkpoint_if_due(projection_self self) {
   auto& st = self->state;
-  if (may_save(self) && st.position - st.saved_position >= st.kind->snapshot_every) save(self, false);
+  if (!st.saving && may_save(self) && st.position - st.saved_position >= st.kind->snapshot_every) save(self, false);
 }
 
 void save_final_checkpoint(projection_self self) {
   auto& st = self->state;
-  // A save in flight holds an older position: this one replaces it.
-  bool in_flight = std::exchange(st.saving, false);
+  // Also while a save is in flight: it holds an older position, this one replaces it.
   if (may_save(self) && st.position > st.saved_position) save(self, true);
-  st.saving = in_flight;
 }
 
 void drop_checkpoint(projection_self self) {
