@@ -65,8 +65,13 @@ struct append_request {
   /// Record command_id with the events (same transaction), so a retry of the
   /// command finds its outcome instead of running again (find_command()).
   /// A command id recorded before makes the request fail with errc::conflict.
+  /// A recorded command may have no events: one that changed nothing, or one
+  /// its handler refused (`refusal`); the stream must still be at
+  /// expected_version, so the outcome rests on the state it was decided on.
   bool record_command = false;
   std::string result_json{};  // the command's result, encoded, for that retry
+  std::string command_type{};  // recorded with it: a key reused for another type is refused
+  caf::error refusal{};        // an interlock error (errc + message): the outcome a retry gets
   /// Append only if the last request of this stream that this journal was
   /// given (in this batch or an earlier one) was appended; else fail with
   /// errc::conflict. For a chain of requests whose events each rest on the
@@ -81,10 +86,12 @@ struct append_request {
 struct command_record {
   std::string aggregate_type;
   std::string aggregate_id;
-  std::uint64_t first_position = 0;
+  std::uint64_t first_position = 0;  // 0 (and last_position 0): it stored no events
   std::uint64_t last_position = 0;
-  std::uint64_t last_version = 0;
+  std::uint64_t last_version = 0;    // the stream's version after it
   std::string result_json;
+  std::string command_type;          // "" when recorded by a journal format that did not keep it
+  caf::error refusal;                // set when the command was refused: its error
 };
 
 /// Where a committed request landed.
