@@ -17,6 +17,7 @@
 #include <interlock/model/aggregate_instance.hpp>
 #include <interlock/model/erased.hpp>
 #include <interlock/model/erased_messages.hpp>
+#include <interlock/model/process_instance.hpp>
 #include <interlock/model/projection_instance.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/read_store.hpp>
@@ -53,6 +54,11 @@ using parked_atom = caf::atom_constant<caf::atom("parked")>;          // (name) 
 using unpark_atom = caf::atom_constant<caf::atom("unpark")>;          // (name, position) -> unit
 using replay_parked_atom = caf::atom_constant<caf::atom("replaypk")>; // (position) -> unit
 using durable_replay_atom = caf::atom_constant<caf::atom("dbreplay")>;  // (instance, name, event) -> unit
+using store_job_atom = caf::atom_constant<caf::atom("storejob")>;  // (instance, store_job_ptr) -> unit: runs it in a transaction
+using answered_atom = caf::atom_constant<caf::atom("answered")>;    // (outbox id, error) a process's command was answered
+using resend_atom = caf::atom_constant<caf::atom("resend")>;        // (outbox id) send a process's command again
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;    // (key, due_us) a saga's deadline may have come
+using retry_jobs_atom = caf::atom_constant<caf::atom("retryjobs")>; // () run the store jobs that failed again
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
 template <class Inspector>
@@ -162,6 +168,11 @@ struct command_job {
   command_done done;
 };
 
+/// A step of a process (model/process_instance.hpp) the read store runs in a
+/// transaction of its own, on the instance's connection.
+using store_job = std::function<caf::error()>;
+using store_job_ptr = std::shared_ptr<const store_job>;
+
 /// A query submitted through the application's client actor.
 struct query_job {
   erased_query q;
@@ -183,3 +194,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::checkpoint_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::parked_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<interlock::parked_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::instance_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::store_job_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(interlock::detail::process_news_ptr)

@@ -30,22 +30,25 @@ caf::result<caf::unit_t> done(caf::error err) {
 }
 
 // Runs `body` (returning a caf::error) in one transaction: committed if it
-// succeeds, rolled back if it or the commit fails.
+// succeeds, rolled back if it or the commit fails. `instance` (whose
+// handlers ran in it) is told which, once it is over.
 template <class Body>
-caf::error atomically(read_store& store, Body&& body) {
+caf::error atomically(read_store& store, detail::projection_instance& instance, Body&& body) {
   if (auto err = store.begin()) return err;
   auto err = body();
   if (!err) err = store.commit();
   if (err) store.rollback();
+  instance.transaction_ended(!err);
   return err;
 }
 
 // Runs `body` in a transaction that also saves `name`'s checkpoint at the
 // position `body` returns; nothing of it stays if either fails.
 template <class Body>
-caf::expected<std::uint64_t> in_transaction(read_store& store, const std::string& name, Body&& body) {
+caf::expected<std::uint64_t> in_transaction(read_store& store, detail::projection_instance& instance,
+                                            const std::string& name, Body&& body) {
   std::uint64_t reached = 0;
-  auto err = atomically(store, [&]() -> caf::error {
+  auto err = atomically(store, instance, [&]() -> caf::error {
     caf::expected<std::uint64_t> position = body();
     if (!position) return std::move(position.error());
     reached = *position;
@@ -61,7 +64,7 @@ caf::result<std::uint64_t> open_durable(self_ptr self, const instance_ptr& insta
   auto& store = *self->state.store;
   instance->attach(&store.sql());
   std::uint64_t position = 0;
-  auto opened = in_transaction(store, name, [&]() -> caf::expected<std::uint64_t> {
+  auto opened = in_transaction(store, *instance, name, [&]() -> caf::expected<std::uint64_t> {
     if (auto err = instance->create_tables()) return err;
     auto cp = store.load_checkpoint(name);
     if (!cp) return std::move(cp.error());
@@ -102,7 +105,7 @@ caf::error check_position(read_store& store, const std::string& name, std::uint6
 
 caf::result<std::uint64_t> apply_live(self_ptr self, const instance_ptr& instance, const std::string& name,
                                       const std::vector<stored_event>& events) {
-  auto applied = in_transaction(*self->state.store, name, [&]() -> caf::expected<std::uint64_t> {
+  auto applied = in_transaction(*self->state.store, *instance, name, [&]() -> caf::expected<std::uint64_t> {
     if (auto err = check_position(*self->state.store, name, events.front().position - 1)) return err;
     for (auto& e : events)
       if (auto err = apply_event(self, *instance, name, view_of(e))) return err;
@@ -174,7 +177,7 @@ caf::result<void> catch_up(self_ptr self, std::shared_ptr<detail::catchup_job> j
   auto current = next_chunk(self, job);
   start_reading_ahead(self, job_ptr, *current);
   const auto committed = job.position;
-  auto applied = in_transaction(*self->state.store, job.projection_name, [&]() -> caf::expected<std::uint64_t> {
+  auto applied = in_transaction(*self->state.store, *job.instance, job.projection_name, [&]() -> caf::expected<std::uint64_t> {
     if (auto err = check_position(*self->state.store, job.projection_name, committed)) return err;
     for (std::size_t i = 0; i < current->events.size(); ++i) {
       const auto e = current->events.view(i);
@@ -215,7 +218,7 @@ caf::result<detail::erased_answer> answer(self_ptr self, const instance_ptr& ins
 caf::result<caf::unit_t> replay_parked(self_ptr self, const instance_ptr& instance, const std::string& name,
                                        const stored_event& e) {
   auto& store = *self->state.store;
-  return done(atomically(store, [&] {
+  return done(atomically(store, *instance, [&] {
     auto err = apply_event(self, *instance, name, view_of(e));
     return err ? err : store.unpark(name, e.position);
   }));
@@ -223,7 +226,7 @@ caf::result<caf::unit_t> replay_parked(self_ptr self, const instance_ptr& instan
 
 caf::result<caf::unit_t> reset(self_ptr self, const instance_ptr& instance, const std::string& name) {
   auto& store = *self->state.store;
-  return done(atomically(store, [&] {
+  return done(atomically(store, *instance, [&] {
     auto err = instance->reset_tables();
     return err ? err : store.remove_checkpoint(name);
   }));
@@ -280,6 +283,11 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
       },
       [=](durable_reset_atom, const instance_ptr& instance, const std::string& name) {
         return reset(self, instance, name);
+      },
+      [=](store_job_atom, const instance_ptr& instance, const detail::store_job_ptr& job) {
+        auto& store = *self->state.store;
+        instance->attach(&store.sql());
+        return done(atomically(store, *instance, [&] { return (*job)(); }));
       },
   };
 }

@@ -22,6 +22,10 @@
 //           (durable_move_atom, name, position) -> unit: sets its checkpoint
 //           (durable_reset_atom, instance_ptr, name) -> unit: empties its
 //             tables and forgets its checkpoint, in one transaction
+//           (store_job_atom, instance_ptr, store_job_ptr) -> unit: a process's
+//             step (actors/process_driver.hpp), in one transaction
+// Every transaction a read model's handlers ran in ends with its
+// transaction_ended(committed): processes then hand on what they decided.
 // Saves sent before the actor is told to stop are stored before it stops.
 #pragma once
 

@@ -61,6 +61,10 @@ class projection_instance {
   /// The read model as JSON text (a read-model snapshot); errc::schema_mismatch
   /// if the type has no JSON form, errc::invalid_argument for text that is not UTF-8.
   virtual caf::expected<std::string> snapshot() const = 0;
+  /// Durable read models: called on the read store's thread when a
+  /// transaction it took part in ends (committed, or rolled back). Processes
+  /// hand the commands a step decided to their driver only once stored.
+  virtual void transaction_ended(bool /*committed*/) {}
 };
 
 /// One registered projection type. `make` builds a fresh, empty read model

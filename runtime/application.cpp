@@ -284,6 +284,7 @@ void app_core::stop() {
     // the read store, which has the projections' final snapshots queued.
     store_stopping->store(true);  // a durable catch-up ends at its next chunk
     std::vector<caf::actor> front{client, router, reader};
+    front.insert(front.end(), process_drivers.begin(), process_drivers.end());
     for (auto& [name, p] : projections) front.push_back(p);
     stop_and_wait(std::move(front));
     stop_and_wait({writer, store});

@@ -11,6 +11,8 @@
 #include <interlock/actors/journal_inbox.hpp>
 #include <interlock/actors/journal_reader.hpp>
 #include <interlock/actors/journal_writer.hpp>
+#include <interlock/actors/messages.hpp>
+#include <interlock/actors/process_driver.hpp>
 #include <interlock/actors/projection_actor.hpp>
 #include <interlock/actors/read_store_actor.hpp>
 #include <interlock/core/detail/utf8.hpp>
@@ -20,6 +22,7 @@
 #include <interlock/persistence/sqlite_read_store.hpp>
 #include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
+#include <interlock/runtime/detail/application_access.hpp>
 #include <interlock/runtime/system_config.hpp>
 
 namespace interlock {
@@ -66,6 +69,12 @@ application_builder& application_builder::in_memory() {
 application_builder& application_builder::journal(journal_factory factory) {
   factory_ = std::move(factory);
   return *this;
+}
+
+void application_builder::add_process(
+    std::pair<std::shared_ptr<const detail::projection_kind>, std::shared_ptr<detail::process_link>> p) {
+  processes_[p.first->type_name] = std::move(p.second);
+  projections_.push_back(std::move(p.first));
 }
 
 application_builder& application_builder::settings(runtime_settings s) {
@@ -206,6 +215,30 @@ static caf::error validate(const runtime_settings& s) {
   return {};
 }
 
+// A process's driver, linked to its instances before they apply anything.
+// It holds the application weakly: the user's handle decides when it stops.
+static void start_process_driver(detail::app_core& core, const detail::projection_kind& kind,
+                                 detail::process_link& link, std::shared_ptr<detail::projection_progress> progress) {
+  process_driver_config cfg;
+  cfg.name = kind.type_name;
+  cfg.instance = std::shared_ptr<detail::process_instance>{
+      static_cast<detail::process_instance*>(kind.make().release())};
+  cfg.store = core.store;
+  cfg.progress = std::move(progress);
+  cfg.journal_timeout = core.settings.journal_timeout;
+  std::weak_ptr<detail::app_core> weak = core.weak_from_this();
+  cfg.send = [weak](const detail::outbox_row& row, std::shared_ptr<const void> body, const std::type_info& type,
+                    std::function<void(caf::error)> done) {
+    dispatch_options opts{row.command_id, row.correlation_id, row.causation_id};
+    detail::application_access::submit(
+        weak, row.command_type, type, row.aggregate_id, std::move(body), std::move(opts),
+        [done = std::move(done)](caf::expected<detail::erased_reply> r) { done(r ? caf::error{} : r.error()); });
+  };
+  auto driver = spawn_process_driver(*core.sys, std::move(cfg));
+  link.publish = [driver](detail::process_news_ptr news) { caf::anon_send(driver, std::move(news)); };
+  core.process_drivers.push_back(std::move(driver));
+}
+
 caf::expected<application> application_builder::build() {
   if (config_error_) return config_error_;
   if (auto err = validate(settings_)) return err;
@@ -253,6 +286,8 @@ caf::expected<application> application_builder::build() {
   for (auto p : projections_) {
     if (p->catch_up_by_type) p = with_older_names(*p, *upcasters_);
     auto progress = std::make_shared<detail::projection_progress>();
+    if (auto process = processes_.find(p->type_name); process != processes_.end())
+      start_process_driver(*core, *p, *process->second, progress);
     auto actor = spawn_projection_actor(*sys_, p, ctx, core->store, progress);
     core->projections.emplace(p->type_name, actor);
     core->progress.emplace_back(p->type_name, std::move(progress));

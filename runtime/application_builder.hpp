@@ -1,4 +1,4 @@
-// Registers aggregates and projections and starts an application, in an actor
+// Registers aggregates, projections, processors and sagas, and starts an application, in an actor
 // system of its own or in the user's (whose CAF config then also holds the
 // runtime's settings: settings.hpp).
 //
@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -24,6 +25,7 @@
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
+#include <interlock/runtime/detail/process_model.hpp>
 #include <interlock/runtime/detail/projection_model.hpp>
 #include <interlock/runtime/settings.hpp>
 
@@ -54,6 +56,22 @@ class application_builder {
   template <class P, class... Args>
   application_builder& projection(Args... args) {
     projections_.push_back(detail::make_projection_kind<P>([args...] { return P{args...}; }));
+    return *this;
+  }
+
+  /// Registers event processor T (processor.hpp), built from `args` (its
+  /// fields after the base, or its constructor's).
+  template <class T, class... Args>
+  application_builder& processor(Args... args) {
+    add_process(detail::make_process_kind<T>([args...] { return make_process<T>(args...); }));
+    return *this;
+  }
+
+  /// Registers saga T (saga.hpp); each conversation starts as one built
+  /// from `args` (as for processor()).
+  template <class T, class... Args>
+  application_builder& saga(Args... args) {
+    add_process(detail::make_process_kind<T>([args...] { return make_process<T>(args...); }));
     return *this;
   }
 
@@ -88,13 +106,21 @@ class application_builder {
   caf::expected<application> build();
 
  private:
+  template <class T, class... Args>
+  static T make_process(const Args&... args) {
+    if constexpr (sizeof...(Args) == 0 || std::is_constructible_v<T, const Args&...>) return T(args...);
+    else return T{{}, args...};  // an aggregate: its base first
+  }
+  void add_process(std::pair<std::shared_ptr<const detail::projection_kind>, std::shared_ptr<detail::process_link>> p);
+
   std::shared_ptr<void> owned_system_;  // application_builder(): kept alive by the application it builds
   caf::actor_system* sys_;
   runtime_settings settings_;
   caf::error config_error_;  // from sys.config(): build() reports it
   journal_factory factory_;
   std::vector<std::shared_ptr<const detail::aggregate_kind>> aggregates_;
-  std::vector<std::shared_ptr<const detail::projection_kind>> projections_;
+  std::vector<std::shared_ptr<const detail::projection_kind>> projections_;  // processes and sagas too
+  std::unordered_map<std::string, std::shared_ptr<detail::process_link>> processes_;  // by type name
   std::shared_ptr<upcaster_chain> upcasters_;  // held by pointer: upcaster.hpp brings in nlohmann_json
   std::vector<std::shared_ptr<command_middleware>> middleware_;
 };

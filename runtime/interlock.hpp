@@ -14,8 +14,10 @@
 #include <interlock/runtime/command.hpp>
 #include <interlock/runtime/context.hpp>
 #include <interlock/runtime/json_fields.hpp>
+#include <interlock/runtime/processor.hpp>
 #include <interlock/runtime/receipt.hpp>
 #include <interlock/runtime/rejected.hpp>
+#include <interlock/runtime/saga.hpp>
 #include <interlock/runtime/system_config.hpp>
 #include <interlock/runtime/types.hpp>
 #include <interlock/runtime/ulid.hpp>

@@ -81,24 +81,73 @@ TEST_CASE("idempotency: concurrent duplicates commit once and get the same recei
   CHECK(events_of(db, "same") == 1);
 }
 
-TEST_CASE("idempotency: a rejected command records nothing; a key names one aggregate", "[idempotency]") {
+TEST_CASE("idempotency: a refused command's refusal is its outcome, also after a restart", "[idempotency]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  {
+    actor_env env;
+    auto app = start_bank(env.sys, db);
+    REQUIRE(app);
+    auto rejected = app->dispatch("acc", Deposit{{}, 10, "t"}, key("k1"));  // not open yet
+    REQUIRE_FALSE(rejected);
+    CHECK(interlock::describe(rejected.error()) == "rejected: account acc is not open");
+    REQUIRE(app->dispatch("acc", Open{"Alice"}));
+    auto again = app->dispatch("acc", Deposit{{}, 10, "t"}, key("k1"));  // the state changed; the outcome did not
+    REQUIRE_FALSE(again);
+    CHECK(interlock::describe(again.error()) == "rejected: account acc is not open");
+  }
+  CHECK(events_of(db, "k1") == 0);
+  actor_env env;
+  auto app = start_bank(env.sys, db);
+  REQUIRE(app);
+  auto after_restart = app->dispatch("acc", Deposit{{}, 10, "t"}, key("k1"));
+  REQUIRE_FALSE(after_restart);
+  CHECK(interlock::describe(after_restart.error()) == "rejected: account acc is not open");
+  auto balance = app->query(GetBalance{"acc"}, {.after = 1});
+  REQUIRE(balance);
+  CHECK(*balance == 0);
+}
+
+TEST_CASE("idempotency: a command that emits nothing is recorded with its result", "[idempotency]") {
   temp_dir dir;
   const auto db = dir.file("bank.db");
   actor_env env;
   auto app = start_bank(env.sys, db);
   REQUIRE(app);
-  auto rejected = app->dispatch("acc", Deposit{{}, 10, "t"}, key("k1"));  // not open yet
-  REQUIRE_FALSE(rejected);
-  CHECK(interlock::is(rejected.error(), errc::rejected));
   REQUIRE(app->dispatch("acc", Open{"Alice"}));
-  auto ran = app->dispatch("acc", Deposit{{}, 10, "t"}, key("k1"));  // nothing was recorded: it runs now
-  REQUIRE(ran);
-  CHECK(ran->value == 10);
+  auto first = app->dispatch("acc", Ping{7}, key("ping-1"));
+  REQUIRE(first);
+  CHECK(first->value == "acc:7@1");
+  CHECK(first->events == 0);
+  REQUIRE(app->dispatch("acc", Deposit{{}, 5, "u"}));
+  auto again = app->dispatch("acc", Ping{7}, key("ping-1"));
+  REQUIRE(again);
+  CHECK(again->value == "acc:7@1");  // not run again at version 2
+  CHECK(again->version == 1);
+  CHECK(again->events == 0);
+  CHECK(app->dispatch("acc", Ping{7}, key("ping-2"))->value == "acc:7@2");
+}
+
+TEST_CASE("idempotency: a key names one command: another aggregate or type is refused", "[idempotency]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  actor_env env;
+  auto app = start_bank(env.sys, db);
+  REQUIRE(app);
+  REQUIRE(app->dispatch("acc", Open{"Alice"}));
+  REQUIRE(app->dispatch("acc", Deposit{{}, 10, "t"}, key("k1")));
   REQUIRE(app->dispatch("other", Open{"Bob"}));
   auto reused = app->dispatch("other", Deposit{{}, 10, "t"}, key("k1"));
   REQUIRE_FALSE(reused);
   CHECK(interlock::describe(reused.error()) ==
         "invalid_argument: command id k1 was already used for a command to Account/acc, not Account/other");
+  auto other_type = app->dispatch("acc", Withdraw{10}, key("k1"));
+  REQUIRE_FALSE(other_type);
+  CHECK(interlock::describe(other_type.error()) ==
+        "invalid_argument: command id k1 was already used for a command Deposit to Account/acc, not Withdraw");
+  auto balance = app->query(GetBalance{"acc"}, {.after = 2});
+  REQUIRE(balance);
+  CHECK(*balance == 10);
   CHECK(raw_db{db}.rows("SELECT command_id FROM commands") == std::vector<std::string>{"k1"});
 }
 

@@ -32,14 +32,30 @@ bool expired(queued_command& q) {
   return true;
 }
 
-append_request request_for(aggregate_self self, const erased_command& cmd, command_outcome& outcome) {
+append_request request_for(aggregate_self self, const erased_command& cmd, command_outcome& outcome,
+                           const caf::error& refusal) {
   auto& st = self->state;
-  return append_request{st.kind->type_name,          st.id,
-                        st.instance->version(),       std::move(outcome.events),
-                        cmd.command_id,               cmd.correlation_id,
-                        cmd.causation_id,             std::move(outcome.snapshot),
-                        st.instance->snapshots_kept(), cmd.idempotent,
-                        std::move(outcome.result_json)};
+  append_request req{st.kind->type_name,          st.id,
+                     st.instance->version(),       std::move(outcome.events),
+                     cmd.command_id,               cmd.correlation_id,
+                     cmd.causation_id,             std::move(outcome.snapshot),
+                     st.instance->snapshots_kept(), cmd.idempotent,
+                     std::move(outcome.result_json)};
+  if (cmd.idempotent) {
+    req.command_type = cmd.command_type;
+    req.refusal = refusal;
+  }
+  return req;
+}
+
+// Whether the outcome goes to the journal: events, or the outcome of a
+// command with an idempotency key even if it stored nothing or its handler
+// refused it, so that a retry (a saga's, after a restart) gets that outcome
+// instead of running again on a state that may have changed. Other failures
+// (a deadline, a broken codec) are not decisions and are not recorded.
+bool stores_outcome(const erased_command& cmd, const caf::error& error, const command_outcome& outcome) {
+  if (!error) return !outcome.events.empty() || cmd.idempotent;
+  return cmd.idempotent && is(error, errc::rejected);
 }
 
 // Adds `q` and what it did to `b`. Its request rests on the one before it (in
@@ -49,10 +65,10 @@ void add_outcome(aggregate_self self, command_batch& b, queued_command q, comman
   batch_entry e;
   e.error = std::move(outcome.error);
   e.reply = erased_reply{st.id, 0, st.instance->version(), 0, std::move(outcome.result)};
-  if (!e.error && !outcome.events.empty()) {
+  if (stores_outcome(*q.cmd, e.error, outcome)) {
     e.reply.events = outcome.events.size();
     e.request = b.requests.size();
-    b.requests.push_back(request_for(self, *q.cmd, outcome));
+    b.requests.push_back(request_for(self, *q.cmd, outcome, e.error));
     b.requests.back().after_previous = e.request > 0 || st.chain_started;
   }
   e.q = std::move(q);
@@ -118,10 +134,15 @@ void reply_recorded(aggregate_self self, queued_command& q, const command_record
                                                            " was already used for a command to " +
                                                            rec.aggregate_type + "/" + rec.aggregate_id + ", not " +
                                                            stream_of(self)));
+  if (!rec.command_type.empty() && rec.command_type != q.cmd->command_type)
+    return q.answer(make_error(errc::invalid_argument, "command id " + q.cmd->command_id +
+                                                           " was already used for a command " + rec.command_type +
+                                                           " to " + stream_of(self) + ", not " + q.cmd->command_type));
+  if (rec.refusal) return q.answer(rec.refusal);
   auto result = st.instance->decode_result(q.cmd->command_type, rec.result_json);
   if (!result) return q.answer(std::move(result.error()));
-  q.answer(erased_reply{st.id, rec.last_position, rec.last_version,
-                        static_cast<std::size_t>(rec.last_position - rec.first_position + 1), *result});
+  const auto events = rec.first_position == 0 ? 0 : rec.last_position - rec.first_position + 1;
+  q.answer(erased_reply{st.id, rec.last_position, rec.last_version, static_cast<std::size_t>(events), *result});
 }
 
 // An idempotency key: look it up first (the journal may hold it from before a

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -17,7 +18,7 @@
 
 namespace interlock::detail {
 
-class app_core {
+class app_core : public std::enable_shared_from_this<app_core> {
  public:
   // Declared first, so destroyed last: the actor system of an application
   // built without one (application_builder()), after everything else.
@@ -33,7 +34,8 @@ class app_core {
   // Live aggregate actors, sent to directly; null with middleware.
   std::shared_ptr<aggregate_directory> directory;
   std::unique_ptr<deadline_keeper> deadlines = std::make_unique<deadline_keeper>();  // command timeouts
-  std::unordered_map<std::string, caf::actor> projections;          // by projection type name
+  std::unordered_map<std::string, caf::actor> projections;          // by projection type name (processes too)
+  std::vector<caf::actor> process_drivers;
   // Each projection's status, in registration order.
   std::vector<std::pair<std::string, std::shared_ptr<projection_progress>>> progress;
   std::unordered_map<std::string, caf::actor> query_routes;         // query type -> projection actor
