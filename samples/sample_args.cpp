@@ -63,8 +63,15 @@ sample_config::sample_config(std::string default_db) : default_db_(std::move(def
   opt_group{custom_options_, "global"}
       .add<std::string>("db", "the SQLite journal file (this sample's default: " + default_db_ +
                                   "); = --interlock.journal.database_path")
-      .add<bool>("memory", "the journal in memory, nothing survives the run; = --interlock.journal.in_memory=true");
+      .add<bool>("memory", "the journal in memory, nothing survives the run; = --interlock.journal.in_memory=true")
+      .add<bool>("status", "print each projection's and saga's status at the end");
 }
+
+bool sample_config::status() const { return flag("status"); }
+
+void sample_config::add_flag(const char* name, const char* help) { opt_group{custom_options_, "global"}.add<bool>(name, help); }
+
+bool sample_config::flag(const char* name) const { return caf::get_or(content, name, false); }
 
 caf::error sample_config::parse_args(int argc, char** argv) {
   auto args = joined_db_argument(argc, argv);
@@ -119,5 +126,20 @@ std::string sample_config::journal() const {
 sample_args sample_args::parse(int argc, char** argv, const std::string& default_db) {
   sample_config cfg{default_db};
   cfg.parse_or_exit(argc, argv);
-  return {*interlock::settings_from(cfg)};
+  return {*interlock::settings_from(cfg), cfg.status()};
+}
+
+void print_status(const interlock::application& app) {
+  auto all = app.status();
+  if (!all) {
+    std::printf("status: %s\n", interlock::describe(all.error()).c_str());
+    return;
+  }
+  std::printf("\n%-28s %-12s %10s %10s %10s %7s\n", "projection", "state", "position", "checkpoint", "lag", "parked");
+  for (auto& p : *all) {
+    std::printf("%-28s %-12s %10llu %10llu %10llu %7zu\n", p.name.c_str(), interlock::to_string(p.state),
+                static_cast<unsigned long long>(p.position), static_cast<unsigned long long>(p.checkpoint),
+                static_cast<unsigned long long>(p.lag_events), p.parked);
+    if (!p.failure.empty()) std::printf("  failed: %s\n", p.failure.c_str());
+  }
 }

@@ -10,6 +10,7 @@
 
 struct sample_args {
   interlock::runtime_settings settings;  // every layer applied
+  bool status = false;                   // --status
 
   /// The journal, for printing: "in memory" or the file.
   std::string journal() const { return settings.in_memory ? std::string{"in memory"} : settings.database_path; }
@@ -20,3 +21,7 @@ struct sample_args {
   /// an error) and returns the settings.
   static sample_args parse(int argc, char** argv, const std::string& default_db);
 };
+
+/// Prints application::status() as a table (--status): one row per
+/// projection, processor and saga.
+void print_status(const interlock::application& app);

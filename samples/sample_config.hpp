@@ -4,6 +4,7 @@
 //
 //   --db=PATH, --db PATH   = --interlock.journal.database_path=PATH
 //   --memory               = --interlock.journal.in_memory=true
+//   --status               prints the projections' and sagas' status at the end
 //
 // Everything else is CAF's: --interlock.SECTION.KEY=VALUE, an INI file
 // (caf-application.ini in the working directory, or --config-file=FILE, with
@@ -38,6 +39,13 @@ class sample_config : public caf::actor_system_config {
 
   /// The journal, for printing: "in memory" or the file.
   std::string journal() const;
+
+  /// --status: print the projections' and sagas' status before exiting.
+  bool status() const;
+
+  /// A flag of the sample's own (--NAME), before parse_args; flag() reads it.
+  void add_flag(const char* name, const char* help);
+  bool flag(const char* name) const;
 
  private:
   std::string default_db_;

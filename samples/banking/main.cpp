@@ -18,6 +18,7 @@
 
 #include <interlock/runtime/interlock.hpp>
 
+#include "../sample_args.hpp"
 #include "../sample_config.hpp"
 #include "domain.hpp"
 #include "read_models.hpp"
@@ -243,6 +244,7 @@ int main(int argc, char** argv) {
   teller t{*app};
   bool scenario_ok = run_scenario(t);
   if (!print_views(*app, t) || !print_account(*app, t, "Bob")) return 1;
+  if (cfg.status()) print_status(*app);
   if (!scenario_ok) {
     std::fprintf(stderr, "\nthe scenario did not go as expected (see the lines above)\n");
     return 1;

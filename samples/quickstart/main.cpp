@@ -95,5 +95,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("Balance: $%lld\n", static_cast<long long>(*balance));
+  if (args.status) print_status(*app);
   return 0;
 }
