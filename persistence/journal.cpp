@@ -110,6 +110,17 @@ caf::error validate(const append_request& req) {
   return {};
 }
 
+append_result landing(const append_request& req, std::uint64_t first_position, std::int64_t now) {
+  const auto n = req.events.size();
+  if (n == 0) return {0, 0, req.expected_version, now};
+  return {first_position, first_position + n - 1, req.expected_version + n, now};
+}
+
+command_record command_of(const append_request& req, const append_result& res) {
+  return {req.aggregate_type, req.aggregate_id, res.first_position, res.last_position, res.last_version,
+          req.result_json,    req.command_type, req.refusal};
+}
+
 caf::error conflict(const append_request& req, std::uint64_t actual_version) {
   return make_error(errc::conflict, "stream '" + stream_name(req.aggregate_type, req.aggregate_id) +
                                         "' is at version " + std::to_string(actual_version) +

@@ -31,6 +31,14 @@ caf::error previous_failed(const append_request& req);
 /// The errc::conflict for a request whose command id was recorded before.
 caf::error command_seen(const append_request& req);
 
+/// Where `req` lands when its first event takes `first_position` and its batch
+/// commits at `now`. A request without events (a recorded command alone)
+/// takes no position: first and last are 0, last_version its expected version.
+append_result landing(const append_request& req, std::uint64_t first_position, std::int64_t now);
+
+/// What find_command() gives for `req` (recorded) once committed as `res`.
+command_record command_of(const append_request& req, const append_result& res);
+
 /// "Type/id", as errors name a stream.
 std::string stream_name(const std::string& aggregate_type, const std::string& aggregate_id);
 

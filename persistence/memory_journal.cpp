@@ -116,11 +116,7 @@ class memory_journal final : public journal {
       if (positions.empty()) store_->streams.erase({req.aggregate_type, req.aggregate_id});
       return err;
     }
-    append_result res;
-    res.first_position = store_->events.size() + 1;
-    res.last_position = res.first_position + req.events.size() - 1;
-    res.last_version = req.expected_version + req.events.size();
-    res.recorded_at_us = now;
+    const auto res = detail::landing(req, store_->events.size() + 1, now);
     auto events = committed_events(req, res);
     // Make room first: the push_backs below then cannot throw, so a request
     // is never half-appended.
@@ -131,9 +127,7 @@ class memory_journal final : public journal {
       store_->events.push_back(std::move(ev));
     }
     if (req.snapshot) keep_snapshot(req, now);
-    if (req.record_command)
-      store_->commands.emplace(req.command_id, command_record{req.aggregate_type, req.aggregate_id, res.first_position,
-                                                              res.last_position, res.last_version, req.result_json});
+    if (req.record_command) store_->commands.emplace(req.command_id, detail::command_of(req, res));
     return res;
   }
 

@@ -75,6 +75,6 @@ caf::expected<sqlite_settings> settings_of(journal& j);
 /// The one format this build reads and writes (journal_meta.format_version;
 /// docs/journal-format.md). A file of an older format is refused at open with
 /// an error that names the command that upgrades it (sqlite_upgrade.hpp).
-inline constexpr int sqlite_journal_format_version = 6;
+inline constexpr int sqlite_journal_format_version = 7;
 
 }  // namespace interlock

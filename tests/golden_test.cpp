@@ -99,6 +99,10 @@ TEST_CASE("golden v1 journal: refused until upgraded, then read exactly as befor
   CHECK(report->events == 6);
   CHECK(events_as_read(path) == before);
   CHECK(v1_events_as_read(report->backup_path) == before);  // the original, kept as it was
+  // Format 1 had no commands table: the upgraded file, in format 7, has an empty one.
+  raw_db upgraded{path};
+  CHECK(upgraded.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"7"});
+  CHECK(upgraded.rows("SELECT count(*) FROM commands") == std::vector<std::string>{"0"});
 }
 
 TEST_CASE("golden v1 journal: aggregates load through the upcasters", "[golden][upcast]") {

@@ -352,6 +352,35 @@ TEMPLATE_TEST_CASE("journal: invalid arguments give invalid_argument", "[journal
   check_error(version.error(), errc::invalid_argument, {"aggregate_id"});
 }
 
+namespace {
+
+// `req` recorded as a command of type `type` with result `result`.
+append_request recorded(append_request req, const std::string& type, const std::string& result) {
+  req.record_command = true;
+  req.command_type = type;
+  req.result_json = result;
+  return req;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("journal: a recorded command is found with where its events landed, its type and result",
+                   "[journal][command]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("B", "y", 0, 1));
+  const auto res = append_ok(*j, recorded(request("A", "x", 0, 3), "Open", R"({"id":"x"})"));
+  const auto found = value_of(j->find_command("cmd-x-0"));
+  REQUIRE(found);
+  CHECK((found->aggregate_type == "A" && found->aggregate_id == "x"));
+  CHECK((found->first_position == 2 && found->last_position == 4 && found->last_version == 3));
+  CHECK((res.first_position == 2 && res.last_position == 4 && res.last_version == 3));
+  CHECK(found->result_json == R"({"id":"x"})");
+  CHECK(found->command_type == "Open");
+  CHECK_FALSE(found->refusal);
+  CHECK_FALSE(value_of(j->find_command("cmd-y-0")));  // not recorded: it did not ask to be
+}
+
 TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gapless", "[journal]",
                    memory_backend, sqlite_backend) {
   TestType backend;
@@ -501,8 +530,8 @@ TEST_CASE("sqlite journal: a SQLite file that is not a journal is refused", "[jo
 TEST_CASE("sqlite journal: an unknown format version is refused", "[journal][sqlite]") {
   sqlite_backend backend;
   { open_journal(backend.factory); }
-  { raw_db{backend.path}.exec("UPDATE journal_meta SET value = 7 WHERE key = 'format_version'"); }
-  check_error(open_error({backend.path}), errc::storage, {"'" + backend.path + "'", "format version 7"});
+  { raw_db{backend.path}.exec("UPDATE journal_meta SET value = 8 WHERE key = 'format_version'"); }
+  check_error(open_error({backend.path}), errc::storage, {"'" + backend.path + "'", "format version 8"});
 }
 
 TEST_CASE("sqlite journal: WAL mode, synchronous FULL by default, options applied", "[journal][sqlite]") {
@@ -708,7 +737,7 @@ TEST_CASE("sqlite journal: streams that cross many spans read back whole, from a
   raw_db db{backend.path};
   CHECK(db.rows("SELECT count(*) FROM (SELECT stream_key, version FROM events GROUP BY 1, 2 HAVING count(*) > 1)") ==
         std::vector<std::string>{"0"});
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"6"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"7"});
 }
 
 TEST_CASE("sqlite journal: stream reads and roll-forwards seek the span index, they do not scan the events",
@@ -792,7 +821,10 @@ TEST_CASE("sqlite journal: a format-5 file (a row per event in stream_index) is 
   CHECK(x[14].command_id == "cmd-29");
   CHECK(positions_of(value_of(j->read_stream("A", "y", 8, 100))) ==
         std::vector<std::uint64_t>{16, 18, 20, 22, 24, 26, 28, 30});
-  CHECK(value_of(j->find_command("cmd-29")).has_value());
+  const auto command = value_of(j->find_command("cmd-29"));
+  REQUIRE(command);
+  CHECK((command->aggregate_type == "A" && command->aggregate_id == "x" && command->last_version == 15));
+  CHECK((command->first_position == 29 && command->last_position == 29 && command->command_type.empty()));
   raw_db db{backend.path};
   CHECK(db.rows(same_columns) == before);
   // Every event folded at open, two runs (one per stream) in the one span.
@@ -801,6 +833,65 @@ TEST_CASE("sqlite journal: a format-5 file (a row per event in stream_index) is 
   CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'folded_position'") == std::vector<std::string>{"30"});
   CHECK(append_ok(*j, request("A", "y", 15, 1)).first_position == 31);
   check_error(append_error(*j, request("A", "x", 14, 1)), errc::conflict, {"'A/x'", "at version 15"});
+}
+
+TEST_CASE("sqlite journal: a format-6 file is refused, then upgraded; its commands name their streams",
+          "[journal][sqlite][upgrade][command]") {
+  sqlite_backend backend;
+  testing_support::create_format_6_journal(backend.path);
+  // A/x (3 events) and B/y (1), nothing folded; two commands recorded, as
+  // format 6 did, by stream key.
+  raw_db{backend.path}.exec(
+      "INSERT INTO streams VALUES (1, 'A', 'x', 1), (2, 'B', 'y', 3);"
+      "INSERT INTO type_keys VALUES (1, 'A', 'Happened'), (2, 'B', 'Happened');"
+      "INSERT INTO events VALUES (1, 1, 1, 'Happened', 1, '{\"v\":1}', 10, 'cmd-a', NULL, NULL, 1),"
+      " (2, 1, 2, 'Happened', 1, '{\"v\":2}', 10, 'cmd-a', NULL, NULL, 1),"
+      " (3, 2, 1, 'Happened', 1, '{\"v\":1}', 11, 'cmd-b', NULL, NULL, 2),"
+      " (4, 1, 3, 'Happened', 1, '{\"v\":3}', 12, NULL, NULL, NULL, 1);"
+      "INSERT INTO commands VALUES ('cmd-a', 1, 1, 2, 2, '{\"n\":1}'), ('cmd-b', 2, 3, 3, 1, '\"ok\"');");
+  refused_then_upgraded(backend.path, 6, 4, 2);
+  auto j = open_journal(backend.factory);
+  const auto a = value_of(j->find_command("cmd-a"));
+  REQUIRE(a);
+  CHECK((a->aggregate_type == "A" && a->aggregate_id == "x"));
+  CHECK((a->first_position == 1 && a->last_position == 2 && a->last_version == 2));
+  CHECK(a->result_json == R"({"n":1})");
+  CHECK(a->command_type.empty());  // format 6 did not keep it
+  CHECK_FALSE(a->refusal);
+  const auto b = value_of(j->find_command("cmd-b"));
+  REQUIRE(b);
+  CHECK((b->aggregate_type == "B" && b->aggregate_id == "y" && b->first_position == 3 && b->last_version == 1));
+  CHECK(b->result_json == R"("ok")");
+  raw_db db{backend.path};
+  CHECK(db.rows("SELECT command_id, quote(command_type), aggregate_type, aggregate_id, quote(error_code),"
+                " quote(error_message) FROM commands ORDER BY command_id") ==
+        std::vector<std::string>{"cmd-a|''|A|x|NULL|NULL", "cmd-b|''|B|y|NULL|NULL"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"7"});
+  CHECK(versions_of(value_of(j->read_stream("A", "x", 1, 10))) == iota(1, 3));
+  // The upgraded file goes on: a command id taken before is refused, a new one recorded.
+  auto again = recorded(request("A", "x", 3, 1), "Add", "1");
+  again.command_id = "cmd-a";
+  check_error(append_error(*j, again), errc::conflict, {"command cmd-a", "committed before"});
+  CHECK(append_ok(*j, recorded(request("A", "x", 3, 1), "Add", "1")).first_position == 5);
+  CHECK(value_of(j->find_command("cmd-x-3"))->command_type == "Add");
+}
+
+TEST_CASE("sqlite journal: an upgrade that would lose a command (its stream missing) is refused, the original kept",
+          "[journal][sqlite][upgrade][command]") {
+  sqlite_backend backend;
+  testing_support::create_format_6_journal(backend.path);
+  raw_db{backend.path}.exec(
+      "INSERT INTO streams VALUES (1, 'A', 'x', 1); INSERT INTO type_keys VALUES (1, 'A', 'Happened');"
+      "INSERT INTO events VALUES (1, 1, 1, 'Happened', 1, '{}', 10, 'cmd-a', NULL, NULL, 1);"
+      "INSERT INTO commands VALUES ('cmd-a', 1, 1, 1, 1, '{}'), ('cmd-lost', 9, 1, 1, 1, '{}');");
+  auto upgraded = upgrade_sqlite_journal(backend.path);
+  REQUIRE_FALSE(upgraded);
+  check_error(upgraded.error(), errc::storage, {"'" + backend.path + "'", "the copy's commands differ", "2 commands"});
+  CHECK_FALSE(fs::exists(backend.path + ".upgrading"));
+  CHECK_FALSE(fs::exists(backend.path + ".format-6.bak"));
+  raw_db db{backend.path};
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"6"});
+  CHECK(db.rows("SELECT count(*) FROM commands") == std::vector<std::string>{"2"});
 }
 
 TEST_CASE("sqlite journal: a format-1 file is refused with the command that upgrades it, then upgraded",
@@ -824,7 +915,7 @@ TEST_CASE("sqlite journal: a format-1 file is refused with the command that upgr
   check_error(append_error(*j, request("A", "x", 2, 1)), errc::conflict, {"'A/x'", "at version 4"});
   CHECK(versions_of(value_of(j->read_stream("A", "x", 2, 10))) == iota(2, 4));
   raw_db db{backend.path};
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"6"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"7"});
   // A second upgrade has nothing to do.
   CHECK(value_of(upgrade_sqlite_journal(backend.path)).backup_path.empty());
 }

@@ -42,7 +42,7 @@ TEST_CASE("interlock-journal upgrade: a format-2 file is upgraded in place, the 
   const auto result = run_program(tool("upgrade " + path));
   INFO(joined(result.lines));
   CHECK(result.exit_code == 0);
-  CHECK_THAT(joined(result.lines), Contains("from format 2 to format 6: 3 events in 2 streams"));
+  CHECK_THAT(joined(result.lines), Contains("from format 2 to format 7: 3 events in 2 streams"));
   CHECK(std::filesystem::exists(path + ".format-2.bak"));
   CHECK_FALSE(std::filesystem::exists(path + ".upgrading"));
   auto j = value_of(open_sqlite_journal({path}));
@@ -54,11 +54,18 @@ TEST_CASE("interlock-journal upgrade: a format-2 file is upgraded in place, the 
   CHECK(all[1].causation_id == "c1");
   CHECK(all[2].version == 2);
   CHECK(value_of(j->load_snapshot("A", "x", 10, now_us()))->state == R"({"s":1})");
-  CHECK(value_of(j->find_command("c1"))->aggregate_id == "x");
+  // The command, its stream named now, no type (format 2 did not keep it), not refused.
+  const auto c1 = value_of(j->find_command("c1"));
+  REQUIRE(c1);
+  CHECK((c1->aggregate_type == "A" && c1->aggregate_id == "x"));
+  CHECK((c1->first_position == 1 && c1->last_position == 1 && c1->last_version == 1));
+  CHECK(c1->result_json == "{}");
+  CHECK(c1->command_type.empty());
+  CHECK_FALSE(c1->refusal);
   // Run again: nothing to do.
   const auto again = run_program(tool("upgrade " + path));
   CHECK(again.exit_code == 0);
-  CHECK_THAT(joined(again.lines), Contains("in format 6 already"));
+  CHECK_THAT(joined(again.lines), Contains("in format 7 already"));
 }
 
 TEST_CASE("interlock-journal upgrade: damaged events are refused, the original untouched", "[tool][upgrade]") {

@@ -8,7 +8,7 @@
 
 namespace testing_support {
 
-// The same in every format so far.
+// The same in formats 1 to 6 (format 7 names a command's stream instead).
 inline constexpr const char* snapshot_and_command_tables =
     "CREATE TABLE snapshots (stream_key INTEGER NOT NULL REFERENCES streams, version INTEGER NOT NULL,"
     " state_version INTEGER NOT NULL, state TEXT NOT NULL, recorded_at INTEGER NOT NULL,"
@@ -62,6 +62,30 @@ inline void create_format_5_journal(const std::string& path) {
       " event_type TEXT NOT NULL, UNIQUE (aggregate_type, event_type));"
       "CREATE TABLE log_index (type_key INTEGER NOT NULL, global_position INTEGER NOT NULL,"
       " PRIMARY KEY (type_key, global_position)) WITHOUT ROWID;"}
+                        .append(snapshot_and_command_tables));
+}
+
+// Format 6: the folded events in runs, a row per stream and span in
+// stream_runs and per pair of types and span in log_runs (the current
+// format's tables but for commands, which reference streams).
+inline void create_format_6_journal(const std::string& path) {
+  raw_db{path}.exec(std::string{
+      "PRAGMA journal_mode = WAL;"
+      "CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);"
+      "INSERT INTO journal_meta VALUES ('format_version', 6), ('folded_position', 0);"
+      "CREATE TABLE streams (stream_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
+      " aggregate_id TEXT NOT NULL, first_position INTEGER NOT NULL, UNIQUE (aggregate_type, aggregate_id));"
+      "CREATE TABLE events (global_position INTEGER PRIMARY KEY, stream_key INTEGER NOT NULL REFERENCES streams,"
+      " version INTEGER NOT NULL, event_type TEXT NOT NULL, schema_version INTEGER NOT NULL,"
+      " payload TEXT NOT NULL, recorded_at INTEGER NOT NULL, command_id TEXT, correlation_id TEXT,"
+      " causation_id TEXT, type_key INTEGER NOT NULL);"
+      "CREATE UNIQUE INDEX events_by_span ON events (global_position >> 12, stream_key, version);"
+      "CREATE TABLE stream_runs (stream_key INTEGER NOT NULL, first_version INTEGER NOT NULL,"
+      " span INTEGER NOT NULL, offsets BLOB NOT NULL, PRIMARY KEY (stream_key, first_version)) WITHOUT ROWID;"
+      "CREATE TABLE type_keys (type_key INTEGER PRIMARY KEY, aggregate_type TEXT NOT NULL,"
+      " event_type TEXT NOT NULL, UNIQUE (aggregate_type, event_type));"
+      "CREATE TABLE log_runs (type_key INTEGER NOT NULL, first_position INTEGER NOT NULL,"
+      " offsets BLOB NOT NULL, PRIMARY KEY (type_key, first_position)) WITHOUT ROWID;"}
                         .append(snapshot_and_command_tables));
 }
 

@@ -58,13 +58,13 @@ void append_and_read_back(journal& j, const std::vector<append_request>& reqs) {
 
 }  // namespace
 
-TEST_CASE("short correlation: new files are format 6 and store a correlation equal to the command id as NULL",
+TEST_CASE("short correlation: new files are format 7 and store a correlation equal to the command id as NULL",
           "[journal][sqlite][format]") {
   sqlite_backend backend;
   auto j = open_journal(backend.factory);
   append_and_read_back(*j, every_kind_of_correlation());
   raw_db db{backend.path};
-  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"6"});
+  CHECK(db.rows("SELECT value FROM journal_meta WHERE key = 'format_version'") == std::vector<std::string>{"7"});
   CHECK(stored_correlations(db) == std::vector<std::string>{"NULL", "NULL", "'corr-other'", "''", "NULL"});
   // The shell sees the ids as appended, no correlation as NULL.
   CHECK(db.rows("SELECT quote(command_id), quote(correlation_id) FROM events_view") ==

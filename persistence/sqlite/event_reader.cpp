@@ -424,6 +424,10 @@ caf::expected<std::optional<command_record>> sqlite_journal::find_command(const 
   out.last_position = static_cast<std::uint64_t>(q.column_int64(3));
   out.last_version = static_cast<std::uint64_t>(q.column_int64(4));
   out.result_json = q.column_text(5);
+  out.command_type = q.column_text(6);
+  // error_code NULL (it succeeded) reads as 0, which is no errc (they start at 1).
+  if (const auto code = q.column_int64(7); code != 0)
+    out.refusal = make_error(static_cast<errc>(code), q.column_text(8));
   return std::optional{std::move(out)};
 }
 

@@ -144,13 +144,13 @@ std::optional<std::string> sqlite_journal::append_one(const append_request& req,
   }
   if (isolate && run(q_.savepoint) != SQLITE_OK) return "cannot create a savepoint: " + db_.last_error();
   const auto before = *stream;  // write_request() may set the key of a stream it then fails to create
-  const int rc = write_request(req, *stream, next_position, now, !isolate);
+  const auto landed = detail::landing(req, next_position, now);
+  const int rc = write_request(req, *stream, landed, !isolate);
   if (rc == SQLITE_OK) {
     if (isolate && run(q_.release) != SQLITE_OK) return "cannot release a savepoint: " + db_.last_error();
-    const auto n = req.events.size();
-    result = append_result{next_position, next_position + n - 1, req.expected_version + n, now};
-    next_position += n;
-    stream->version = req.expected_version + n;
+    result = landed;
+    next_position += req.events.size();
+    stream->version = landed.last_version;
     return std::nullopt;
   }
   if (request_local(rc) && !isolate) return needs_isolation;
@@ -166,10 +166,13 @@ std::optional<std::string> sqlite_journal::append_one(const append_request& req,
   return std::nullopt;
 }
 
-// Writes a new stream's row and the events of `req` (or, if `defer_events`,
-// leaves the events to write_pending_events()); the SQLite result code.
-int sqlite_journal::write_request(const append_request& req, stream_row& stream, std::uint64_t first_position,
-                                  std::int64_t now, bool defer_events) {
+// Writes a new stream's row and the events of `req`, landing as `landed` (or,
+// if `defer_events`, leaves the events to write_pending_events()), its
+// snapshot and its command; the SQLite result code.
+int sqlite_journal::write_request(const append_request& req, stream_row& stream, const append_result& landed,
+                                  bool defer_events) {
+  const auto first_position = landed.first_position;
+  const auto now = landed.recorded_at_us;
   if (stream.key == 0) {
     q_.insert_stream.bind(1, req.aggregate_type);
     q_.insert_stream.bind(2, req.aggregate_id);
@@ -192,7 +195,7 @@ int sqlite_journal::write_request(const append_request& req, stream_row& stream,
   }
   if (req.snapshot)
     if (int rc = write_snapshot(stream.key, *req.snapshot, req.keep_snapshots, now); rc != SQLITE_OK) return rc;
-  return req.record_command ? write_command(req, stream.key, first_position) : SQLITE_OK;
+  return req.record_command ? write_command(req, landed) : SQLITE_OK;
 }
 
 // Binds `row` to the parameters first_parameter + 1 .. + columns_per_event.
@@ -266,14 +269,30 @@ int sqlite_journal::write_pending_events(std::int64_t now) {
   return rc;
 }
 
-int sqlite_journal::write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position) {
+// The command's row: its stream by name, as it may have no events and so no
+// streams row (schema.cpp), and a refusal as its errc and message.
+int sqlite_journal::write_command(const append_request& req, const append_result& landed) {
   auto& q = q_.insert_command;
   q.bind(1, req.command_id);
-  q.bind(2, stream_key);
-  q.bind(3, to_int64(first_position));
-  q.bind(4, to_int64(first_position + req.events.size() - 1));
-  q.bind(5, to_int64(req.expected_version + req.events.size()));
-  q.bind(6, req.result_json);
+  q.bind(2, req.command_type);
+  q.bind(3, req.aggregate_type);
+  q.bind(4, req.aggregate_id);
+  q.bind(5, to_int64(landed.first_position));
+  q.bind(6, to_int64(landed.last_position));
+  q.bind(7, to_int64(landed.last_version));
+  q.bind(8, req.result_json);
+  // validate() let only interlock errors through. message_of() is not for an
+  // empty error (CAF 0.17's context() of one dereferences null); the message
+  // is bound without a copy, so it must outlive run().
+  const auto code = code_of(req.refusal);
+  const auto message = code ? message_of(req.refusal) : std::string{};
+  if (code) {
+    q.bind(9, static_cast<std::int64_t>(*code));
+    q.bind(10, message);
+  } else {
+    q.bind_null(9);
+    q.bind_null(10);
+  }
   return run(q);
 }
 

@@ -131,11 +131,10 @@ class sqlite_journal final : public journal {
   std::optional<std::string> start_batch();
   std::optional<std::string> append_one(const append_request& req, std::uint64_t& next_position, std::int64_t now,
                                         caf::expected<append_result>& result, bool isolate);
-  int write_request(const append_request& req, stream_row& stream, std::uint64_t first_position, std::int64_t now,
-                    bool defer_events);
+  int write_request(const append_request& req, stream_row& stream, const append_result& landed, bool defer_events);
   void bind_event(statement& q, int first_parameter, const pending_event& row, std::int64_t now) const;
   int write_pending_events(std::int64_t now);
-  int write_command(const append_request& req, std::int64_t stream_key, std::uint64_t first_position);
+  int write_command(const append_request& req, const append_result& landed);
   int write_snapshot(std::int64_t stream_key, const snapshot_record& snap, std::size_t keep, std::int64_t now);
   std::optional<stream_row>& cached_stream(const std::string& aggregate_type, const std::string& aggregate_id);
   int type_key_of(const std::string& aggregate_type, const std::string& event_type, std::int64_t& out);

@@ -40,9 +40,18 @@ namespace {
 // every command that starts a conversation (the default), and the 26 bytes
 // were a fifth of an event's row. An empty correlation id beside a command id
 // is stored as '' so that it does not read back as the command id.
+//
+// Why commands name their stream instead of referencing streams: a recorded
+// command may store no events (it changed nothing, or its handler refused
+// it), and a streams row exists only for a stream with events (it holds the
+// position of the first), so such a command may target a stream that has no
+// row. Its positions are then 0, and last_version is the version it was
+// decided on. A refused command keeps its errc and message, so that a retry
+// gets the same refusal; its command_type, so that a key reused for another
+// type of command is refused.
 constexpr const char* schema = R"sql(
 CREATE TABLE journal_meta (key TEXT PRIMARY KEY, value);
-INSERT INTO journal_meta VALUES ('format_version', 6), ('folded_position', 0);
+INSERT INTO journal_meta VALUES ('format_version', 7), ('folded_position', 0);
 CREATE TABLE streams (
   stream_key INTEGER PRIMARY KEY,
   aggregate_type TEXT NOT NULL,
@@ -92,14 +101,18 @@ CREATE TABLE snapshots (
   recorded_at INTEGER NOT NULL,    -- microseconds since the Unix epoch, UTC
   PRIMARY KEY (stream_key, version)) WITHOUT ROWID;
 -- Commands whose caller gave them an id to retry with (idempotency keys),
--- written in the transaction of their events.
+-- written in the transaction of their events, if any.
 CREATE TABLE commands (
   command_id TEXT PRIMARY KEY,
-  stream_key INTEGER NOT NULL REFERENCES streams,
-  first_position INTEGER NOT NULL,
+  command_type TEXT NOT NULL,       -- '' for commands recorded before format 7
+  aggregate_type TEXT NOT NULL,
+  aggregate_id TEXT NOT NULL,
+  first_position INTEGER NOT NULL,  -- 0: it stored no events
   last_position INTEGER NOT NULL,
-  last_version INTEGER NOT NULL,
-  result TEXT NOT NULL) WITHOUT ROWID;
+  last_version INTEGER NOT NULL,    -- the stream's version after it
+  result TEXT NOT NULL,
+  error_code INTEGER,               -- NULL: it succeeded; else the errc of its refusal
+  error_message TEXT) WITHOUT ROWID;
 -- For people using the sqlite3 shell: one row per event, stream named
 -- "Type/id", time as ISO-8601 UTC with microseconds.
 CREATE VIEW events_view AS

@@ -168,10 +168,12 @@ int statements::prepare(sqlite3* db, int synchronous) {
       {&trim_snapshots,
        "DELETE FROM snapshots WHERE stream_key = ?1 AND version <= (SELECT version FROM snapshots"
        " WHERE stream_key = ?1 ORDER BY version DESC LIMIT 1 OFFSET ?2)"},
-      {&insert_command, "INSERT INTO commands VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+      {&insert_command,
+       "INSERT INTO commands (command_id, command_type, aggregate_type, aggregate_id, first_position, last_position,"
+       " last_version, result, error_code, error_message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&find_command,
-       "SELECT s.aggregate_type, s.aggregate_id, c.first_position, c.last_position, c.last_version, c.result"
-       " FROM commands c JOIN streams s ON s.stream_key = c.stream_key WHERE c.command_id = ?1"},
+       "SELECT aggregate_type, aggregate_id, first_position, last_position, last_version, result, command_type,"
+       " error_code, error_message FROM commands WHERE command_id = ?1"},
       {&load_snapshot,
        "SELECT sn.version, sn.state_version, sn.state, sn.recorded_at FROM streams s"
        " JOIN snapshots sn ON sn.stream_key = s.stream_key"

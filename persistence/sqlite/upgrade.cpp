@@ -30,6 +30,23 @@ std::string read_correlation(const char* table, int format) {
   return "nullif(" + t + ".correlation_id, '')";
 }
 
+// The commands of a format-1..6 file as the current format stores them: the
+// stream named (it was a streams key), no command type (not kept then), and
+// no refusal (only commands with events were recorded). Copied, then checked.
+#define INTERLOCK_COMMAND_COLUMNS                                                                                  \
+  "command_id, command_type, aggregate_type, aggregate_id, first_position, last_position, last_version, result," \
+  " error_code, error_message"
+#define INTERLOCK_OLD_COMMANDS                                                                                        \
+  "SELECT c.command_id, '', s.aggregate_type, s.aggregate_id, c.first_position, c.last_position, c.last_version," \
+  " c.result, NULL, NULL FROM old.commands c JOIN old.streams s ON s.stream_key = c.stream_key"
+constexpr const char* copy_commands_sql =
+    "INSERT INTO main.commands (" INTERLOCK_COMMAND_COLUMNS ") " INTERLOCK_OLD_COMMANDS;
+// The original's commands that are not in the copy as they were.
+constexpr const char* commands_not_copied_sql =
+    "SELECT count(*) FROM (" INTERLOCK_OLD_COMMANDS " EXCEPT SELECT " INTERLOCK_COMMAND_COLUMNS " FROM main.commands)";
+#undef INTERLOCK_OLD_COMMANDS
+#undef INTERLOCK_COMMAND_COLUMNS
+
 // The correlation id of a format-1..3 row as the current format stores it.
 constexpr const char* stored_correlation_before_4 =
     "CASE WHEN correlation_id IS NULL OR correlation_id = '' THEN (CASE WHEN command_id IS NULL THEN NULL ELSE '' END)"
@@ -54,6 +71,7 @@ class upgrader {
   caf::error copy_rows();
   caf::error check_copy();
   caf::error check_versions(connection& db);
+  caf::error check_commands(connection& db);
   caf::error swap_in();
   bool has_table(connection& db, const char* schema, const char* table);
   std::int64_t count(connection& db, const std::string& sql);
@@ -140,9 +158,7 @@ caf::error upgrader::copy_rows() {
               " SELECT stream_key, version, state_version, state, recorded_at FROM old.snapshots") != SQLITE_OK)
     err = fail_sql(db, "cannot copy the snapshots");
   if (!err && has_table(db, "old", "commands") &&
-      db.exec("INSERT INTO main.commands (command_id, stream_key, first_position, last_position, last_version, result)"
-              " SELECT command_id, stream_key, first_position, last_position, last_version, result"
-              " FROM old.commands") != SQLITE_OK)
+      db.exec(copy_commands_sql) != SQLITE_OK)
     err = fail_sql(db, "cannot copy the commands");
   if (!err && db.exec("COMMIT") != SQLITE_OK) err = fail_sql(db, "cannot commit the copy");
   if (err) db.exec("ROLLBACK");
@@ -204,12 +220,24 @@ caf::error upgrader::check_copy() {
   if (count(db, "SELECT count(*) FROM old.streams o JOIN main.streams n USING (stream_key)"
                 " WHERE n.aggregate_type = o.aggregate_type AND n.aggregate_id = o.aggregate_id") != streams)
     return fail("the copy's streams differ from the original's");
-  for (const char* table : {"snapshots", "commands"})
-    if (has_table(db, "old", table) && count(db, std::string{"SELECT count(*) FROM old."} + table) !=
-                                           count(db, std::string{"SELECT count(*) FROM main."} + table))
-      return fail(std::string{"the copy's "} + table + " differ from the original's");
+  if (has_table(db, "old", "snapshots") &&
+      count(db, "SELECT count(*) FROM old.snapshots") != count(db, "SELECT count(*) FROM main.snapshots"))
+    return fail("the copy's snapshots differ from the original's");
+  if (auto err = check_commands(db)) return err;
   report_.events = static_cast<std::uint64_t>(events);
   report_.streams = static_cast<std::uint64_t>(streams);
+  return {};
+}
+
+// Every command of the original, its stream named, is in the copy as it was,
+// and the copy has no other (a command whose stream is missing would drop).
+caf::error upgrader::check_commands(connection& db) {
+  if (!has_table(db, "old", "commands")) return {};
+  const auto commands = count(db, "SELECT count(*) FROM old.commands");
+  const auto missing = count(db, commands_not_copied_sql);
+  if (commands < 0 || missing != 0 || count(db, "SELECT count(*) FROM main.commands") != commands)
+    return fail("the copy's commands differ from the original's (" + std::to_string(commands) + " commands, " +
+                std::to_string(missing) + " of them not in the copy as they were)");
   return {};
 }
 
