@@ -72,8 +72,9 @@ caf::error validate_text(const append_request& req, const Name& name) {
   const auto refuse = [&](const std::string& why) {
     return make_error(errc::invalid_argument, "the append to '" + name() + "': " + why);
   };
-  for (auto [label, id] : {std::pair{"command_id", &req.command_id}, std::pair{"correlation_id", &req.correlation_id},
-                           std::pair{"causation_id", &req.causation_id}})
+  for (auto [label, id] :
+       {std::pair{"command_id", &req.command_id}, std::pair{"command_type", &req.command_type},
+        std::pair{"correlation_id", &req.correlation_id}, std::pair{"causation_id", &req.causation_id}})
     if (!is_identifier(*id, true)) return refuse(identifier_problem(label, *id, true));
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const auto& e = req.events[i];
@@ -86,19 +87,48 @@ caf::error validate_text(const append_request& req, const Name& name) {
   return {};
 }
 
+// A refusal is the whole outcome of a refused command, what a retry gets back:
+// it stores nothing else, and it must read back as it was, so it is an
+// interlock error (an errc to store) whose message is text.
+template <class Name>
+caf::error validate_refusal(const append_request& req, const Name& name) {
+  if (!req.refusal) return {};
+  const auto refuse = [&](const std::string& why) {
+    return make_error(errc::invalid_argument, "the append to '" + name() + "' has a refusal " + why);
+  };
+  if (!code_of(req.refusal))
+    return refuse("that is not an interlock error (make it with make_error): " + describe(req.refusal));
+  if (!req.events.empty())
+    return refuse("and " + std::to_string(req.events.size()) + " events: a refused command stores no events");
+  if (req.snapshot) return refuse("and a snapshot: a refused command stores no snapshot");
+  if (!req.result_json.empty()) return refuse("and a result: a refused command's outcome is its refusal");
+  // (message_of() only on a set error: CAF's context() of an empty one is null.)
+  if (const auto message = message_of(req.refusal); !is_text(message))
+    return refuse("whose message " + text_problem(message));
+  return {};
+}
+
 }  // namespace
 
 caf::error validate(const append_request& req) {
   if (auto err = validate_stream_name(req.aggregate_type, req.aggregate_id)) return err;
   // Named only on a failure: every append is validated on the commit thread.
   const auto name = [&] { return stream_name(req.aggregate_type, req.aggregate_id); };
-  if (req.events.empty())
-    return make_error(errc::invalid_argument, "append to '" + name() + "' has no events");
+  // A recorded command may store nothing but its outcome (journal.hpp).
+  if (req.events.empty() && !req.record_command)
+    return make_error(errc::invalid_argument,
+                      "append to '" + name() + "' has no events (only a recorded command may have none)");
   for (std::size_t i = 0; i < req.events.size(); ++i)
     if (req.events[i].type.empty())
       return make_error(errc::invalid_argument,
                         "event " + std::to_string(i) + " of the append to '" + name() + "' has an empty type");
   if (auto err = validate_text(req, name)) return err;
+  if (auto err = validate_refusal(req, name)) return err;
+  // A snapshot comes with the events that lead to it: without any, it holds a
+  // state the stream had already (and a new stream has no row to keep it under).
+  if (req.snapshot && req.events.empty())
+    return make_error(errc::invalid_argument,
+                      "the append to '" + name() + "' has a snapshot but no events: a snapshot comes with events");
   if (req.snapshot && req.snapshot->version != req.expected_version + req.events.size())
     return make_error(errc::invalid_argument, "the snapshot in the append to '" + name() + "' is at version " +
                                                   std::to_string(req.snapshot->version) + ", the events end at version " +

@@ -96,7 +96,7 @@ struct command_record {
 
 /// Where a committed request landed.
 struct append_result {
-  std::uint64_t first_position = 0;
+  std::uint64_t first_position = 0;  // 0 (and last_position 0): a recorded command that stored no events
   std::uint64_t last_position = 0;
   std::uint64_t last_version = 0;
   std::int64_t recorded_at_us = 0;

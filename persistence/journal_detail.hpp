@@ -18,8 +18,10 @@ namespace interlock::detail {
 caf::error validate_stream_name(const std::string& aggregate_type, const std::string& aggregate_id);
 
 /// An errc::invalid_argument if `req` could never be appended (a bad stream
-/// name, no events, an event without a type, an id or event type that is
-/// not a valid identifier, JSON that is not valid UTF-8, ...), or no error.
+/// name, no events without record_command, an event without a type, an id,
+/// command type or event type that is not a valid identifier, JSON that is
+/// not valid UTF-8, a refusal with events, a snapshot or a result, or one
+/// that is not an interlock error, ...), or no error.
 caf::error validate(const append_request& req);
 
 /// The errc::conflict for `req` when its stream is at `actual_version`.

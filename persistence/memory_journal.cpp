@@ -109,14 +109,20 @@ class memory_journal final : public journal {
   // bad_alloc), so a request commits entirely or not at all.
   caf::expected<append_result> append_one(const append_request& req, std::int64_t now) {
     if (auto err = detail::validate(req)) return err;
-    auto& positions = store_->streams[{req.aggregate_type, req.aggregate_id}];
     if (req.record_command && store_->commands.count(req.command_id)) return detail::command_seen(req);
-    if (positions.size() != req.expected_version) {
-      auto err = detail::conflict(req, positions.size());
-      if (positions.empty()) store_->streams.erase({req.aggregate_type, req.aggregate_id});
-      return err;
-    }
+    const std::pair key{req.aggregate_type, req.aggregate_id};
+    const auto found = store_->streams.find(key);
+    const std::uint64_t version = found == store_->streams.end() ? 0 : found->second.size();
+    if (version != req.expected_version) return detail::conflict(req, version);
     const auto res = detail::landing(req, store_->events.size() + 1, now);
+    // A stream exists once it has events: a recorded command alone makes none.
+    if (!req.events.empty()) append_events(req, res, store_->streams[key]);
+    if (req.snapshot) keep_snapshot(req, now);
+    if (req.record_command) store_->commands.emplace(req.command_id, detail::command_of(req, res));
+    return res;
+  }
+
+  void append_events(const append_request& req, const append_result& res, std::vector<std::uint64_t>& positions) {
     auto events = committed_events(req, res);
     // Make room first: the push_backs below then cannot throw, so a request
     // is never half-appended.
@@ -126,9 +132,6 @@ class memory_journal final : public journal {
       positions.push_back(ev.position);
       store_->events.push_back(std::move(ev));
     }
-    if (req.snapshot) keep_snapshot(req, now);
-    if (req.record_command) store_->commands.emplace(req.command_id, detail::command_of(req, res));
-    return res;
   }
 
   void keep_snapshot(const append_request& req, std::int64_t now) {

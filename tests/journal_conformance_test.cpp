@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include <caf/sec.hpp>
 #include <sqlite3.h>
 
 #include <interlock/core/errors.hpp>
@@ -362,6 +363,17 @@ append_request recorded(append_request req, const std::string& type, const std::
   return req;
 }
 
+// A command to type/id decided at version `expected` and refused with `why`
+// (errc::rejected): recorded, with no events and no result.
+append_request refused(const std::string& type, const std::string& id, std::uint64_t expected, const std::string& why) {
+  auto req = recorded(request(type, id, expected, 0), "Withdraw", "");
+  req.refusal = make_error(errc::rejected, why);
+  return req;
+}
+
+// The refusal a command record holds, as "errc: message" ("" if none).
+std::string refusal_of(const command_record& rec) { return rec.refusal ? interlock::describe(rec.refusal) : ""; }
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("journal: a recorded command is found with where its events landed, its type and result",
@@ -379,6 +391,170 @@ TEMPLATE_TEST_CASE("journal: a recorded command is found with where its events l
   CHECK(found->command_type == "Open");
   CHECK_FALSE(found->refusal);
   CHECK_FALSE(value_of(j->find_command("cmd-y-0")));  // not recorded: it did not ask to be
+}
+
+TEMPLATE_TEST_CASE("journal: a recorded command without events stores only its outcome", "[journal][command]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 2));
+  append_ok(*j, request("B", "y", 0, 1));
+  const auto unchanged = recorded(request("A", "x", 2, 0), "Ping", R"({"pong":true})");
+  const auto before = now_us();
+  const auto res = append_ok(*j, unchanged);
+  CHECK((res.first_position == 0 && res.last_position == 0 && res.last_version == 2));
+  CHECK((res.recorded_at_us >= before && res.recorded_at_us <= now_us()));
+  CHECK(committed_events(unchanged, res).empty());
+  const auto found = value_of(j->find_command("cmd-x-2"));
+  REQUIRE(found);
+  CHECK((found->aggregate_type == "A" && found->aggregate_id == "x"));
+  CHECK((found->first_position == 0 && found->last_position == 0 && found->last_version == 2));
+  CHECK(found->result_json == R"({"pong":true})");
+  CHECK(found->command_type == "Ping");
+  CHECK(refusal_of(*found).empty());
+  // It took no position and left the stream where it was.
+  CHECK(value_of(j->last_position()) == 3);
+  CHECK(value_of(j->stream_version("A", "x")) == 2);
+  CHECK(versions_of(value_of(j->read_stream("A", "x", 1, 10))) == iota(1, 2));
+  CHECK(append_ok(*j, request("A", "x", 2, 1)).first_position == 4);
+  CHECK(positions_of(read_everything(*j)) == iota(1, 4));
+}
+
+TEMPLATE_TEST_CASE("journal: a refused command is recorded with its errc and message and stores nothing else",
+                   "[journal][command]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 1));
+  const auto req = refused("A", "x", 1, "balance 5 < 10 for Zo\xc3\xab");
+  const auto res = append_ok(*j, req);
+  CHECK((res.first_position == 0 && res.last_position == 0 && res.last_version == 1));
+  CHECK(committed_events(req, res).empty());
+  const auto found = value_of(j->find_command("cmd-x-1"));
+  REQUIRE(found);
+  CHECK((found->aggregate_type == "A" && found->aggregate_id == "x"));
+  CHECK((found->first_position == 0 && found->last_position == 0 && found->last_version == 1));
+  CHECK(found->result_json.empty());
+  CHECK(found->command_type == "Withdraw");
+  CHECK(code_of(found->refusal) == errc::rejected);
+  CHECK(message_of(found->refusal) == "balance 5 < 10 for Zo\xc3\xab");
+  CHECK(value_of(j->last_position()) == 1);
+  CHECK(value_of(j->stream_version("A", "x")) == 1);
+  CHECK(read_everything(*j).size() == 1);
+}
+
+TEMPLATE_TEST_CASE("journal: a refused command to a stream that does not exist is recorded; the stream still does not",
+                   "[journal][command]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  const auto res = append_ok(*j, refused("A", "ghost", 0, "no such account"));
+  CHECK((res.first_position == 0 && res.last_position == 0 && res.last_version == 0));
+  const auto found = value_of(j->find_command("cmd-ghost-0"));
+  REQUIRE(found);
+  CHECK((found->aggregate_type == "A" && found->aggregate_id == "ghost" && found->last_version == 0));
+  CHECK(refusal_of(*found) == "rejected: no such account");
+  CHECK(value_of(j->stream_version("A", "ghost")) == 0);
+  CHECK(value_of(j->read_stream("A", "ghost", 1, 10)).empty());
+  CHECK(value_of(j->last_position()) == 0);
+  // Its first events create it as usual, at version 1 and position 1.
+  const auto first = append_ok(*j, request("A", "ghost", 0, 1));
+  CHECK((first.first_position == 1 && first.last_version == 1));
+  CHECK(versions_of(value_of(j->read_stream("A", "ghost", 1, 10))) == iota(1, 1));
+}
+
+TEMPLATE_TEST_CASE("journal: a recorded command without events conflicts unless its stream is at expected_version",
+                   "[journal][command]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 2));
+  check_error(append_error(*j, recorded(request("A", "x", 1, 0), "Ping", "{}")), errc::conflict,
+              {"'A/x'", "at version 2", "expected version 1"});
+  check_error(append_error(*j, refused("A", "x", 3, "too late")), errc::conflict,
+              {"'A/x'", "at version 2", "expected version 3"});
+  check_error(append_error(*j, refused("A", "new", 1, "stale")), errc::conflict,
+              {"'A/new'", "at version 0", "expected version 1"});
+  // Nothing of them was recorded, and no stream was left behind.
+  CHECK_FALSE(value_of(j->find_command("cmd-x-1")));
+  CHECK_FALSE(value_of(j->find_command("cmd-x-3")));
+  CHECK_FALSE(value_of(j->find_command("cmd-new-1")));
+  CHECK(value_of(j->stream_version("A", "new")) == 0);
+  CHECK(value_of(j->stream_version("A", "x")) == 2);
+  CHECK(append_ok(*j, request("A", "new", 0, 1)).first_position == 3);
+  // In a batch, it sees the requests before it on its stream.
+  auto stale = refused("A", "x", 2, "before");
+  stale.command_id = "cmd-stale";
+  auto results = j->append({recorded(request("A", "x", 2, 1), "Add", "1"), refused("A", "x", 3, "after"), stale});
+  CHECK(value_of(std::move(results[0])).last_version == 3);
+  CHECK(value_of(std::move(results[1])).last_version == 3);
+  check_error(results[2].error(), errc::conflict, {"'A/x'", "at version 3", "expected version 2"});
+}
+
+TEMPLATE_TEST_CASE("journal: a command id recorded without events is not recorded twice", "[journal][command]",
+                   memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 1));
+  append_ok(*j, recorded(request("A", "x", 1, 0), "Ping", "1"));  // cmd-x-1, no events
+  append_ok(*j, refused("A", "ghost", 0, "no"));                  // cmd-ghost-0, refused, no stream
+  auto with_events = recorded(request("A", "x", 1, 1), "Add", "2");
+  auto refused_again = refused("A", "x", 1, "now refused");
+  auto ghost_again = recorded(request("A", "ghost", 0, 1), "Open", "3");
+  for (const auto* req : {&with_events, &refused_again, &ghost_again}) {
+    INFO(req->command_id);
+    check_error(append_error(*j, *req), errc::conflict, {"command cmd-", "committed before"});
+  }
+  CHECK_FALSE(value_of(j->find_command("cmd-x-1"))->refusal);  // the first outcome stays
+  CHECK(value_of(j->find_command("cmd-x-1"))->result_json == "1");
+  // The same id twice in one batch: the second fails.
+  auto first = recorded(request("A", "x", 1, 0), "Ping", "4");
+  auto second = refused("A", "x", 1, "again");
+  first.command_id = second.command_id = "twice";
+  auto batch = j->append({first, second});
+  CHECK(value_of(std::move(batch[0])).last_version == 1);
+  check_error(batch[1].error(), errc::conflict, {"command twice", "committed before"});
+  CHECK(value_of(j->find_command("twice"))->result_json == "4");
+  CHECK_FALSE(value_of(j->find_command("twice"))->refusal);
+  CHECK(value_of(j->find_command("cmd-ghost-0"))->result_json.empty());
+  CHECK(value_of(j->stream_version("A", "x")) == 1);
+  CHECK(value_of(j->stream_version("A", "ghost")) == 0);
+  CHECK(value_of(j->last_position()) == 1);
+}
+
+TEMPLATE_TEST_CASE("journal: a refusal stores nothing else; only a recorded command may have no events",
+                   "[journal][command]", memory_backend, sqlite_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  auto with_events = refused("A", "x", 0, "no");
+  with_events.events = request("A", "x", 0, 2).events;
+  auto with_snapshot = refused("A", "x", 0, "no");
+  with_snapshot.snapshot = snapshot_record{0, 1, "{}"};
+  auto with_result = refused("A", "x", 0, "no");
+  with_result.result_json = "{}";
+  auto foreign = refused("A", "x", 0, "no");
+  foreign.refusal = caf::make_error(caf::sec::runtime_error);
+  auto bad_message = refused("A", "x", 0, "no");
+  bad_message.refusal = make_error(errc::rejected, "bad \xff");
+  auto not_recorded = refused("A", "x", 0, "no");
+  not_recorded.record_command = false;
+  auto unrecorded_empty = request("A", "x", 0, 0);
+  auto snapshot_alone = recorded(request("A", "x", 0, 0), "Ping", "{}");
+  snapshot_alone.snapshot = snapshot_record{0, 1, "{}"};
+  const std::vector<std::pair<append_request, std::vector<std::string>>> cases{
+      {with_events, {"'A/x'", "refusal", "2 events"}},
+      {with_snapshot, {"'A/x'", "refusal", "snapshot"}},
+      {with_result, {"'A/x'", "refusal", "result"}},
+      {foreign, {"'A/x'", "not an interlock error"}},
+      {bad_message, {"'A/x'", "message is not valid UTF-8 (byte 0xff at offset 4)"}},
+      {not_recorded, {"'A/x'", "no events", "only a recorded command"}},
+      {unrecorded_empty, {"'A/x'", "no events", "only a recorded command"}},
+      {snapshot_alone, {"'A/x'", "snapshot but no events"}},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    check_error(append_error(*j, cases[i].first), errc::invalid_argument, cases[i].second);
+  }
+  CHECK_FALSE(value_of(j->find_command("cmd-x-0")));
+  CHECK(value_of(j->last_position()) == 0);
+  CHECK(value_of(j->stream_version("A", "x")) == 0);
 }
 
 TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gapless", "[journal]",
@@ -475,6 +651,42 @@ TEST_CASE("sqlite journal: a reopened file reads everything back", "[journal][sq
   CHECK(value_of(j->stream_version("A", "x")) == 3);
   const auto res = append_ok(*j, request("B", "y", 1, 1));
   CHECK((res.first_position == 5 && res.last_version == 2));
+}
+
+TEST_CASE("sqlite journal: commands recorded without events survive reopening; a refused one makes no stream row",
+          "[journal][sqlite][command]") {
+  sqlite_backend backend;
+  {
+    auto j = open_journal(backend.factory);
+    append_ok(*j, request("A", "x", 0, 2));
+    append_ok(*j, recorded(request("A", "x", 2, 0), "Ping", R"({"pong":1})"));
+    append_ok(*j, refused("A", "ghost", 0, "no such account"));
+    check_error(append_error(*j, refused("A", "stale", 4, "late")), errc::conflict, {"'A/stale'"});
+  }
+  {
+    raw_db db{backend.path};
+    CHECK(db.rows("SELECT aggregate_id FROM streams") == std::vector<std::string>{"x"});
+    CHECK(db.rows("SELECT command_id, command_type, aggregate_type, aggregate_id, first_position, last_position,"
+                  " last_version, result, quote(error_code), quote(error_message) FROM commands ORDER BY command_id") ==
+          std::vector<std::string>{"cmd-ghost-0|Withdraw|A|ghost|0|0|0||" +
+                                       std::to_string(static_cast<int>(errc::rejected)) + "|'no such account'",
+                                   R"(cmd-x-2|Ping|A|x|0|0|2|{"pong":1}|NULL|NULL)"});
+  }
+  auto j = value_of(open_sqlite_journal({backend.path}));
+  const auto ping = value_of(j->find_command("cmd-x-2"));
+  REQUIRE(ping);
+  CHECK((ping->aggregate_id == "x" && ping->first_position == 0 && ping->last_position == 0));
+  CHECK((ping->last_version == 2 && ping->command_type == "Ping" && ping->result_json == R"({"pong":1})"));
+  CHECK(refusal_of(*ping).empty());
+  const auto ghost = value_of(j->find_command("cmd-ghost-0"));
+  REQUIRE(ghost);
+  CHECK((ghost->aggregate_type == "A" && ghost->aggregate_id == "ghost" && ghost->last_version == 0));
+  CHECK((ghost->first_position == 0 && ghost->last_position == 0 && ghost->command_type == "Withdraw"));
+  CHECK(refusal_of(*ghost) == "rejected: no such account");
+  CHECK(value_of(j->stream_version("A", "ghost")) == 0);
+  CHECK(value_of(j->last_position()) == 2);
+  check_error(append_error(*j, refused("A", "ghost", 0, "again")), errc::conflict, {"command cmd-ghost-0"});
+  CHECK(append_ok(*j, request("A", "ghost", 0, 1)).first_position == 3);
 }
 
 TEST_CASE("sqlite journal: events_view is readable with plain sqlite3", "[journal][sqlite]") {

@@ -388,6 +388,10 @@ TEMPLATE_TEST_CASE("valid text: the journal refuses ids, types and JSON that are
   add([](auto& r) { r.aggregate_id = std::string{"n\0", 2}; }, {"aggregate_id holds a NUL byte at offset 1"});
   add([](auto& r) { r.events[1].type = "Happ\xc3"; }, {"'Note/n'", "event 1", "type is not valid UTF-8"});
   add([](auto& r) { r.command_id = "c\xff"; }, {"'Note/n'", "command_id is not valid UTF-8 (byte 0xff at offset 1)"});
+  add([](auto& r) { r.record_command = true, r.command_type = "Dep\xff"; },
+      {"'Note/n'", "command_type is not valid UTF-8 (byte 0xff at offset 3)"});
+  add([](auto& r) { r.command_type = std::string{"Dep\0", 4}; },
+      {"'Note/n'", "command_type holds a NUL byte at offset 3"});
   add([](auto& r) { r.correlation_id = "\x80"; }, {"'Note/n'", "correlation_id is not valid UTF-8"});
   add([](auto& r) { r.causation_id = std::string(1025, 'c'); }, {"'Note/n'", "causation_id is 1025 bytes long"});
   add([](auto& r) { r.events[1].payload = "{\"v\":\"\xf0\x9f\x98\"}"; },

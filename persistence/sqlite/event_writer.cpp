@@ -173,7 +173,9 @@ int sqlite_journal::write_request(const append_request& req, stream_row& stream,
                                   bool defer_events) {
   const auto first_position = landed.first_position;
   const auto now = landed.recorded_at_us;
-  if (stream.key == 0) {
+  // A streams row holds the position of the stream's first event: a recorded
+  // command without events makes none (its row names the stream itself).
+  if (stream.key == 0 && !req.events.empty()) {
     q_.insert_stream.bind(1, req.aggregate_type);
     q_.insert_stream.bind(2, req.aggregate_id);
     q_.insert_stream.bind(3, to_int64(first_position));
