@@ -95,8 +95,9 @@ void gathered(self_ptr self) {
 // queries after its command was acknowledged finds them queued ahead.
 void publish(self_ptr self, journal_committer::batch& b) {
   auto& st = self->state;
-  for (auto& r : b.results)
-    if (r) st.published = st.published ? std::max(*st.published, r->last_position) : r->last_position;
+  for (auto& r : b.results)  // a recorded command without events (position 0) publishes nothing
+    if (r && r->last_position != 0)
+      st.published = st.published ? std::max(*st.published, r->last_position) : r->last_position;
   if (st.subscribers.empty()) return;
   auto committed = committed_events(b.requests, b.results);
   if (committed.empty()) return;

@@ -4,14 +4,20 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <future>
 #include <thread>
+#include <utility>
 
 #include <caf/all.hpp>
 
 #include <interlock/actors/journal_inbox.hpp>
 #include <interlock/actors/journal_writer.hpp>
+#include <interlock/actors/messages.hpp>
+#include <interlock/core/errors.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 
+#include "forwarding_journal.hpp"
+#include "journal_test_support.hpp"
 #include "test_support.hpp"
 
 using interlock::detail::append_job_ptr;
@@ -109,4 +115,64 @@ TEST_CASE("inbox: a writer killed outright (its exit handler skipped) still clos
   std::vector<append_job_ptr> taken;
   inbox->take(taken);
   CHECK(taken.empty());  // the one left before is not kept either (taken, or dropped at close)
+}
+
+namespace {
+
+// A job whose results the test waits for.
+struct awaited_job : interlock::detail::append_job {
+  std::promise<std::vector<caf::expected<interlock::append_result>>> done;
+  void completed(std::span<caf::expected<interlock::append_result>> results, caf::local_actor*) override {
+    done.set_value({results.begin(), results.end()});
+  }
+};
+
+// A memory journal whose first last_position() fails: the writer starts not
+// knowing the last position, so the first one it publishes is what it reports.
+struct unsure_journal : testing_support::forwarding_journal {
+  bool asked = false;
+  unsure_journal() : forwarding_journal(journal_testing::open_journal(interlock::memory_journal_factory())) {}
+  caf::expected<std::uint64_t> last_position() override {
+    if (!std::exchange(asked, true)) return interlock::make_error(interlock::errc::storage, "not now");
+    return inner->last_position();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("writer: a recorded command without events publishes no position", "[inbox][writer]") {
+  testing_support::actor_env env;
+  auto inbox = std::make_shared<journal_inbox>();
+  auto writer = interlock::spawn_journal_writer(env.sys, std::make_unique<unsure_journal>(), inbox, 64,
+                                                std::chrono::microseconds{0});
+  caf::scoped_actor self{env.sys};
+  const auto commit = [&](interlock::append_request req) {
+    auto j = std::make_shared<awaited_job>();
+    j->requests.push_back(std::move(req));
+    auto results = j->done.get_future();
+    append_job_ptr p = j;
+    if (inbox->leave(p) == left::queued_tell_writer) self->send(writer, interlock::drain_atom::value);
+    REQUIRE(results.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+    auto out = results.get();
+    REQUIRE(out.size() == 1);
+    return journal_testing::value_of(std::move(out[0]));
+  };
+  const auto published = [&] {
+    caf::expected<std::uint64_t> out{std::uint64_t{0}};
+    self->request(writer, std::chrono::seconds(10), interlock::subscribe_atom::value, caf::actor{self})
+        .receive([&](std::uint64_t position) { out = position; }, [&](caf::error& err) { out = std::move(err); });
+    return out;
+  };
+  REQUIRE_FALSE(published());  // it could not read the last position
+  auto alone = journal_testing::request("A", "x", 0, 0);
+  alone.record_command = true;
+  alone.refusal = interlock::make_error(interlock::errc::rejected, "no");
+  CHECK(commit(alone).last_position == 0);
+  CHECK_FALSE(published());  // a command without events published nothing: still unknown
+  CHECK(commit(journal_testing::request("A", "x", 0, 2)).last_position == 2);
+  CHECK(published() == std::uint64_t{2});
+  auto unchanged = journal_testing::request("A", "x", 2, 0);
+  unchanged.record_command = true;
+  CHECK(commit(unchanged).last_version == 2);
+  CHECK(published() == std::uint64_t{2});  // not lowered to its 0
 }
