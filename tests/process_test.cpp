@@ -84,6 +84,10 @@ TEST_CASE("saga: a refused credit is compensated by a refund", "[process][saga]"
   CHECK(eventually([&] {
     return count(db, "SELECT 1 FROM events_view WHERE event_type = 'Refunded' AND aggregate_id = 'alice'") == 1;
   }));
+  CHECK(eventually([&] {  // the second command of the step, decided as the refused one left the outbox
+    return count(db, "SELECT 1 FROM events_view WHERE event_type = 'TransferFailed' AND aggregate_id = 't2' AND "
+                     "payload = '{\"reason\":\"rejected: account closed refuses credits\"}'") == 1;
+  }));
   CHECK(balance(*app, "alice") == 100);
   CHECK(balance(*app, "closed") == 0);
   const auto read_db = interlock::read_store_path_for(db);

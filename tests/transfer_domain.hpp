@@ -89,27 +89,39 @@ struct StartTransfer {
   std::string from, to;
   std::int64_t amount = 0;
 };
+struct MarkFailed {
+  using result_type = void;
+  std::string reason;
+};
 struct TransferRequested {
   std::string from, to;
   std::int64_t amount = 0;
 };
+struct TransferFailed {
+  std::string reason;
+};
 INTERLOCK_JSON(StartTransfer, from, to, amount)
+INTERLOCK_JSON(MarkFailed, reason)
 INTERLOCK_JSON(TransferRequested, from, to, amount)
+INTERLOCK_JSON(TransferFailed, reason)
 
 struct TransferDesk : interlock::aggregate<TransferDesk> {
-  using commands = interlock::types<StartTransfer>;
-  using events = interlock::types<TransferRequested>;
+  using commands = interlock::types<StartTransfer, MarkFailed>;
+  using events = interlock::types<TransferRequested, TransferFailed>;
   void handle(const StartTransfer& c) { emit(TransferRequested{c.from, c.to, c.amount}); }
+  void handle(const MarkFailed& c) { emit(TransferFailed{c.reason}); }
   void apply(const TransferRequested&) {}
+  void apply(const TransferFailed&) {}
 };
 
 struct Transfer : interlock::saga<Transfer> {
   using events = interlock::types<TransferRequested, Debited, Credited>;
-  using commands = interlock::types<Debit, Credit, Refund>;
-  std::string from, to;
+  using commands = interlock::types<Debit, Credit, Refund, MarkFailed>;
+  std::string from, to, desk;
   std::int64_t amount = 0;
 
-  void start(const TransferRequested& e) {
+  void start(const TransferRequested& e, const interlock::event_envelope& env) {
+    desk = env.aggregate_id;
     from = e.from;
     to = e.to;
     amount = e.amount;
@@ -118,12 +130,13 @@ struct Transfer : interlock::saga<Transfer> {
   void on(const Debited&) { dispatch(to, Credit{amount}); }
   void on(const Credited&) { complete(); }
   void rejected(const Debit&, const std::string&) { complete(); }
-  void rejected(const Credit&, const std::string&) {
+  void rejected(const Credit&, const std::string& reason) {
     dispatch(from, Refund{amount});
+    dispatch(desk, MarkFailed{reason});
     complete();
   }
 };
-INTERLOCK_JSON(Transfer, from, to, amount)
+INTERLOCK_JSON(Transfer, from, to, desk, amount)
 
 inline interlock::application_builder& register_all(interlock::application_builder& b) {
   return b.aggregate<Account>().aggregate<TransferDesk>().saga<Transfer>();

@@ -39,10 +39,12 @@ CREATE TABLE IF NOT EXISTS interlock_saga_state (
   state TEXT NOT NULL,    -- the saga object's JSON
   deadline_us INTEGER,    -- when deadline_passed() runs, µs since the Unix epoch (UTC); NULL: none
   PRIMARY KEY (saga, key)) WITHOUT ROWID)sql";
-// Commands decided and stored, not yet answered; id is the order they were decided in.
+// Commands decided and stored, not yet answered; id is the order they were
+// decided in. AUTOINCREMENT: an id is never used again, so the driver, which
+// knows rows by id, cannot take a new row for one it is still finishing.
 constexpr const char* create_outbox = R"sql(
 CREATE TABLE IF NOT EXISTS interlock_outbox (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   process TEXT NOT NULL,
   key TEXT NOT NULL,
   command_id TEXT NOT NULL UNIQUE,
