@@ -7,7 +7,8 @@
 //   CHECK(t.query(GetSummary{"acc-2"}).owner == "Bob");
 //
 // given<A>(id, events...) appends events to stream A/id (versions 1, 2, ...
-// per stream, global positions 1, 2, ... across streams) and applies them
+// per stream, global positions 1, 2, ... across streams; the ids of
+// with_ids()) and applies them
 // through their JSON encoding and envelope, exactly as catch-up from the
 // journal does; events the projection does not list are skipped, as they are
 // at run time. A failed expectation throws interlock::expectation_failed
@@ -40,6 +41,15 @@ class projection_test {
   template <class... Es>
   projection_test& given_in(const std::string& aggregate_type, const std::string& aggregate_id, const Es&... events) {
     (apply(aggregate_type, aggregate_id, detail::encode_event(events)), ...);
+    return *this;
+  }
+
+  /// The ids events given from now on carry in their envelopes, as a
+  /// command's events do (none by default).
+  projection_test& with_ids(std::string command_id, std::string correlation_id = "", std::string causation_id = "") {
+    command_id_ = std::move(command_id);
+    correlation_id_ = std::move(correlation_id);
+    causation_id_ = std::move(causation_id);
     return *this;
   }
 
@@ -86,6 +96,9 @@ class projection_test {
     e.event_type = record.type;
     e.schema_version = record.schema_version;
     e.payload = record.payload;
+    e.command_id = command_id_;
+    e.correlation_id = correlation_id_;
+    e.causation_id = causation_id_;
     if (auto err = model_.apply(e, scratch_)) fail("given: " + describe(err));
   }
 
@@ -110,6 +123,7 @@ class projection_test {
   event_envelope scratch_;
   std::uint64_t position_ = 0;
   std::map<std::string, std::uint64_t> versions_;  // "Type/id" -> last version given
+  std::string command_id_, correlation_id_, causation_id_;  // with_ids()
 };
 
 }  // namespace interlock

@@ -42,6 +42,8 @@ TEST_CASE("projection test kit: envelopes as catch-up gives them", "[testkit]") 
   t.then(GetTags{{}, "a"}, std::vector<std::string>{"t1", "t2"});
   t.given_in("Savings", "a", Deposited{3, "t3"});  // another aggregate type: a stream of its own
   CHECK(t.query(GetSeen{}).back() == "5:Savings/a:1:::");
+  t.with_ids("cmd-9", "conv-1", "event:4").given<Account>("b", Deposited{4, ""});
+  CHECK(t.query(GetSeen{}).back() == "6:Account/b:2:cmd-9:conv-1:event:4");
 }
 
 TEST_CASE("projection test kit: a wrong answer, a failing query and a throwing on() are reported", "[testkit]") {

@@ -282,6 +282,12 @@ caf::error process_model_base::publish_pending() {
   }
 }
 
+bool process_model_base::has_conversation(const std::string& key) {
+  return db_->value<std::int64_t>("SELECT 1 FROM interlock_saga_state WHERE saga = ? AND key = ?", info_->type_name,
+                                  key)
+      .has_value();
+}
+
 caf::expected<process_type_info::decoded> process_model_base::decode_command(const outbox_row& row) const {
   auto it = info_->commands.find(row.command_type);
   if (it == info_->commands.end())

@@ -91,6 +91,8 @@ class process_model_base : public process_instance {
   caf::error deadline_due(const std::string& key, std::int64_t due_us) override;
   caf::error publish_pending() override;
   caf::expected<process_type_info::decoded> decode_command(const outbox_row& row) const override;
+  /// Whether saga conversation `key` is open (its state stored); for the test kit.
+  bool has_conversation(const std::string& key);
 
  protected:
   process_model_base(const process_type_info& info, std::shared_ptr<process_link> link)
