@@ -77,18 +77,6 @@ void expire(self_ptr self, std::uint64_t ticket) {
   count_parked(self);
 }
 
-// A new read model from position 0 (a rebuild).
-void rebuild(self_ptr self) {
-  auto& st = self->state;
-  st.abandoned.reset();  // a job still running has the old instance to itself
-  st.instance = st.kind->make();
-  st.position = 0;
-  st.failure = caf::error{};
-  st.progress->restart();
-  detail::drop_checkpoint(self);
-  catch_up(self);
-}
-
 caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::projection_kind> kind,
                                aggregate_context ctx, caf::actor store,
                                std::shared_ptr<detail::projection_progress> progress) {
@@ -140,8 +128,7 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
       [=](reset_atom, std::uint64_t position) { return detail::reset(self, position); },
       [=](rebuild_atom) -> caf::result<void> {
         if (self->state.kind->durable) return detail::rebuild_durable(self);
-        rebuild(self);
-        return caf::unit;
+        return detail::rebuild_in_shadow(self);
       },
   };
 }

@@ -9,7 +9,8 @@
 // snapshot and applies only the journal after it (actors/projection_checkpoint.cpp).
 //
 // Messages: (erased_query) -> erased_answer | error
-//           (rebuild_atom) -> unit: discard the read model (and its snapshot) and catch up from 0
+//           (rebuild_atom) -> unit: a new read model from position 0, swapped in once
+//             caught up (projection_rebuild.cpp); durable: tables emptied and refilled
 #pragma once
 
 #include <memory>

@@ -34,6 +34,8 @@ caf::result<void> reset(projection_self self, std::uint64_t position) {
   if (!settled(self))
     return make_error(errc::unavailable, "projection " + name + ": a catch-up that timed out still holds its read "
                                          "model; try again");
+  if (st.shadow)
+    return make_error(errc::unavailable, "projection " + name + " is being rebuilt: reset() it once rebuild() returns");
   const auto head = st.progress->head.load();
   if (position > head)
     return make_error(errc::invalid_argument, "projection " + name + ": position " + std::to_string(position) +

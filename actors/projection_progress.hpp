@@ -15,9 +15,10 @@
 namespace interlock::detail {
 
 struct projection_progress {
-  enum class phase : int { catching_up, live, failed, paused };  // as projection_status::phase
+  enum class phase : int { catching_up, live, failed, paused, rebuilding };  // as projection_status::phase
 
   std::atomic<phase> state{phase::catching_up};
+  std::atomic<bool> rebuilding{false};  // a new read model is built beside this one: status says rebuilding
   std::atomic<std::uint64_t> position{0};  // last global position applied
   std::atomic<std::uint64_t> head{0};      // newest position known to be in the journal
   std::atomic<std::int64_t> head_recorded_us{0};  // its recorded time, 0: not known

@@ -18,6 +18,12 @@ struct parked_query {
   caf::typed_response_promise<erased_answer> promise;
 };
 
+/// A read model being rebuilt beside the one in use (actors/projection_rebuild.cpp).
+struct shadow_build {
+  std::shared_ptr<projection_instance> instance;
+  std::uint64_t position = 0;  // what it has applied
+};
+
 struct projection_state {
   std::shared_ptr<const projection_kind> kind;
   aggregate_context ctx;
@@ -51,6 +57,9 @@ struct projection_state {
   std::uint64_t sent_position = 0;     // the last position sent to the read store (or applied)
   bool applying = false;               // a chunk is with the read store
   bool catch_up_after_apply = false;   // a gap or a query wants the journal read once it is back
+  // A rebuild in memory (actors/projection_rebuild.cpp): the shadow and the callers waiting for its swap.
+  std::shared_ptr<shadow_build> shadow;
+  std::vector<caf::response_promise> rebuild_waiters;
   static inline const char* name = "interlock.projection";
 };
 
@@ -90,6 +99,11 @@ void retry_poisoned(projection_self self);
 caf::result<void> replay_parked(projection_self self, std::uint64_t position);
 /// Reads how many events the projection has parked, for status().
 void count_parked_events(projection_self self);
+
+// actors/projection_rebuild.cpp: a read model in memory rebuilt beside the old one
+/// Builds a new read model from position 0 while the old one serves, then
+/// swaps it in; answered once swapped.
+caf::result<void> rebuild_in_shadow(projection_self self);
 
 // actors/projection_control.cpp: pause, resume, reset
 caf::result<void> pause(projection_self self);

@@ -203,7 +203,8 @@ caf::expected<std::vector<projection_status>> application::status() const {
   for (auto& [name, p] : core_->progress) {
     projection_status s;
     s.name = name;
-    s.state = static_cast<projection_status::phase>(p->state.load());
+    s.state = p->rebuilding.load() ? projection_status::phase::rebuilding
+                                   : static_cast<projection_status::phase>(p->state.load());
     s.position = p->position.load();
     const auto head = p->head.load();
     s.lag_events = head > s.position ? head - s.position : 0;

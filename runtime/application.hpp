@@ -118,8 +118,11 @@ class application {
   /// reports. errc::unavailable once the application has stopped.
   caf::expected<std::vector<projection_status>> status() const;
 
-  /// Discards projection P's read model and rebuilds it from the whole journal.
-  /// Queries wait until the rebuild has caught up.
+  /// Rebuilds projection P's read model from the whole journal. In memory:
+  /// a new one is built beside the old, which answers queries meanwhile, and
+  /// replaces it at once when it has caught up; the call returns then (status
+  /// `rebuilding` until). Durable (tables): they are emptied and filled again
+  /// in place, and queries wait until it has caught up.
   template <class P>
   caf::error rebuild() { return rebuild(std::string{type_name_of<P>()}); }
   caf::error rebuild(const std::string& projection_type);

@@ -8,6 +8,7 @@ const char* to_string(projection_status::phase p) {
     case projection_status::phase::live: return "live";
     case projection_status::phase::failed: return "failed";
     case projection_status::phase::paused: return "paused";
+    case projection_status::phase::rebuilding: return "rebuilding";
   }
   return "?";
 }

@@ -11,11 +11,12 @@
 namespace interlock {
 
 struct projection_status {
-  enum class phase { catching_up, live, failed, paused };
+  enum class phase { catching_up, live, failed, paused, rebuilding };
 
   std::string name;                 // the projection's type name
   phase state = phase::catching_up;  // catching_up: reading the journal; live: applying events as committed;
-                                     // paused: application::pause(); failed: see `failure`
+                                     // paused: application::pause(); failed: see `failure`;
+                                     // rebuilding: rebuild() builds a new read model while this one answers
   std::uint64_t position = 0;       // last global position applied
   std::uint64_t lag_events = 0;     // events in the journal after `position` that it knows of
   double lag_seconds = 0;           // recorded time of the newest of them minus that of the last applied (0: none)
@@ -26,7 +27,7 @@ struct projection_status {
   std::string failure;              // what stopped it (state failed)
 };
 
-/// "catching_up", "live", "failed", "paused".
+/// "catching_up", "live", "failed", "paused", "rebuilding".
 const char* to_string(projection_status::phase p);
 
 }  // namespace interlock
