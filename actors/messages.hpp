@@ -59,6 +59,7 @@ using answered_atom = caf::atom_constant<caf::atom("answered")>;    // (outbox i
 using resend_atom = caf::atom_constant<caf::atom("resend")>;        // (outbox id) send a process's command again
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;    // (key, due_us) a saga's deadline may have come
 using retry_jobs_atom = caf::atom_constant<caf::atom("retryjobs")>; // () run the store jobs that failed again
+using load_outbox_atom = caf::atom_constant<caf::atom("ldoutbox")>;  // () a driver sends what the outbox holds
 using find_command_atom = caf::atom_constant<caf::atom("findcmd")>;  // (command_id) -> command_record (empty type: none)
 
 template <class Inspector>

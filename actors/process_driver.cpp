@@ -26,6 +26,11 @@ struct driver_state {
   std::unordered_map<std::string, std::int64_t> deadlines;   // by conversation: due, µs since the epoch
   std::vector<failed_job> failed_jobs;
   bool retry_scheduled = false;
+  // Answered rows leave the outbox in one transaction per batch: one delete
+  // job at a time, the rows answered meanwhile in the next (a transaction per
+  // answer took more of the read store's thread than the saga's steps).
+  std::vector<std::int64_t> done;
+  bool deleting = false;
   static inline const char* name = "interlock.process_driver";
 };
 
@@ -89,6 +94,19 @@ void forget(self_ptr self, std::int64_t id) {
   self->state.attempts.erase(id);
 }
 
+void delete_done(self_ptr self) {
+  auto& st = self->state;
+  if (st.deleting || st.done.empty()) return;
+  st.deleting = true;
+  auto ids = std::exchange(st.done, {});
+  auto instance = st.cfg.instance;
+  run_job(self, job_of([instance, ids] { return instance->commands_done(ids); }), [=] {
+    for (auto id : ids) forget(self, id);
+    self->state.deleting = false;
+    delete_done(self);
+  });
+}
+
 void answered(self_ptr self, std::int64_t id, caf::error err) {
   auto& st = self->state;
   --st.in_flight;
@@ -97,7 +115,8 @@ void answered(self_ptr self, std::int64_t id, caf::error err) {
     auto row = it->second;
     auto instance = st.cfg.instance;
     if (!err) {
-      run_job(self, job_of([instance, row] { return instance->command_done(row); }), [=] { forget(self, id); });
+      st.done.push_back(id);
+      delete_done(self);
     } else if (worth_retrying(err)) {
       const auto n = ++st.attempts[id];
       const auto backoff = std::chrono::milliseconds{100} * (1 << std::min<std::uint32_t>(n - 1, 7));
@@ -152,9 +171,11 @@ void deadline_came(self_ptr self, const std::string& key, std::int64_t due_us) {
 
 caf::behavior process_driver(self_ptr self, process_driver_config cfg) {
   self->state.cfg = std::move(cfg);
-  auto instance = self->state.cfg.instance;
-  run_job(self, job_of([instance] { return instance->publish_pending(); }), [] {});
   return {
+      [=](load_outbox_atom) {
+        auto instance = self->state.cfg.instance;
+        run_job(self, job_of([instance] { return instance->publish_pending(); }), [] {});
+      },
       [=](const detail::process_news_ptr& news) { take_news(self, *news); },
       [=](answered_atom, std::int64_t id, caf::error& err) { answered(self, id, std::move(err)); },
       [=](resend_atom, std::int64_t id) {

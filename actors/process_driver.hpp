@@ -12,9 +12,10 @@
 //  - A deadline fires a step once it is due and the process is live (so a
 //    catch-up reaches the events that may have cancelled it first).
 //  - A step the read store could not run is tried again a second later.
-// At start it asks the read store for every row and deadline left from
-// before: a restart finishes what a crash interrupted. The driver uses an
-// instance of the process's own for its steps.
+// Told (load_outbox_atom) once the process's instances can reach it, it asks
+// the read store for every row and deadline left from before: a restart
+// finishes what a crash interrupted. The driver uses an instance of the
+// process's own for its steps.
 // Internal.
 #pragma once
 

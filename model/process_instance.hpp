@@ -62,8 +62,8 @@ struct process_link {
 /// the step decided to the driver once it commits.
 class process_instance : public projection_instance {
  public:
-  /// `row`'s command was answered: it leaves the outbox.
-  virtual caf::error command_done(const outbox_row& row) = 0;
+  /// These rows' commands were answered: they leave the outbox.
+  virtual caf::error commands_done(const std::vector<std::int64_t>& ids) = 0;
   /// `row`'s command was refused for good (`reason`, as describe() words it):
   /// it leaves the outbox, and the saga's rejected(const C&, reason) runs.
   virtual caf::error command_refused(const outbox_row& row, const std::string& reason) = 0;

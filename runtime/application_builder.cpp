@@ -236,6 +236,7 @@ static void start_process_driver(detail::app_core& core, const detail::projectio
   };
   auto driver = spawn_process_driver(*core.sys, std::move(cfg));
   link.publish = [driver](detail::process_news_ptr news) { caf::anon_send(driver, std::move(news)); };
+  caf::anon_send(driver, load_outbox_atom::value);  // only now: the news it asks for go through `link`
   core.process_drivers.push_back(std::move(driver));
 }
 

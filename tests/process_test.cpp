@@ -119,12 +119,22 @@ TEST_CASE("saga: a restart at any point finishes every transfer, each command on
   auto app = start(env.sys, db);
   REQUIRE(app);
   const std::int64_t to_bob = 10 * (transfers - transfers / 4);
-  CHECK(eventually([&] {
+  const auto read_db = interlock::read_store_path_for(db);
+  const bool finished = eventually([&] {
     auto requested = count(db, "SELECT 1 FROM events_view WHERE event_type = 'TransferRequested'");
     return balance(*app, "bob") == 10 * static_cast<std::int64_t>(requested - (requested + 3) / 4) &&
            balance(*app, "alice") == 1000 - balance(*app, "bob") &&
            count(interlock::read_store_path_for(db), "SELECT * FROM interlock_saga_state") == 0;
-  }));
+  });
+  if (!finished) {  // what was left, for the report
+    auto s = app->status();
+    UNSCOPED_INFO("saga: " << (s ? std::string{interlock::to_string(s->front().state)} + " at " +
+                                       std::to_string(s->front().position) + ", failure '" + s->front().failure + "'"
+                                 : interlock::describe(s.error()))
+                           << "; outbox rows: " << count(read_db, "SELECT * FROM interlock_outbox")
+                           << "; open conversations: " << count(read_db, "SELECT * FROM interlock_saga_state"));
+  }
+  CHECK(finished);
   const auto requested = count(db, "SELECT 1 FROM events_view WHERE event_type = 'TransferRequested'");
   INFO("transfers requested before the stop: " << requested << " of " << transfers << "; to bob at most " << to_bob);
   // Every debit, credit and refund once: one event per command id.

@@ -221,9 +221,9 @@ void process_model_base::transaction_ended(bool committed) {
   if (link_ && link_->publish) link_->publish(std::make_shared<const process_news>(std::move(news)));
 }
 
-caf::error process_model_base::command_done(const outbox_row& row) {
+caf::error process_model_base::commands_done(const std::vector<std::int64_t>& ids) {
   try {
-    db_->exec("DELETE FROM interlock_outbox WHERE id = ?", row.id);
+    for (auto id : ids) db_->exec("DELETE FROM interlock_outbox WHERE id = ?", id);
     return {};
   } catch (const sql_error& ex) {
     return sql_failure(info_->type_name, ex);

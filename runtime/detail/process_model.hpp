@@ -86,7 +86,7 @@ class process_model_base : public process_instance {
   caf::error reset_tables() override;
   caf::expected<std::string> snapshot() const override;
   void transaction_ended(bool committed) override;
-  caf::error command_done(const outbox_row& row) override;
+  caf::error commands_done(const std::vector<std::int64_t>& ids) override;
   caf::error command_refused(const outbox_row& row, const std::string& reason) override;
   caf::error deadline_due(const std::string& key, std::int64_t due_us) override;
   caf::error publish_pending() override;
