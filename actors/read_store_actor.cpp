@@ -287,7 +287,15 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
       [=](store_job_atom, const instance_ptr& instance, const detail::store_job_ptr& job) {
         auto& store = *self->state.store;
         instance->attach(&store.sql());
-        return done(atomically(store, *instance, [&] { return (*job)(); }));
+        return done(atomically(store, *instance, [&] {
+          try {  // a user's factory or handler: its exception must not end the read store
+            return (*job)();
+          } catch (const std::exception& ex) {
+            return make_error(errc::rejected, std::string{"a process's step threw: "} + ex.what());
+          } catch (...) {
+            return make_error(errc::rejected, "a process's step threw");
+          }
+        }));
       },
   };
 }

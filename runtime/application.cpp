@@ -92,7 +92,7 @@ caf::error application::refuse_blocking(const char* call, const char* async_form
 // Asks projection `projection_type` to do `what` (a message it answers with
 // unit or an error), waiting for the answer.
 caf::error application::control(const std::string& projection_type, const char* call, const std::string& doing,
-                                caf::message what) {
+                                caf::message what, bool unbounded) {
   if (auto err = detail::refuse_on_scheduler_thread(call, "call it from a thread of your own")) return err;
   if (!core_ || core_->stopped()) return stopped_error();
   auto it = core_->projections.find(projection_type);
@@ -100,7 +100,10 @@ caf::error application::control(const std::string& projection_type, const char* 
     return make_error(errc::invalid_argument, "no projection " + projection_type + " is registered");
   caf::scoped_actor self{*core_->sys};
   caf::error result;
-  self->request(it->second, core_->settings.journal_timeout, std::move(what))
+  // A rebuild answers once its new read model is in place, however long the
+  // journal: waited for without a bound (a stopped projection answers with an error).
+  const auto timeout = unbounded ? caf::duration{caf::infinite} : caf::duration{core_->settings.journal_timeout};
+  self->request(it->second, timeout, std::move(what))
       .receive([] {}, [&](caf::error& err) {
         result = detail::explain_transport_error(std::move(err), doing + " " + projection_type,
                                                  core_->settings.journal_timeout);
@@ -109,7 +112,7 @@ caf::error application::control(const std::string& projection_type, const char* 
 }
 
 caf::error application::rebuild(const std::string& projection_type) {
-  return control(projection_type, "rebuild()", "rebuilding", caf::make_message(rebuild_atom::value));
+  return control(projection_type, "rebuild()", "rebuilding", caf::make_message(rebuild_atom::value), true);
 }
 
 caf::error application::replay_parked(const std::string& projection_type, std::uint64_t position) {

@@ -200,9 +200,10 @@ class application {
   /// (`w` holds the timeout and the command's description.)
   void watch_reply(std::shared_ptr<detail::reply_watch> w, caf::strong_actor_ptr requester, caf::message_id id) const;
   caf::expected<caf::actor> projection_for(const std::string& query_type) const;
-  /// Sends `what` to projection `projection_type` and waits for its answer.
+  /// Sends `what` to projection `projection_type` and waits for its answer
+  /// (up to the journal timeout, or `unbounded`).
   caf::error control(const std::string& projection_type, const char* call, const std::string& doing,
-                     caf::message what);
+                     caf::message what, bool unbounded = false);
   std::chrono::milliseconds journal_timeout() const;
   detail::snapshot_settings snapshot_defaults() const;
   /// Loads `instance` (a fresh one) up to `bound`; the last envelope applied.

@@ -22,7 +22,6 @@
 #include <interlock/persistence/sqlite_read_store.hpp>
 #include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
-#include <interlock/runtime/detail/application_access.hpp>
 #include <interlock/runtime/system_config.hpp>
 
 namespace interlock {
@@ -215,6 +214,34 @@ static caf::error validate(const runtime_settings& s) {
   return {};
 }
 
+// A process's command, sent as application::submit() sends one. Through the
+// client actor, not the application: a driver holding the application could
+// be where its last reference dies, and stop() must not run on a scheduler thread.
+static void send_decided_command(const caf::actor& client, const std::unordered_map<std::string, std::string>& routes,
+                                 const detail::outbox_row& row, std::shared_ptr<const void> body,
+                                 const std::type_info& type, std::function<void(caf::error)> done) {
+  constexpr std::chrono::milliseconds timeout{30'000};
+  auto route = routes.find(row.command_type);
+  if (route == routes.end())
+    return done(make_error(errc::unknown_command, "no registered aggregate handles command " + row.command_type));
+  detail::erased_command cmd;
+  cmd.aggregate_type = route->second;
+  cmd.aggregate_id = row.aggregate_id;
+  cmd.command_type = row.command_type;
+  cmd.body = std::move(body);
+  cmd.body_type = &type;
+  cmd.deadline = std::chrono::steady_clock::now() + timeout;
+  cmd.command_id = row.command_id;
+  cmd.idempotent = true;
+  cmd.correlation_id = row.correlation_id;
+  cmd.causation_id = row.causation_id;
+  if (auto err = detail::check_ids(cmd)) return done(std::move(err));
+  auto guarded = std::make_shared<detail::reply_once<detail::erased_reply>>(
+      [done = std::move(done)](caf::expected<detail::erased_reply> r) { done(r ? caf::error{} : r.error()); },
+      detail::describe_command(cmd) + ": the application stopped before the reply arrived");
+  caf::anon_send(client, detail::command_job{std::move(cmd), timeout, std::move(guarded)});
+}
+
 // A process's driver, linked to its instances before they apply anything.
 // It holds the application weakly: the user's handle decides when it stops.
 static void start_process_driver(detail::app_core& core, const detail::projection_kind& kind,
@@ -226,13 +253,11 @@ static void start_process_driver(detail::app_core& core, const detail::projectio
   cfg.store = core.store;
   cfg.progress = std::move(progress);
   cfg.journal_timeout = core.settings.journal_timeout;
-  std::weak_ptr<detail::app_core> weak = core.weak_from_this();
-  cfg.send = [weak](const detail::outbox_row& row, std::shared_ptr<const void> body, const std::type_info& type,
-                    std::function<void(caf::error)> done) {
-    dispatch_options opts{row.command_id, row.correlation_id, row.causation_id};
-    detail::application_access::submit(
-        weak, row.command_type, type, row.aggregate_id, std::move(body), std::move(opts),
-        [done = std::move(done)](caf::expected<detail::erased_reply> r) { done(r ? caf::error{} : r.error()); });
+  cfg.send = [client = core.client, routes = core.command_routes](const detail::outbox_row& row,
+                                                                   std::shared_ptr<const void> body,
+                                                                   const std::type_info& type,
+                                                                   std::function<void(caf::error)> done) {
+    send_decided_command(client, routes, row, std::move(body), type, std::move(done));
   };
   auto driver = spawn_process_driver(*core.sys, std::move(cfg));
   link.publish = [driver](detail::process_news_ptr news) { caf::anon_send(driver, std::move(news)); };

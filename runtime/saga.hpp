@@ -42,6 +42,7 @@
 // the state and the event) and must not block.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 

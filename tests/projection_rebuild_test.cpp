@@ -83,7 +83,7 @@ TEST_CASE("rebuild: the old read model answers and applies while the new one cat
   CHECK(app->query(GetBalance{"a"}, {.after = last}).value() == 36);
 }
 
-TEST_CASE("rebuild: two calls share one rebuild; reset() waits for it", "[rebuild]") {
+TEST_CASE("rebuild: two calls share one rebuild, and reset() is refused meanwhile", "[rebuild]") {
   made = 0;
   temp_dir dir;
   actor_env env;

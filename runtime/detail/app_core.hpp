@@ -18,7 +18,7 @@
 
 namespace interlock::detail {
 
-class app_core : public std::enable_shared_from_this<app_core> {
+class app_core {
  public:
   // Declared first, so destroyed last: the actor system of an application
   // built without one (application_builder()), after everything else.

@@ -6,7 +6,6 @@
 #include <memory>
 #include <string>
 
-#include <interlock/core/errors.hpp>
 #include <interlock/runtime/application.hpp>
 
 namespace interlock::detail {
@@ -30,19 +29,6 @@ struct application_access {
   static void watch_reply(const application& app, std::shared_ptr<reply_watch> w, caf::strong_actor_ptr requester,
                           caf::message_id id) {
     app.watch_reply(std::move(w), std::move(requester), id);
-  }
-  /// Dispatches a command already decoded (a process's), without blocking;
-  /// `done` gets the outcome on any thread. errc::unavailable once `core`
-  /// has gone.
-  static void submit(const std::weak_ptr<app_core>& core, std::string command_type, const std::type_info& type,
-                     std::string aggregate_id, std::shared_ptr<const void> body, dispatch_options opts,
-                     application::command_callback done) {
-    auto alive = core.lock();
-    if (!alive) return done(make_error(errc::unavailable, "the application is stopped"));
-    const application app{std::move(alive)};
-    auto timeout = opts.timeout;
-    app.submit(app.make_command(std::move(command_type), type, std::move(aggregate_id), std::move(body), std::move(opts)),
-               timeout, std::move(done));
   }
   /// The projection answering `query_type`, or errc::unknown_query.
   static caf::expected<caf::actor> projection_for(const application& app, const std::string& query_type) {
