@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include <interlock/persistence/upcaster.hpp>
+
 #include "raw_db.hpp"
 #include "test_support.hpp"
 #include "transfer_domain.hpp"
@@ -232,7 +234,8 @@ TEST_CASE("saga: a deadline fires unless the saga completes first, also across a
   CHECK(cancelled("unpaid") == 1);
   app->stop();
   CHECK(count(db, "SELECT 1 FROM commands WHERE aggregate_id = 'paid'") == 0);  // no Cancel was even sent
-  CHECK(count(db, "SELECT 1 FROM commands WHERE command_id LIKE 'PaymentWatch:unpaid:deadline:%:0'") == 1);
+  // Named after the step that set the deadline (unpaid's Placed, position 3): a step decided again names it alike.
+  CHECK(count(db, "SELECT 1 FROM commands WHERE command_id = 'PaymentWatch:3:deadline:0'") == 1);
 }
 
 // -- processors ------------------------------------------------------------
@@ -314,4 +317,46 @@ TEST_CASE("processor: each event's commands take effect once, across restarts an
   }));
   CHECK(points(*app, "points-bob") == 10);
   CHECK(count(db, "SELECT 1 FROM events_view WHERE event_type = 'Awarded'") == 3);
+}
+
+// -- an event an upcaster splits -----------------------------------------------
+
+namespace {
+
+// A point for an opening, a tenth of a credit: two commands from one stored event once it is split.
+struct Welcome : interlock::processor<Welcome> {
+  using events = interlock::types<Opened, Credited>;
+  using commands = interlock::types<Award>;
+  void on(const Opened&, const interlock::event_envelope& env) { dispatch("points-" + env.aggregate_id, Award{1}); }
+  void on(const Credited& e, const interlock::event_envelope& env) {
+    dispatch("points-" + env.aggregate_id, Award{e.amount / 10});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("processor: each part of a split event is a step of its own, its commands under ids of their own",
+          "[process][processor]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  {  // an event of an older version of the code: an opening with a first credit
+    auto j = interlock::sqlite_journal_factory({db})();
+    REQUIRE(j);
+    auto r = (*j)->append({interlock::append_request{
+        "Account", "bob", 0, {{"OpenedWithCredit", 1, R"({"credit": 50})"}}, "old-1", "", ""}});
+    REQUIRE(r[0]);
+  }
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  b.aggregate<Account>().aggregate<Points>().processor<Welcome>().sqlite(db, interlock::sync_mode::normal);
+  b.upcasters().split("OpenedWithCredit", 1, {{"Opened", 1}, {"Credited", 1}}, [](nlohmann::json p) {
+    return std::vector<interlock::upcast_event>{{"Opened", 1, {{"balance", 0}, {"refuses_credits", false}}},
+                                                {"Credited", 1, {{"amount", p.at("credit")}}}};
+  });
+  auto app = b.build();
+  REQUIRE(app);
+  CHECK(eventually([&] { return points(*app, "points-bob") == 6; }));  // 1 + 50 / 10: neither lost
+  app->stop();
+  CHECK(raw_db{db}.rows("SELECT command_id FROM commands ORDER BY command_id") ==
+        std::vector<std::string>{"Welcome:1.1:0", "Welcome:1:0"});
 }

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS interlock_saga_state (
   key TEXT NOT NULL,      -- the conversation (correlation) id
   state TEXT NOT NULL,    -- the saga object's JSON
   deadline_us INTEGER,    -- when deadline_passed() runs, µs since the Unix epoch (UTC); NULL: none
+  deadline_step TEXT,     -- the step that set it: its commands' ids derive from it
   PRIMARY KEY (saga, key)) WITHOUT ROWID)sql";
 // Commands decided and stored, not yet answered; id is the order they were
 // decided in. AUTOINCREMENT: an id is never used again, so the driver, which
@@ -81,18 +82,26 @@ struct process_model_base::step {
   std::string id_prefix;    // its commands' ids are "<id_prefix>:<n>"
   std::string correlation;  // its commands'
   std::string causation;
+  std::int64_t now_us = 0;  // a deadline it sets is this much later: an event's time (so a step decided again
+                            // sets the same one), else the wall clock
   bool may_open = false;                       // a saga's start(): may open the conversation
   std::optional<std::int64_t> only_if_due_at;  // a deadline's step: runs only if it is still set to this
   bool exists = false;                         // the conversation was open before the step
   std::optional<std::int64_t> deadline;        // the conversation's before the step
+  std::string deadline_step;                   // the id prefix of the step that set it
 };
 
 caf::error process_model_base::apply(const event_view& e, event_envelope& env) {
   auto it = info_->consumers.find(e.event_type);
   if (it == info_->consumers.end()) return {};
   fill_envelope(e, env);
+  // An upcaster may split a stored event: each part is a step of its own at the same position.
+  const auto part = e.position == applied_position_ ? ++part_ : (part_ = 0);
+  applied_position_ = e.position;
   step s;
-  s.id_prefix = std::string{info_->type_name} + ":" + std::to_string(e.position);
+  s.id_prefix = std::string{info_->type_name} + ":" + std::to_string(e.position) +
+                (part == 0 ? std::string{} : "." + std::to_string(part));
+  s.now_us = env.recorded_at_us;
   s.causation = event_cause_id(env);
   s.correlation = env.correlation_id.empty() ? env.command_id : env.correlation_id;
   if (info_->is_saga) {
@@ -115,12 +124,15 @@ caf::error process_model_base::run_step(step& s, const std::function<caf::error(
     auto& self = fresh();
     clear(self);
     if (info_->is_saga) {
-      auto row = db_->rows<std::string, std::optional<std::int64_t>>(
-          "SELECT state, deadline_us FROM interlock_saga_state WHERE saga = ? AND key = ?", info_->type_name, s.key);
+      auto row = db_->rows<std::string, std::optional<std::int64_t>, std::string>(
+          "SELECT state, deadline_us, deadline_step FROM interlock_saga_state WHERE saga = ? AND key = ?",
+          info_->type_name, s.key);
       if (row.empty() && !s.may_open) return {};
       if (!row.empty()) {
         s.exists = true;
         s.deadline = std::get<1>(row[0]);
+        s.deadline_step = std::get<2>(row[0]);
+        if (s.only_if_due_at) s.id_prefix = s.deadline_step + ":deadline";
         if (s.only_if_due_at && s.deadline != s.only_if_due_at) return {};  // moved or cancelled since
         if (auto err = read_state(std::get<0>(row[0]))) return err;
       }
@@ -159,7 +171,13 @@ caf::error process_model_base::store_commands(const step& s, std::vector<decided
         "correlation_id, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         info_->type_name, row.key, row.command_id, row.command_type, row.aggregate_id, row.body, row.correlation_id,
         row.causation_id);
-    if (added == 0) continue;
+    if (added == 0) {  // decided again: it must be the same command
+      auto stored = db_->value<std::string>("SELECT body FROM interlock_outbox WHERE command_id = ?", row.command_id);
+      if (stored && *stored != row.body)
+        return make_error(errc::corrupt_event, "process " + std::string{info_->type_name} + ": command id " +
+                                                   row.command_id + " is in the outbox with another command");
+      continue;
+    }
     row.id = db_->last_insert_rowid();
     news_.commands.push_back(std::move(row));
   }
@@ -174,13 +192,19 @@ caf::error process_model_base::store_state(step& s, process_core& self) {
     return {};
   }
   auto due = s.deadline;
-  if (set) due = set->count() == 0 ? std::nullopt : std::optional{wall_clock_us() + set->count() * 1000};
+  auto due_step = s.deadline_step;
+  if (set) {
+    const auto now = s.now_us != 0 ? s.now_us : wall_clock_us();
+    due = set->count() == 0 ? std::nullopt : std::optional{now + set->count() * 1000};
+    due_step = due ? s.id_prefix : std::string{};
+  }
   auto state = write_state();
   if (!state) return std::move(state.error());
   db_->exec(
-      "INSERT INTO interlock_saga_state (saga, key, state, deadline_us) VALUES (?, ?, ?, ?) "
-      "ON CONFLICT (saga, key) DO UPDATE SET state = excluded.state, deadline_us = excluded.deadline_us",
-      info_->type_name, s.key, *state, due);
+      "INSERT INTO interlock_saga_state (saga, key, state, deadline_us, deadline_step) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (saga, key) DO UPDATE SET state = excluded.state, deadline_us = excluded.deadline_us, "
+      "deadline_step = excluded.deadline_step",
+      info_->type_name, s.key, *state, due, due_step);
   if (due != s.deadline) news_.deadlines.push_back({s.key, due.value_or(0)});
   return {};
 }
@@ -216,6 +240,7 @@ caf::error process_model_base::reset_tables() {
 caf::expected<std::string> process_model_base::snapshot() const { return not_snapshottable_error(info_->type_name); }
 
 void process_model_base::transaction_ended(bool committed) {
+  applied_position_ = part_ = 0;
   auto news = std::exchange(news_, process_news{});
   if (!committed || (news.commands.empty() && news.deadlines.empty())) return;
   if (link_ && link_->publish) link_->publish(std::make_shared<const process_news>(std::move(news)));
@@ -255,8 +280,7 @@ caf::error process_model_base::command_refused(const outbox_row& row, const std:
 
 caf::error process_model_base::deadline_due(const std::string& key, std::int64_t due_us) {
   step s;
-  s.key = key;
-  s.id_prefix = std::string{info_->type_name} + ":" + key + ":deadline:" + std::to_string(due_us);
+  s.key = key;  // the id prefix is the setting step's, read with the state
   s.causation = "deadline:" + std::to_string(due_us);
   s.correlation = key;
   s.only_if_due_at = due_us;

@@ -117,6 +117,8 @@ class process_model_base : public process_instance {
   std::shared_ptr<process_link> link_;
   read_db* db_ = nullptr;
   process_news news_;  // of the transaction running: published once it commits
+  std::uint64_t applied_position_ = 0;  // of the event applied last in this transaction...
+  std::uint32_t part_ = 0;               // ...and which part of it (an upcaster's split)
 };
 
 template <class T>
