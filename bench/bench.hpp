@@ -126,6 +126,7 @@ result workload_catchup(const options& opts, const std::string& dir);
 result workload_resume(const options& opts, const std::string& dir);
 result workload_catchup_durable(const options& opts, const std::string& dir);
 result workload_category(const options& opts, const std::string& dir);
+result workload_saga(const options& opts, const std::string& dir);
 result workload_snapshot(const options& opts, const std::string& dir);
 result workload_passivation(const options& opts, const std::string& dir);        // cap opts.cap
 result workload_passivation_nocap(const options& opts, const std::string& dir);  // no cap

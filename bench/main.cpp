@@ -34,7 +34,7 @@ using bench::result;
 
 constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --only W[,W...]   run only these workloads: bank, latency, replay, catchup, resume,
-                    catchup_durable, category, snapshot, passivation, cold, ceiling
+                    catchup_durable, category, saga, snapshot, passivation, cold, ceiling
                     (the ceiling parts the chosen workloads compare against always run)
   --quick           small sizes, a few seconds in all
   --memory          the runtime workloads use the in-memory journal (actor overhead alone)
@@ -135,7 +135,7 @@ options parse_args(int argc, char** argv) {
         auto comma = list.find(',', start);
         auto name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (name != "bank" && name != "latency" && name != "replay" && name != "catchup" && name != "resume" &&
-            name != "catchup_durable" && name != "category" &&
+            name != "catchup_durable" && name != "category" && name != "saga" &&
             name != "snapshot" && name != "passivation" && name != "cold" && name != "ceiling")
           usage_error("unknown workload '" + name + "'");
         opts.only.push_back(name);
@@ -510,6 +510,8 @@ int main(int argc, char** argv) {
       {"resume", opts.selected("resume"), bench::workload_resume},
       {"catchup_durable", opts.selected("catchup_durable"), bench::workload_catchup_durable},
       {"category", opts.selected("category"), bench::workload_category},
+      // its ceiling (the same commands without a saga) runs inside it
+      {"saga", opts.selected("saga"), bench::workload_saga},
       {"snapshot", opts.selected("snapshot"), bench::workload_snapshot},
       {"passivation", opts.selected("passivation"), bench::workload_passivation},
       // the comparison for the capped run: every aggregate stays live (GBs at full size)
