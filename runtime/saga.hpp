@@ -46,8 +46,6 @@
 #include <chrono>
 #include <string>
 
-#include <interlock/core/type_name.hpp>
-#include <interlock/runtime/detail/codec.hpp>
 #include <interlock/runtime/detail/process_core.hpp>
 #include <interlock/runtime/types.hpp>
 
@@ -61,8 +59,7 @@ class saga : public detail::process_core {
   void dispatch(std::string aggregate_id, C cmd) {
     static_assert(contains_v<C, typename Derived::commands>,
                   "dispatch(): the command type is not listed in the saga's `commands`");
-    record_dispatch(detail::encode_text(cmd, [] { return "command " + std::string{type_name_of<C>()}; }),
-                    type_name_of<C>(), std::move(aggregate_id));
+    record_command(std::move(aggregate_id), cmd);
   }
   /// Runs deadline_passed() `after` from now (wall clock), unless set again,
   /// cancelled or completed before.

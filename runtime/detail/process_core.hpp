@@ -14,6 +14,9 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include <interlock/core/type_name.hpp>
+#include <interlock/runtime/detail/codec.hpp>
+
 namespace interlock::detail {
 
 struct process_access;
@@ -30,6 +33,12 @@ class process_core {
   /// Keeps a dispatched command, or the first refusal (`body` an error: its
   /// JSON could not be made), which fails the step once the handler returns.
   void record_dispatch(caf::expected<std::string> body, std::string_view command_type, std::string aggregate_id);
+  /// record_dispatch() for `cmd`, encoded.
+  template <class C>
+  void record_command(std::string aggregate_id, const C& cmd) {
+    record_dispatch(encode_text(cmd, [] { return "command " + std::string{type_name_of<C>()}; }), type_name_of<C>(),
+                    std::move(aggregate_id));
+  }
   /// Sagas: the deadline set (0 ms: cancelled) and the completion.
   void record_deadline(std::chrono::milliseconds after) { deadline_ = after; }
   void record_completion() { completed_ = true; }
