@@ -17,7 +17,7 @@
 // again after a crash takes effect once) and the event's correlation id, the
 // event named as its cause. The handler never waits for the outcome, so it
 // never blocks a thread. A command refused for good (rejected, unknown) is
-// logged; one that failed on the way (timeout, storage) is sent again, with
+// logged (or runs the processor's rejected(const C&, reason), if it has one); one that failed on the way (timeout, storage) is sent again, with
 // backoff, until it is answered. Handlers must decide from the event alone
 // (and their own fields): a processor keeps no state across restarts; a saga
 // (saga.hpp) does.
