@@ -42,6 +42,8 @@ class journal_committer {
   ~journal_committer();
 
   bool busy() const { return busy_; }
+  // Whether the caller is the commit thread (on_committed runs there).
+  bool on_commit_thread() const { return std::this_thread::get_id() == thread_.get_id(); }
   void commit(batch b);
   batch take();
   // Blocks until the batch in flight is committed, then takes it (shutdown).

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <thread>
 
 #include <interlock/actors/journal_committer.hpp>
 #include <interlock/actors/journal_inbox.hpp>
@@ -38,6 +39,15 @@ struct writer_state {
   std::vector<caf::actor> subscribers;
   caf::expected<std::uint64_t> published{std::uint64_t{0}};  // the last position published
   static inline const char* name = "interlock.journal_writer";
+  // A writer never told to exit ends when its last reference goes, and that
+  // may be on_committed's, on the commit thread, which cannot join itself:
+  // another thread then closes the committer once the callback is over.
+  writer_state() = default;
+  writer_state(const writer_state&) = delete;
+  writer_state& operator=(const writer_state&) = delete;
+  ~writer_state() {
+    if (committer && committer->on_commit_thread()) std::thread([c = std::move(committer)] {}).detach();
+  }
 };
 
 using self_ptr = caf::stateful_actor<writer_state>*;
