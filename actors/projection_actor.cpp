@@ -42,7 +42,9 @@ applied apply_in_order(self_ptr self, const std::vector<stored_event>& events) {
       st.position = e.position;
       continue;
     }
-    if (auto err = st.instance->apply(view_of(e), st.scratch)) {
+    // Other event types the instance passes over itself, at a hash lookup.
+    const bool subscribed = st.kind->aggregate_types.empty() || st.kind->subscribes_to(e.aggregate_type, e.event_type);
+    if (auto err = subscribed ? st.instance->apply(view_of(e), st.scratch) : caf::error{}) {
       detail::poisoned(self, e, make_error(code_of(err).value_or(errc::corrupt_event),
                                            "projection " + st.kind->type_name + " stopped: " + message_of(err)));
       return applied::failed;
@@ -193,7 +195,7 @@ void catch_up(projection_self self) {
   job->next_position = st.position + 1;
   job->projection_name = st.kind->type_name;
   job->skip_position = st.skip_position;
-  if (st.kind->catch_up_by_type) job->filter.event_types = st.kind->stored_event_types;
+  job->filter = st.kind->catch_up_filter();
   st.catching_up = true;
   const auto& target = st.kind->durable ? st.store : st.ctx.reader;
   self->request(target, st.ctx.journal_timeout, catchup_atom::value, job)
@@ -201,10 +203,8 @@ void catch_up(projection_self self) {
           [=] {
             self->state.catching_up = false;
             // By type, the log's last events may not be its own: it has looked that far.
-            if (job->scanned_through > job->position) {
-              job->position = job->scanned_through;
-              self->state.progress->position = job->position;
-            }
+            job->position = std::max(job->position, job->scanned_through);
+            if (job->position > self->state.progress->position) self->state.progress->position = job->position;
             self->state.position = self->state.sent_position = job->position;
             self->state.pending.clear();
             forget_passed_poison(self);

@@ -16,6 +16,7 @@ void applied(projection_self self, const std::vector<stored_event>& chunk, std::
   auto& st = self->state;
   st.applying = false;
   for (auto& e : chunk) st.progress->applied_event(e.position, e.recorded_at_us);
+  if (chunk.empty() || position > chunk.back().position) st.progress->applied_event(position, st.last_passed_over_us);
   st.position = std::max(st.position, position);
   st.progress->checkpoint = st.position;  // committed with the tables
   answer_parked(self);
@@ -33,22 +34,27 @@ void applied(projection_self self, const std::vector<stored_event>& chunk, std::
   send_pending(self);
 }
 
-// Sends what is pending (at most a catch-up chunk's worth) as one transaction.
+// Sends what is pending (at most a catch-up chunk's worth) as one
+// transaction that moves the tables from their position to `through`: past
+// the events passed over after the chunk's last, up to the next pending one.
+// With only events passed over, the chunk is empty and moves the checkpoint.
 void send_pending(projection_self self) {
   auto& st = self->state;
-  if (st.applying || st.pending.empty() || st.failure) return;
+  if (st.applying || st.failure || (st.pending.empty() && st.sent_position <= st.position)) return;
   const auto take = std::min(st.pending.size(), st.ctx.read_batch);
   auto chunk = std::make_shared<std::vector<stored_event>>(std::make_move_iterator(st.pending.begin()),
                                                            std::make_move_iterator(st.pending.begin() + take));
   st.pending.erase(st.pending.begin(), st.pending.begin() + take);
+  const auto through = st.pending.empty() ? st.sent_position : st.pending.front().position - 1;
   st.applying = true;
-  self->request(st.store, st.ctx.journal_timeout, durable_apply_atom::value, st.instance, st.kind->type_name, *chunk)
+  self->request(st.store, st.ctx.journal_timeout, durable_apply_atom::value, st.instance, st.kind->type_name, *chunk,
+                st.position, through)
       .then([=, generation = st.generation](std::uint64_t position) {
               if (generation == self->state.generation) applied(self, *chunk, position);
             },
             [=, generation = st.generation](caf::error& err) {
               if (generation != self->state.generation) return;  // a rebuild emptied the tables since
-              if (is_data_error(err)) {  // an event of the chunk: the catch-up finds which, for its retries
+              if (is_data_error(err) && !chunk->empty()) {  // an event of it: the catch-up finds which, for its retries
                 auto& st = self->state;
                 st.failed_chunk = {chunk->front().position, chunk->back().position};  // that was one attempt
                 st.applying = false;
@@ -85,6 +91,8 @@ void open_durable_then_catch_up(projection_self self) {
           });
 }
 
+// Only the events of its subscription go to the read store; the others are
+// passed over: the next chunk's transaction moves the checkpoint past them.
 void queue_durable(projection_self self, const std::vector<stored_event>& events) {
   auto& st = self->state;
   for (auto& e : events) {
@@ -98,7 +106,8 @@ void queue_durable(projection_self self, const std::vector<stored_event>& events
       st.catch_up_after_apply = true;
       return;
     }
-    st.pending.push_back(e);
+    if (st.kind->subscribes_to(e.aggregate_type, e.event_type)) st.pending.push_back(e);
+    else st.last_passed_over_us = e.recorded_at_us;
     st.sent_position = e.position;
   }
   send_pending(self);

@@ -58,7 +58,7 @@ void continue_shadow(projection_self self) {
   job->position = st.shadow->position;
   job->next_position = job->position + 1;
   job->projection_name = st.kind->type_name;
-  if (st.kind->catch_up_by_type) job->filter.event_types = st.kind->stored_event_types;
+  job->filter = st.kind->catch_up_filter();
   auto shadow = st.shadow;
   // Not awaited: the old read model keeps serving while the reader works.
   self->request(st.ctx.reader, caf::infinite, catchup_atom::value, job)

@@ -54,7 +54,8 @@ struct projection_state {
   // Durable read models (actors/projection_durable.cpp): live events go to the
   // read store in chunks, one in flight at a time.
   std::vector<stored_event> pending;   // live events not yet sent
-  std::uint64_t sent_position = 0;     // the last position sent to the read store (or applied)
+  std::uint64_t sent_position = 0;     // the last position sent to the read store (or passed over)
+  std::int64_t last_passed_over_us = 0;  // recorded time of the last event not of its subscription
   bool applying = false;               // a chunk is with the read store
   bool catch_up_after_apply = false;   // a gap or a query wants the journal read once it is back
   // A rebuild in memory (actors/projection_rebuild.cpp): the shadow and the callers waiting for its swap.

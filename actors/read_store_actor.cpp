@@ -103,13 +103,15 @@ caf::error check_position(read_store& store, const std::string& name, std::uint6
                                        " (nothing applied; restart to go on from the tables)");
 }
 
+// Live events of positions (after, through], those of other types left out.
 caf::result<std::uint64_t> apply_live(self_ptr self, const instance_ptr& instance, const std::string& name,
-                                      const std::vector<stored_event>& events) {
+                                      const std::vector<stored_event>& events, std::uint64_t after,
+                                      std::uint64_t through) {
   auto applied = in_transaction(*self->state.store, *instance, name, [&]() -> caf::expected<std::uint64_t> {
-    if (auto err = check_position(*self->state.store, name, events.front().position - 1)) return err;
+    if (auto err = check_position(*self->state.store, name, after)) return err;
     for (auto& e : events)
       if (auto err = apply_event(self, *instance, name, view_of(e))) return err;
-    return events.back().position;
+    return through;
   });
   if (!applied) return std::move(applied.error());
   return *applied;
@@ -258,7 +260,9 @@ caf::behavior read_store_actor(self_ptr self, std::shared_ptr<std::unique_ptr<re
       },
       [=](catchup_atom, std::shared_ptr<detail::catchup_job>& job) { return catch_up(self, std::move(job)); },
       [=](durable_apply_atom, const instance_ptr& instance, const std::string& name,
-          const std::vector<stored_event>& events) { return apply_live(self, instance, name, events); },
+          const std::vector<stored_event>& events, std::uint64_t after, std::uint64_t through) {
+        return apply_live(self, instance, name, events, after, through);
+      },
       [=](durable_query_atom, const instance_ptr& instance, const std::string& name, const detail::erased_query& q) {
         return answer(self, instance, name, q);
       },

@@ -12,8 +12,10 @@
 //             instance to the store, creates its tables, reads its checkpoint
 //           (catchup_atom, catchup_job) -> (): applies the journal after
 //             job.position to a durable read model, `chunk` events a transaction
-//           (durable_apply_atom, instance_ptr, name, events) -> position: live
-//             events (the next positions), in one transaction
+//           (durable_apply_atom, instance_ptr, name, events, after, through)
+//             -> through: live events of positions (after, through] (the
+//             others passed over), in one transaction that moves the
+//             checkpoint from `after` (else refused) to `through`
 //           (durable_query_atom, instance_ptr, name, query) -> erased_answer
 //           (park_atom, name, parked_event) -> unit; (parked_atom, name) ->
 //             vector<parked_event>; (unpark_atom, name, position) -> unit

@@ -3,11 +3,13 @@
 // runtime/detail/projection_model.hpp implements both for a user's type.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -76,9 +78,27 @@ struct projection_kind {
   poison_policy on_poison = poison_policy::stop;
   std::uint32_t poison_retries = 3;                // attempts after the first, before on_poison
   std::chrono::milliseconds poison_backoff{100};   // before the first retry; doubled for each next one
-  bool durable = false;
-  bool catch_up_by_type = false;  // catch-up reads only its event types, through the journal's type index
-  std::vector<std::string> stored_event_types;  // the names its events are stored under              // its read model is in the read store's tables (its handlers take read_db&)
+  bool durable = false;  // its read model is in the read store's tables (its handlers take read_db&)
+  // A subscription: the names its events are stored under (the builder adds
+  // the older names upcasters rename or split), and the aggregate types it
+  // reads (`using aggregates`; empty: all). Live events of other types are
+  // passed over; a catch-up by type reads only these through the journal's
+  // type index (`aggregates` implies it).
+  bool catch_up_by_type = false;
+  std::vector<std::string> stored_event_types;
+  std::vector<std::string> aggregate_types;
+  /// What a catch-up reads: the subscription, or (empty) the whole log.
+  log_filter catch_up_filter() const {
+    return catch_up_by_type ? log_filter{aggregate_types, stored_event_types} : log_filter{};
+  }
+  /// Whether a live event is one of its subscription's.
+  bool subscribes_to(std::string_view aggregate_type, std::string_view event_type) const {
+    const auto listed = [](const std::vector<std::string>& list, std::string_view value) {
+      return std::find(list.begin(), list.end(), value) != list.end();
+    };
+    return (aggregate_types.empty() || listed(aggregate_types, aggregate_type)) &&
+           listed(stored_event_types, event_type);
+  }
   std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> query_types;
   std::vector<event_binding> event_types;

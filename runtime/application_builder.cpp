@@ -310,7 +310,7 @@ caf::expected<application> application_builder::build() {
   core->client = spawn_client_actor(*sys_, core->router, core->directory, settings_.client_window,
                                     core->deadlines.get());
   for (auto p : projections_) {
-    if (p->catch_up_by_type) p = with_older_names(*p, *upcasters_);
+    p = with_older_names(*p, *upcasters_);  // live events are passed over by these names
     auto progress = std::make_shared<detail::projection_progress>();
     if (auto process = processes_.find(p->type_name); process != processes_.end())
       start_process_driver(*core, *p, *process->second, progress);

@@ -131,3 +131,113 @@ TEST_CASE("by type: events stored under an older name that an upcaster renames a
   REQUIRE(app);
   CHECK(app->query(WithdrawnTotal{}, {.after = 5 * 41 + 4}).value() == withdrawn);
 }
+
+// -- subscriptions by aggregate type -----------------------------------------
+
+namespace {
+
+struct Tip {
+  using result_type = void;
+  std::int64_t amount = 0;
+};
+INTERLOCK_JSON(Tip, amount)
+
+// Another aggregate type whose events are of a type Account emits too.
+struct Wallet : interlock::aggregate<Wallet> {
+  using commands = interlock::types<Tip>;
+  using events = interlock::types<Deposited>;
+  void handle(const Tip& t) { emit(Deposited{t.amount, "tip"}); }
+  void apply(const Deposited&) {}
+};
+
+struct AccountDepositTotal : interlock::query<std::int64_t> {};
+struct AccountDepositRows : interlock::query<std::int64_t> {};
+
+struct AccountDeposits {  // in memory: Account's Deposited only, not Wallet's
+  using aggregates = interlock::types<Account>;
+  using events = interlock::types<Deposited>;
+  using queries = interlock::types<AccountDepositTotal>;
+  std::int64_t total = 0;
+  void on(const Deposited& e) { total += e.amount; }
+  std::int64_t handle(const AccountDepositTotal&) const { return total; }
+};
+
+struct AccountDepositTable {  // durable
+  using aggregates = interlock::types<Account>;
+  using events = interlock::types<Deposited>;
+  using queries = interlock::types<AccountDepositRows>;
+  void create(interlock::read_db& db) { db.exec("CREATE TABLE IF NOT EXISTS deposits (amount INTEGER)"); }
+  void on(const Deposited& e, interlock::read_db& db) { db.exec("INSERT INTO deposits VALUES (?)", e.amount); }
+  std::int64_t handle(const AccountDepositRows&, interlock::read_db& db) const {
+    return *db.value<std::int64_t>("SELECT coalesce(sum(amount), 0) FROM deposits");
+  }
+};
+
+// Accounts acc-0..acc-2 with 10 deposits of 1 each, interleaved with wallets
+// w-0..w-2 with 10 deposits of 1000 each; returns the last position (30 + 3 + 30).
+std::uint64_t fill_wallets(const std::string& db) {
+  auto j = interlock::open_sqlite_journal(interlock::sqlite_options{db});
+  REQUIRE(j);
+  std::uint64_t last = 0;
+  for (int a = 0; a < 3; ++a) {
+    interlock::append_request account{"Account", "acc-" + std::to_string(a), 0, {}, "", "", ""};
+    account.events.push_back({"Opened", 1, R"({"owner":"o"})"});
+    interlock::append_request wallet{"Wallet", "w-" + std::to_string(a), 0, {}, "", "", ""};
+    for (int k = 0; k < 10; ++k) {
+      account.events.push_back({"Deposited", 1, R"({"amount":1,"tag":"t"})"});
+      wallet.events.push_back({"Deposited", 1, R"({"amount":1000,"tag":"tip"})"});
+    }
+    for (auto& r : (*j)->append({account, wallet})) {
+      REQUIRE(r);
+      last = r->last_position;
+    }
+  }
+  return last;
+}
+
+template <class P>
+caf::expected<interlock::application> start_wallets(caf::actor_system& sys, const std::string& db) {
+  interlock::application_builder b{sys};
+  b.sqlite(db).aggregate<Account>().aggregate<Wallet>().projection<P>();
+  return b.build();
+}
+
+template <class P, class Q>
+void check_account_only(const std::string& db) {
+  const auto end = fill_wallets(db);
+  {
+    actor_env env;
+    auto app = start_wallets<P>(env.sys, db);
+    REQUIRE(app);
+    CHECK(app->query(Q{}, {.after = end}).value() == 30);  // the wallets' 30,000 are not Account's
+    CHECK(only_status(*app).position == end);
+    // Live: a wallet's deposit is passed over, and a query waiting for its position is answered.
+    REQUIRE(app->dispatch("acc-0", Deposit{{}, 5, "t"}));
+    REQUIRE(app->dispatch("w-0", Tip{700}));
+    auto tip = app->dispatch("w-1", Tip{800});
+    REQUIRE(tip);
+    auto answer = app->query(Q{}, {.after = tip->position, .timeout = std::chrono::seconds(5)});
+    REQUIRE(answer);
+    CHECK(*answer == 35);
+    CHECK(only_status(*app).position == tip->position);
+  }
+  actor_env env;  // a restart goes on from where it was, the tips still not counted
+  auto app = start_wallets<P>(env.sys, db);
+  REQUIRE(app);
+  auto d = app->dispatch("acc-1", Deposit{{}, 2, "t"});
+  REQUIRE(d);
+  CHECK(app->query(Q{}, {.after = d->position}).value() == 37);
+}
+
+}  // namespace
+
+TEST_CASE("by aggregate type: an in-memory read model sees only its aggregates' events, caught up and live",
+          "[category]") {
+  temp_dir dir;
+  check_account_only<AccountDeposits, AccountDepositTotal>(dir.file("bank.db"));
+}
+
+TEST_CASE("by aggregate type: a durable read model too; passed-over events still move its position", "[category]") {
+  temp_dir dir;
+  check_account_only<AccountDepositTable, AccountDepositRows>(dir.file("bank.db"));
+}

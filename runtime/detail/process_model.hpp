@@ -274,15 +274,7 @@ std::pair<std::shared_ptr<const projection_kind>, std::shared_ptr<process_link>>
   auto kind = std::make_shared<projection_kind>();
   kind->type_name = std::string{type_name_of<T>()};
   kind->durable = true;
-  if constexpr (requires { { T::on_poison } -> std::convertible_to<poison_policy>; }) kind->on_poison = T::on_poison;
-  if constexpr (requires { { T::poison_retries } -> std::convertible_to<std::uint32_t>; })
-    kind->poison_retries = T::poison_retries;
-  if constexpr (requires { { T::poison_backoff } -> std::convertible_to<std::chrono::milliseconds>; })
-    kind->poison_backoff = T::poison_backoff;
-  if constexpr (requires { { T::catch_up_by_type } -> std::convertible_to<bool>; })
-    kind->catch_up_by_type = T::catch_up_by_type;
-  kind->event_types = event_bindings(static_cast<typename T::events*>(nullptr));
-  for (auto& b : kind->event_types) kind->stored_event_types.push_back(b.name);
+  set_reading_policy<T>(*kind);
   kind->registration_error =
       list_error<typename T::commands, typename T::events>((is_saga_v<T> ? "saga " : "processor ") + kind->type_name,
                                                            "command");

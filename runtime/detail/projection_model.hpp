@@ -255,6 +255,26 @@ class projection_model final : public projection_model_base {
   P state_;
 };
 
+/// What a projection or process type says of how it reads: its
+/// subscription (`catch_up_by_type`, `using aggregates`, its `events`) and
+/// its poison policy (`on_poison`, `poison_retries`, `poison_backoff`).
+template <class T>
+void set_reading_policy(projection_kind& kind) {
+  if constexpr (requires { { T::catch_up_by_type } -> std::convertible_to<bool>; })
+    kind.catch_up_by_type = T::catch_up_by_type;
+  if constexpr (requires { typename T::aggregates; }) {
+    kind.aggregate_types = names_of(static_cast<typename T::aggregates*>(nullptr));
+    kind.catch_up_by_type = true;
+  }
+  if constexpr (requires { { T::on_poison } -> std::convertible_to<poison_policy>; }) kind.on_poison = T::on_poison;
+  if constexpr (requires { { T::poison_retries } -> std::convertible_to<std::uint32_t>; })
+    kind.poison_retries = T::poison_retries;
+  if constexpr (requires { { T::poison_backoff } -> std::convertible_to<std::chrono::milliseconds>; })
+    kind.poison_backoff = T::poison_backoff;
+  kind.event_types = event_bindings(static_cast<typename T::events*>(nullptr));
+  for (auto& b : kind.event_types) kind.stored_event_types.push_back(b.name);
+}
+
 template <class P, class Factory>
 std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
   projection_model<P>::info();  // builds the tables and instantiates the compile-time checks
@@ -268,17 +288,9 @@ std::shared_ptr<const projection_kind> make_projection_kind(Factory factory) {
                 "a durable read model (handlers that take read_db&) keeps its checkpoint with its tables: "
                 "drop snapshot_every");
   kind->state_version = state_version_of<P>();
-  if constexpr (requires { { P::catch_up_by_type } -> std::convertible_to<bool>; })
-    kind->catch_up_by_type = P::catch_up_by_type;
-  if constexpr (requires { { P::on_poison } -> std::convertible_to<poison_policy>; }) kind->on_poison = P::on_poison;
-  if constexpr (requires { { P::poison_retries } -> std::convertible_to<std::uint32_t>; })
-    kind->poison_retries = P::poison_retries;
-  if constexpr (requires { { P::poison_backoff } -> std::convertible_to<std::chrono::milliseconds>; })
-    kind->poison_backoff = P::poison_backoff;
+  set_reading_policy<P>(*kind);
   kind->restore = [factory](std::string_view json) { return projection_model<P>::restore(factory(), json); };
   kind->query_types = names_of(static_cast<typename P::queries*>(nullptr));
-  kind->event_types = event_bindings(static_cast<typename P::events*>(nullptr));
-  for (auto& b : kind->event_types) kind->stored_event_types.push_back(b.name);
   kind->registration_error = list_error<typename P::queries, typename P::events>("projection " + kind->type_name, "query");
   kind->make = [factory]() -> std::unique_ptr<projection_instance> {
     return std::make_unique<projection_model<P>>(factory());
