@@ -24,6 +24,10 @@ struct driver_state {
   std::size_t in_flight = 0;
   std::unordered_map<std::int64_t, std::uint32_t> attempts;  // failed sends of a row
   std::unordered_map<std::string, std::int64_t> deadlines;   // by conversation: due, µs since the epoch
+  // What holds a conversation's deadline back: its rows not yet done with,
+  // and the last position its answered commands stored (while it has a deadline).
+  std::unordered_map<std::string, std::size_t> open_rows;
+  std::unordered_map<std::string, std::uint64_t> answered_through;
   std::vector<failed_job> failed_jobs;
   bool retry_scheduled = false;
   // Answered rows leave the outbox in one transaction per batch: one delete
@@ -75,9 +79,11 @@ void send_one(self_ptr self, std::int64_t id) {
   ++st.in_flight;
   auto me = caf::actor_cast<caf::actor>(self);
   auto body = st.cfg.instance->decode_command(it->second);
-  if (!body) return caf::anon_send(me, answered_atom::value, id, std::move(body.error()));
-  st.cfg.send(it->second, std::move(body->first), *body->second,
-              [me, id](caf::error err) { caf::anon_send(me, answered_atom::value, id, std::move(err)); });
+  if (!body) return caf::anon_send(me, answered_atom::value, id, std::uint64_t{0}, std::move(body.error()));
+  st.cfg.send(it->second, std::move(body->first), *body->second, [me, id](caf::expected<std::uint64_t> outcome) {
+    if (outcome) caf::anon_send(me, answered_atom::value, id, *outcome, caf::error{});
+    else caf::anon_send(me, answered_atom::value, id, std::uint64_t{0}, std::move(outcome.error()));
+  });
 }
 
 void pump(self_ptr self) {
@@ -90,8 +96,13 @@ void pump(self_ptr self) {
 }
 
 void forget(self_ptr self, std::int64_t id) {
-  self->state.rows.erase(id);
-  self->state.attempts.erase(id);
+  auto& st = self->state;
+  if (auto it = st.rows.find(id); it != st.rows.end()) {
+    if (auto open = st.open_rows.find(it->second.key); open != st.open_rows.end() && --open->second == 0)
+      st.open_rows.erase(open);
+    st.rows.erase(it);
+  }
+  st.attempts.erase(id);
 }
 
 void delete_done(self_ptr self) {
@@ -107,13 +118,17 @@ void delete_done(self_ptr self) {
   });
 }
 
-void answered(self_ptr self, std::int64_t id, caf::error err) {
+void answered(self_ptr self, std::int64_t id, std::uint64_t position, caf::error err) {
   auto& st = self->state;
   --st.in_flight;
   auto it = st.rows.find(id);
   if (it != st.rows.end()) {
     auto row = it->second;
     auto instance = st.cfg.instance;
+    if (!err && st.deadlines.count(row.key)) {
+      auto& through = st.answered_through[row.key];
+      through = std::max(through, position);
+    }
     if (!err) {
       st.done.push_back(id);
       delete_done(self);
@@ -141,10 +156,14 @@ void schedule_deadline(self_ptr self, const std::string& key, std::int64_t due_u
 void take_news(self_ptr self, const detail::process_news& news) {
   auto& st = self->state;
   for (auto& row : news.commands)
-    if (st.rows.emplace(row.id, row).second) st.ready.push_back(row.id);
+    if (st.rows.emplace(row.id, row).second) {
+      st.ready.push_back(row.id);
+      ++st.open_rows[row.key];
+    }
   for (auto& d : news.deadlines) {
     if (d.due_us == 0) {
       st.deadlines.erase(d.key);
+      st.answered_through.erase(d.key);
       continue;
     }
     st.deadlines[d.key] = d.due_us;
@@ -153,19 +172,33 @@ void take_news(self_ptr self, const detail::process_news& news) {
   pump(self);
 }
 
-// Only once live: a catch-up may yet apply the event that cancels it.
+// Whether the saga has yet to see an outcome of a command of conversation
+// `key`: a catch-up may apply the event that cancels the deadline, an answer
+// may come, and the events of an answer may not be applied yet.
+bool outcome_unseen(self_ptr self, const std::string& key) {
+  auto& st = self->state;
+  if (!st.cfg.progress) return st.open_rows.count(key) > 0;
+  if (st.cfg.progress->state.load() != detail::projection_progress::phase::live) return true;
+  if (st.open_rows.count(key)) return true;
+  auto through = st.answered_through.find(key);
+  return through != st.answered_through.end() && st.cfg.progress->position.load() < through->second;
+}
+
 void deadline_came(self_ptr self, const std::string& key, std::int64_t due_us) {
   auto& st = self->state;
   auto it = st.deadlines.find(key);
   if (it == st.deadlines.end() || it->second != due_us) return;  // cancelled or moved
-  if (st.cfg.progress && st.cfg.progress->state.load() != detail::projection_progress::phase::live) {
+  if (outcome_unseen(self, key)) {
     self->delayed_send(self, std::chrono::milliseconds(100), deadline_atom::value, key, due_us);
     return;
   }
   auto instance = st.cfg.instance;
   run_job(self, job_of([instance, key, due_us] { return instance->deadline_due(key, due_us); }), [=] {
     auto& deadlines = self->state.deadlines;
-    if (auto it = deadlines.find(key); it != deadlines.end() && it->second == due_us) deadlines.erase(it);
+    if (auto it = deadlines.find(key); it != deadlines.end() && it->second == due_us) {
+      deadlines.erase(it);
+      self->state.answered_through.erase(key);
+    }
   });
 }
 
@@ -177,7 +210,9 @@ caf::behavior process_driver(self_ptr self, process_driver_config cfg) {
         run_job(self, job_of([instance] { return instance->publish_pending(); }), [] {});
       },
       [=](const detail::process_news_ptr& news) { take_news(self, *news); },
-      [=](answered_atom, std::int64_t id, caf::error& err) { answered(self, id, std::move(err)); },
+      [=](answered_atom, std::int64_t id, std::uint64_t position, caf::error& err) {
+        answered(self, id, position, std::move(err));
+      },
       [=](resend_atom, std::int64_t id) {
         if (!self->state.rows.count(id)) return;
         self->state.ready.push_back(id);

@@ -9,8 +9,12 @@
 //    unavailable, storage and conflict): its row is deleted and the saga's
 //    rejected() runs, in one step. Failed on the way: sent again after a
 //    backoff (100 ms, doubling up to 10 s), until answered.
-//  - A deadline fires a step once it is due and the process is live (so a
-//    catch-up reaches the events that may have cancelled it first).
+//  - A deadline fires a step once it is due, the process is live (so a
+//    catch-up reaches the events that may have cancelled it first), and no
+//    command of its conversation has an outcome the saga has not yet seen:
+//    none is waiting for its answer, and the events of those answered are
+//    applied. A compensation never overtakes the step it compensates for
+//    (a late credit after a refund would pay twice).
 //  - A step the read store could not run is tried again a second later.
 // Told (load_outbox_atom) once the process's instances can reach it, it asks
 // the read store for every row and deadline left from before: a restart
@@ -31,10 +35,12 @@
 
 namespace interlock {
 
-/// Sends `row`'s command (`body`, decoded) and calls `done` with the outcome
-/// (no error: it was answered with success), from any thread.
+/// Sends `row`'s command (`body`, decoded) and calls `done` with the outcome,
+/// from any thread: the global position of the last event the command stored
+/// (0: none), or its error.
+using command_outcome = std::function<void(caf::expected<std::uint64_t>)>;
 using command_sender = std::function<void(const detail::outbox_row& row, std::shared_ptr<const void> body,
-                                          const std::type_info& type, std::function<void(caf::error)> done)>;
+                                          const std::type_info& type, command_outcome done)>;
 
 struct process_driver_config {
   std::string name;

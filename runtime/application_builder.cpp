@@ -219,7 +219,7 @@ static caf::error validate(const runtime_settings& s) {
 // be where its last reference dies, and stop() must not run on a scheduler thread.
 static void send_decided_command(const caf::actor& client, const std::unordered_map<std::string, std::string>& routes,
                                  const detail::outbox_row& row, std::shared_ptr<const void> body,
-                                 const std::type_info& type, std::function<void(caf::error)> done) {
+                                 const std::type_info& type, command_outcome done) {
   constexpr std::chrono::milliseconds timeout{30'000};
   auto route = routes.find(row.command_type);
   if (route == routes.end())
@@ -237,7 +237,9 @@ static void send_decided_command(const caf::actor& client, const std::unordered_
   cmd.causation_id = row.causation_id;
   if (auto err = detail::check_ids(cmd)) return done(std::move(err));
   auto guarded = std::make_shared<detail::reply_once<detail::erased_reply>>(
-      [done = std::move(done)](caf::expected<detail::erased_reply> r) { done(r ? caf::error{} : r.error()); },
+      [done = std::move(done)](caf::expected<detail::erased_reply> r) {
+        done(r ? caf::expected<std::uint64_t>{r->events > 0 ? r->position : 0} : r.error());
+      },
       detail::describe_command(cmd) + ": the application stopped before the reply arrived");
   caf::anon_send(client, detail::command_job{std::move(cmd), timeout, std::move(guarded)});
 }
@@ -256,7 +258,7 @@ static void start_process_driver(detail::app_core& core, const detail::projectio
   cfg.send = [client = core.client, routes = core.command_routes](const detail::outbox_row& row,
                                                                    std::shared_ptr<const void> body,
                                                                    const std::type_info& type,
-                                                                   std::function<void(caf::error)> done) {
+                                                                   command_outcome done) {
     send_decided_command(client, routes, row, std::move(body), type, std::move(done));
   };
   auto driver = spawn_process_driver(*core.sys, std::move(cfg));

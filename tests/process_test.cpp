@@ -238,6 +238,62 @@ TEST_CASE("saga: a deadline fires unless the saga completes first, also across a
   CHECK(count(db, "SELECT 1 FROM commands WHERE command_id = 'PaymentWatch:3:deadline:0'") == 1);
 }
 
+// A deadline that comes while a command of its conversation is in flight
+// waits for its outcome: here the reservation takes longer than the deadline,
+// succeeds, and the saga completes without cancelling the order it reserved for.
+namespace slow_stock {
+
+struct Reserve {
+  using result_type = void;
+};
+struct Reserved {};
+
+struct Stock : interlock::aggregate<Stock> {
+  using commands = interlock::types<Reserve>;
+  using events = interlock::types<Reserved>;
+  void handle(const Reserve&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // slower than the saga's deadline
+    emit(Reserved{});
+  }
+  void apply(const Reserved&) {}
+};
+
+struct Reservation : interlock::saga<Reservation> {
+  using events = interlock::types<orders::Placed, Reserved>;
+  using commands = interlock::types<Reserve, orders::Cancel>;
+  std::string order;
+  void start(const orders::Placed&, const interlock::event_envelope& env) {
+    order = env.aggregate_id;
+    dispatch("stock-" + order, Reserve{});
+    set_deadline(std::chrono::milliseconds(50));
+  }
+  void on(const Reserved&) { complete(); }
+  void deadline_passed() {
+    dispatch(order, orders::Cancel{});
+    complete();
+  }
+};
+INTERLOCK_JSON(Reservation, order)
+
+}  // namespace slow_stock
+
+TEST_CASE("saga: a deadline never overtakes the outcome of a command of its conversation", "[process][saga]") {
+  temp_dir dir;
+  const auto db = dir.file("orders.db");
+  actor_env env;
+  interlock::application_builder b{env.sys};
+  b.aggregate<orders::Order>().aggregate<slow_stock::Stock>().saga<slow_stock::Reservation>();
+  auto app = b.sqlite(db, interlock::sync_mode::normal).build();
+  REQUIRE(app);
+  REQUIRE(app->dispatch("o-1", orders::Place{}, in_conversation("o-1")));
+  CHECK(eventually([&] { return count(db, "SELECT 1 FROM events_view WHERE event_type = 'Reserved'") == 1; }));
+  CHECK(eventually([&] {
+    return count(interlock::read_store_path_for(db), "SELECT 1 FROM interlock_saga_state") == 0;  // completed
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a deadline step would have run by now
+  CHECK(count(db, "SELECT 1 FROM events_view WHERE event_type = 'Cancelled'") == 0);
+}
+
 // -- processors ------------------------------------------------------------
 
 namespace {
