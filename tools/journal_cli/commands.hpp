@@ -20,6 +20,9 @@ struct command {
   std::function<int(const output&)> run;
 };
 
+command add_streams(CLI::App& tool);
+command add_events(CLI::App& tool);
+command add_tail(CLI::App& tool);
 command add_upgrade(CLI::App& tool);
 
 }  // namespace journal_cli
