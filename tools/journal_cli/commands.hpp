@@ -23,6 +23,9 @@ struct command {
 command add_streams(CLI::App& tool);
 command add_events(CLI::App& tool);
 command add_tail(CLI::App& tool);
+command add_stats(CLI::App& tool);
+command add_verify(CLI::App& tool);
+command add_projections(CLI::App& tool);
 command add_upgrade(CLI::App& tool);
 
 }  // namespace journal_cli
