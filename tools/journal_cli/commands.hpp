@@ -25,6 +25,8 @@ command add_events(CLI::App& tool);
 command add_tail(CLI::App& tool);
 command add_stats(CLI::App& tool);
 command add_verify(CLI::App& tool);
+command add_export(CLI::App& tool);
+command add_import(CLI::App& tool);
 command add_projections(CLI::App& tool);
 command add_upgrade(CLI::App& tool);
 

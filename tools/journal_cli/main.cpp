@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
   std::optional<std::size_t> width;
   app.add_flag("--no-color", no_color, "plain output even on a terminal (also: NO_COLOR set)");
   app.add_option("--width", width, "cut tables to this many columns (0: never; default: the terminal's)");
-  const std::vector<command> commands{add_streams(app), add_events(app), add_tail(app), add_stats(app), add_verify(app), add_projections(app), add_upgrade(app)};
+  const std::vector<command> commands{add_streams(app), add_events(app),      add_tail(app),
+                                      add_stats(app),   add_verify(app),      add_export(app),
+                                      add_import(app),  add_projections(app), add_upgrade(app)};
   if (auto status = parse(app, argc, argv)) return *status;
   const auto out = detect_output(no_color, width);
   for (const auto& c : commands) {
