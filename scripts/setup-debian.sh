@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev      # the SQLite journal
   nlohmann-json3-dev  # JSON codec
   catch2              # Catch2 v2 test suite
+  libcli11-dev        # CLI11 (header-only): the command line of build/tools/interlock-journal
   sqlite3             # sqlite3 shell, to inspect journals by hand
   libgoogle-perftools-dev  # tcmalloc, the samples' and the benchmark's malloc (cmake/InterlockAllocator.cmake)
 )
