@@ -24,10 +24,13 @@ struct driver_state {
   std::size_t in_flight = 0;
   std::unordered_map<std::int64_t, std::uint32_t> attempts;  // failed sends of a row
   std::unordered_map<std::string, std::int64_t> deadlines;   // by conversation: due, µs since the epoch
-  // What holds a conversation's deadline back: its rows not yet done with,
-  // and the last position its answered commands stored (while it has a deadline).
-  std::unordered_map<std::string, std::size_t> open_rows;
-  std::unordered_map<std::string, std::uint64_t> answered_through;
+  // What holds a due deadline back: a command of its conversation on its way
+  // (sent, no answer yet), or answered commands' events the process has not
+  // applied (the highest last position of any answer), or a row it has not
+  // heard of (checked in the deadline's own transaction, above seen_id).
+  std::unordered_map<std::string, std::size_t> on_its_way;
+  std::uint64_t answered_through = 0;
+  std::int64_t seen_id = 0;  // the highest outbox id heard of
   std::vector<failed_job> failed_jobs;
   bool retry_scheduled = false;
   // Answered rows leave the outbox in one transaction per batch: one delete
@@ -77,6 +80,7 @@ void send_one(self_ptr self, std::int64_t id) {
   auto it = st.rows.find(id);
   if (it == st.rows.end()) return;
   ++st.in_flight;
+  ++st.on_its_way[it->second.key];
   auto me = caf::actor_cast<caf::actor>(self);
   auto body = st.cfg.instance->decode_command(it->second);
   if (!body) return caf::anon_send(me, answered_atom::value, id, std::uint64_t{0}, std::move(body.error()));
@@ -96,13 +100,8 @@ void pump(self_ptr self) {
 }
 
 void forget(self_ptr self, std::int64_t id) {
-  auto& st = self->state;
-  if (auto it = st.rows.find(id); it != st.rows.end()) {
-    if (auto open = st.open_rows.find(it->second.key); open != st.open_rows.end() && --open->second == 0)
-      st.open_rows.erase(open);
-    st.rows.erase(it);
-  }
-  st.attempts.erase(id);
+  self->state.rows.erase(id);
+  self->state.attempts.erase(id);
 }
 
 void delete_done(self_ptr self) {
@@ -125,10 +124,9 @@ void answered(self_ptr self, std::int64_t id, std::uint64_t position, caf::error
   if (it != st.rows.end()) {
     auto row = it->second;
     auto instance = st.cfg.instance;
-    if (!err && st.deadlines.count(row.key)) {
-      auto& through = st.answered_through[row.key];
-      through = std::max(through, position);
-    }
+    if (auto way = st.on_its_way.find(row.key); way != st.on_its_way.end() && --way->second == 0)
+      st.on_its_way.erase(way);
+    if (!err) st.answered_through = std::max(st.answered_through, position);
     if (!err) {
       st.done.push_back(id);
       delete_done(self);
@@ -155,15 +153,13 @@ void schedule_deadline(self_ptr self, const std::string& key, std::int64_t due_u
 
 void take_news(self_ptr self, const detail::process_news& news) {
   auto& st = self->state;
-  for (auto& row : news.commands)
-    if (st.rows.emplace(row.id, row).second) {
-      st.ready.push_back(row.id);
-      ++st.open_rows[row.key];
-    }
+  for (auto& row : news.commands) {
+    st.seen_id = std::max(st.seen_id, row.id);
+    if (st.rows.emplace(row.id, row).second) st.ready.push_back(row.id);
+  }
   for (auto& d : news.deadlines) {
     if (d.due_us == 0) {
       st.deadlines.erase(d.key);
-      st.answered_through.erase(d.key);
       continue;
     }
     st.deadlines[d.key] = d.due_us;
@@ -172,16 +168,17 @@ void take_news(self_ptr self, const detail::process_news& news) {
   pump(self);
 }
 
-// Whether the saga has yet to see an outcome of a command of conversation
-// `key`: a catch-up may apply the event that cancels the deadline, an answer
-// may come, and the events of an answer may not be applied yet.
+// Whether the saga may yet see something that changes its mind: a catch-up
+// may apply the event that cancels the deadline, a command of the
+// conversation on its way may be answered, and an answer's events may not be
+// applied yet. A command waiting to be sent again does not hold it back: a
+// deadline is also for a target that does not answer.
 bool outcome_unseen(self_ptr self, const std::string& key) {
   auto& st = self->state;
-  if (!st.cfg.progress) return st.open_rows.count(key) > 0;
-  if (st.cfg.progress->state.load() != detail::projection_progress::phase::live) return true;
-  if (st.open_rows.count(key)) return true;
-  auto through = st.answered_through.find(key);
-  return through != st.answered_through.end() && st.cfg.progress->position.load() < through->second;
+  if (st.on_its_way.count(key)) return true;
+  if (!st.cfg.progress) return false;
+  return st.cfg.progress->state.load() != detail::projection_progress::phase::live ||
+         st.cfg.progress->position.load() < st.answered_through;
 }
 
 void deadline_came(self_ptr self, const std::string& key, std::int64_t due_us) {
@@ -193,13 +190,15 @@ void deadline_came(self_ptr self, const std::string& key, std::int64_t due_us) {
     return;
   }
   auto instance = st.cfg.instance;
-  run_job(self, job_of([instance, key, due_us] { return instance->deadline_due(key, due_us); }), [=] {
-    auto& deadlines = self->state.deadlines;
-    if (auto it = deadlines.find(key); it != deadlines.end() && it->second == due_us) {
-      deadlines.erase(it);
-      self->state.answered_through.erase(key);
-    }
-  });
+  auto held_back = std::make_shared<bool>(false);  // written by the job, read after its reply
+  run_job(self, job_of([instance, key, due_us, seen = st.seen_id, held_back] {
+            return instance->deadline_due(key, due_us, seen, *held_back);
+          }),
+          [=] {
+            if (*held_back) return self->delayed_send(self, std::chrono::milliseconds(100), deadline_atom::value, key, due_us);
+            auto& deadlines = self->state.deadlines;
+            if (auto it = deadlines.find(key); it != deadlines.end() && it->second == due_us) deadlines.erase(it);
+          });
 }
 
 caf::behavior process_driver(self_ptr self, process_driver_config cfg) {

@@ -10,11 +10,14 @@
 //    rejected() runs, in one step. Failed on the way: sent again after a
 //    backoff (100 ms, doubling up to 10 s), until answered.
 //  - A deadline fires a step once it is due, the process is live (so a
-//    catch-up reaches the events that may have cancelled it first), and no
-//    command of its conversation has an outcome the saga has not yet seen:
-//    none is waiting for its answer, and the events of those answered are
-//    applied. A compensation never overtakes the step it compensates for
-//    (a late credit after a refund would pay twice).
+//    catch-up reaches the events that may have cancelled it first), no
+//    command of its conversation is on its way (sent, not yet answered: at
+//    most the command timeout), the events of the commands answered are
+//    applied, and the outbox holds no command of the conversation the driver
+//    has not heard of (checked in the deadline's transaction). So a refund
+//    does not overtake the credit it compensates for as it lands; a command
+//    waiting to be sent again (its target does not answer) does not hold a
+//    deadline back, which is what a deadline is for.
 //  - A step the read store could not run is tried again a second later.
 // Told (load_outbox_atom) once the process's instances can reach it, it asks
 // the read store for every row and deadline left from before: a restart

@@ -69,7 +69,11 @@ class process_instance : public projection_instance {
   virtual caf::error command_refused(const outbox_row& row, const std::string& reason) = 0;
   /// Saga instance `key`'s deadline `due_us` has come: unless it was moved or
   /// cancelled since, it is cleared and the saga's deadline_passed() runs.
-  virtual caf::error deadline_due(const std::string& key, std::int64_t due_us) = 0;
+  /// Unless the outbox holds a command of `key` with an id above `seen_id`
+  /// (one its driver has not heard of yet): then nothing runs, and
+  /// `held_back` is set.
+  virtual caf::error deadline_due(const std::string& key, std::int64_t due_us, std::int64_t seen_id,
+                                  bool& held_back) = 0;
   /// Publishes every command in the outbox and every deadline (a start).
   virtual caf::error publish_pending() = 0;
   /// The command in `row` as the application dispatches it (typed body), or

@@ -24,6 +24,7 @@
 // interlock::expectation_failed showing expected and actual.
 #pragma once
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -99,7 +100,13 @@ class process_test {
     auto it = deadlines_.find(conversation_id);
     if (it == deadlines_.end()) fail("when_deadline_passes: conversation " + conversation_id + " has no deadline");
     const auto due = it->second;
-    check(store_.run(*model_, [&] { return model_->deadline_due(conversation_id, due); }), "deadline_passed()");
+    bool held_back = false;  // the test's outbox is all known: nothing holds it back
+    check(store_.run(*model_,
+                     [&] {
+                       return model_->deadline_due(conversation_id, due, std::numeric_limits<std::int64_t>::max(),
+                                                   held_back);
+                     }),
+          "deadline_passed()");
     return *this;
   }
 

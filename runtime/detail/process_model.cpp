@@ -278,7 +278,16 @@ caf::error process_model_base::command_refused(const outbox_row& row, const std:
   return run_step(s, [&](process_core& self) { return fn(self, row.body, reason); });
 }
 
-caf::error process_model_base::deadline_due(const std::string& key, std::int64_t due_us) {
+caf::error process_model_base::deadline_due(const std::string& key, std::int64_t due_us, std::int64_t seen_id,
+                                            bool& held_back) {
+  try {
+    held_back = db_->value<std::int64_t>("SELECT 1 FROM interlock_outbox WHERE process = ? AND key = ? AND id > ?",
+                                         info_->type_name, key, seen_id)
+                    .has_value();
+  } catch (const sql_error& ex) {
+    return sql_failure(info_->type_name, ex);
+  }
+  if (held_back) return {};
   step s;
   s.key = key;  // the id prefix is the setting step's, read with the state
   s.causation = "deadline:" + std::to_string(due_us);

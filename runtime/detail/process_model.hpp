@@ -88,7 +88,8 @@ class process_model_base : public process_instance {
   void transaction_ended(bool committed) override;
   caf::error commands_done(const std::vector<std::int64_t>& ids) override;
   caf::error command_refused(const outbox_row& row, const std::string& reason) override;
-  caf::error deadline_due(const std::string& key, std::int64_t due_us) override;
+  caf::error deadline_due(const std::string& key, std::int64_t due_us, std::int64_t seen_id,
+                          bool& held_back) override;
   caf::error publish_pending() override;
   caf::expected<process_type_info::decoded> decode_command(const outbox_row& row) const override;
   /// Whether saga conversation `key` is open (its state stored); for the test kit.
