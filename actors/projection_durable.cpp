@@ -16,7 +16,7 @@ void applied(projection_self self, const std::vector<stored_event>& chunk, std::
   auto& st = self->state;
   st.applying = false;
   for (auto& e : chunk) st.progress->applied_event(e.position, e.recorded_at_us);
-  if (chunk.empty() || position > chunk.back().position) st.progress->applied_event(position, st.last_passed_over_us);
+  if (chunk.empty() || position > chunk.back().position) st.progress->passed_over(position, st.last_passed_over_us);
   st.position = std::max(st.position, position);
   st.progress->checkpoint = st.position;  // committed with the tables
   answer_parked(self);

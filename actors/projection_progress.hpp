@@ -49,6 +49,13 @@ struct projection_progress {
     if (pos > head.load(std::memory_order_relaxed)) raise_head(pos, recorded_us);
   }
 
+  /// Events up to `pos` passed over (not of its subscription), the last
+  /// recorded at about `recorded_us`: the position moves, nothing is counted.
+  void passed_over(std::uint64_t pos, std::int64_t recorded_us) {
+    position.store(pos, std::memory_order_relaxed);
+    if (recorded_us != 0) last_recorded_us.store(recorded_us, std::memory_order_relaxed);
+  }
+
   /// The journal holds at least `pos`, recorded at `recorded_us` (0: not known).
   void raise_head(std::uint64_t pos, std::int64_t recorded_us) {
     auto old = head.load(std::memory_order_relaxed);
