@@ -83,7 +83,7 @@ TEST_CASE("aggregate directory: no direct send overtakes a command still passing
   CHECK(send(e.directory, "a", e.router).target == e.account);
 }
 
-TEST_CASE("aggregate directory: unlisting runs the router's send under the lock; only the listed actor is unlisted",
+TEST_CASE("aggregate directory: unlisting runs the router's send under the lock, only the listed actor is unlisted",
           "[directory]") {
   directory_env e;
   e.directory.add("Account", "a", e.account);

@@ -253,7 +253,7 @@ TEST_CASE("phases: a command that comes while recovering waits, then runs on the
   CHECK(h.phase(second) == "running");
 }
 
-TEST_CASE("phases: commands that come while syncing after a failed append wait; the handed-back ones run first",
+TEST_CASE("phases: commands that come while syncing after a failed append wait, the handed-back ones run first",
           "[phases]") {
   harness h;
   auto a = h.spawn("a");

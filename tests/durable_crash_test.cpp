@@ -95,7 +95,7 @@ std::vector<std::string> reader_args(const std::string& db, long deposits, std::
 
 }  // namespace
 
-TEST_CASE("durable crash: kill -9 while catching up and taking deposits; after a restart the rows are exact",
+TEST_CASE("durable crash: kill -9 while catching up and taking deposits, after a restart the rows are exact",
           "[durable][crash]") {
   auto seed = std::random_device{}();
   if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);

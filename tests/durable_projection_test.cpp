@@ -191,7 +191,7 @@ TEST_CASE("durable: a catch-up over many chunks, then live events, in the tables
   CHECK(table_rows(dir.file("bank.read.db")) == rows_of(h));
 }
 
-TEST_CASE("durable: a handler that throws stops the projection, naming the event; its chunk is not stored",
+TEST_CASE("durable: a handler that throws stops the projection, naming the event, its chunk is not stored",
           "[durable]") {
   temp_dir dir;
   actor_env env;

@@ -313,7 +313,7 @@ TEST_CASE("interlock-journal events: an aligned table, the payload cut to the wi
 
 // -- streams ------------------------------------------------------------------
 
-TEST_CASE("interlock-journal streams: every stream with its counts and times; --type, --sort, --limit",
+TEST_CASE("interlock-journal streams: every stream with its counts and times, --type, --sort, --limit",
           "[tool][cli]") {
   sample s;
   const auto stored = s.events();
@@ -592,7 +592,7 @@ TEST_CASE("interlock-journal import: what breaks versions or order is refused, n
 
 // -- tail ---------------------------------------------------------------------
 
-TEST_CASE("interlock-journal tail: the last events; --follow prints an event appended after it started",
+TEST_CASE("interlock-journal tail: the last events, --follow prints an event appended after it started",
           "[tool][cli][tail]") {
   sample s;
   using v = std::vector<std::uint64_t>;
@@ -695,7 +695,7 @@ TEST_CASE("interlock-journal: reads beside a writer that holds the write lock", 
   writer.exec("COMMIT");
 }
 
-TEST_CASE("interlock-journal: usage errors exit 2; --help on every subcommand", "[tool][cli]") {
+TEST_CASE("interlock-journal: usage errors exit 2, --help on every subcommand", "[tool][cli]") {
   sample s;
   for (const auto& args : {std::string{""}, std::string{"upgrayedd x.db"}, std::string{"events"},
                            "events " + s.path + " --json --jsonl", "events " + s.path + " --since yesterday",

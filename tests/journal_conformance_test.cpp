@@ -442,7 +442,7 @@ TEMPLATE_TEST_CASE("journal: a refused command is recorded with its errc and mes
   CHECK(read_everything(*j).size() == 1);
 }
 
-TEMPLATE_TEST_CASE("journal: a refused command to a stream that does not exist is recorded; the stream still does not",
+TEMPLATE_TEST_CASE("journal: a refused command to a stream that does not exist is recorded, the stream still does not",
                    "[journal][command]", memory_backend, sqlite_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
@@ -519,7 +519,7 @@ TEMPLATE_TEST_CASE("journal: a command id recorded without events is not recorde
   CHECK(value_of(j->last_position()) == 1);
 }
 
-TEMPLATE_TEST_CASE("journal: a refusal stores nothing else; only a recorded command may have no events",
+TEMPLATE_TEST_CASE("journal: a refusal stores nothing else, only a recorded command may have no events",
                    "[journal][command]", memory_backend, sqlite_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
@@ -653,7 +653,7 @@ TEST_CASE("sqlite journal: a reopened file reads everything back", "[journal][sq
   CHECK((res.first_position == 5 && res.last_version == 2));
 }
 
-TEST_CASE("sqlite journal: commands recorded without events survive reopening; a refused one makes no stream row",
+TEST_CASE("sqlite journal: commands recorded without events survive reopening, a refused one makes no stream row",
           "[journal][sqlite][command]") {
   sqlite_backend backend;
   {
@@ -1047,7 +1047,7 @@ TEST_CASE("sqlite journal: a format-5 file (a row per event in stream_index) is 
   check_error(append_error(*j, request("A", "x", 14, 1)), errc::conflict, {"'A/x'", "at version 15"});
 }
 
-TEST_CASE("sqlite journal: a format-6 file is refused, then upgraded; its commands name their streams",
+TEST_CASE("sqlite journal: a format-6 file is refused, then upgraded, its commands name their streams",
           "[journal][sqlite][upgrade][command]") {
   sqlite_backend backend;
   testing_support::create_format_6_journal(backend.path);

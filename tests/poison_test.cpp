@@ -155,7 +155,7 @@ TEST_CASE("poison: parked, the event is passed over, listed, and replayed once t
   CHECK(app->status()->front().parked == 0);
 }
 
-TEST_CASE("poison: a durable read model parks the event and passes it, for good; replay applies it",
+TEST_CASE("poison: a durable read model parks the event and passes it, for good, replay applies it",
           "[poison]") {
   reset_counters();
   temp_dir dir;

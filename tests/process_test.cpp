@@ -49,7 +49,7 @@ std::size_t count(const std::string& db, const std::string& sql) { return raw_db
 
 }  // namespace
 
-TEST_CASE("saga: a transfer debits, credits and completes; its commands name it", "[process][saga]") {
+TEST_CASE("saga: a transfer debits, credits and completes, its commands name it", "[process][saga]") {
   temp_dir dir;
   const auto db = dir.file("bank.db");
   actor_env env;

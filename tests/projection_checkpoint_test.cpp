@@ -125,7 +125,7 @@ void save_checkpoint(const std::string& read_store_path, interlock::projection_c
 
 }  // namespace
 
-TEST_CASE("checkpoint: a clean stop stores the read model; a restart applies nothing it has seen", "[checkpoint]") {
+TEST_CASE("checkpoint: a clean stop stores the read model, a restart applies nothing it has seen", "[checkpoint]") {
   temp_dir dir;
   const auto db = dir.file("bank.db");
   history h;

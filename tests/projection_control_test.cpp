@@ -44,7 +44,7 @@ std::uint64_t deposit(interlock::application& app, const std::string& id, int ti
 
 }  // namespace
 
-TEST_CASE("control: a paused projection applies nothing and answers from what it has; resumed, it catches up",
+TEST_CASE("control: a paused projection applies nothing and answers from what it has, resumed, it catches up",
           "[control]") {
   temp_dir dir;
   actor_env env;
@@ -77,7 +77,7 @@ TEST_CASE("control: a paused projection applies nothing and answers from what it
   CHECK(status_of(*app, "CountedBalances").state == phase::live);
 }
 
-TEST_CASE("control: reset moves a paused projection; what comes after the position is applied", "[control]") {
+TEST_CASE("control: reset moves a paused projection, what comes after the position is applied", "[control]") {
   temp_dir dir;
   const auto db = dir.file("bank.db");
   actor_env env;

@@ -333,7 +333,7 @@ std::uint32_t crash_seed() {
 
 }  // namespace
 
-TEST_CASE("saga crash: kill -9 with transfers in flight; each saga command takes effect once, none is lost",
+TEST_CASE("saga crash: kill -9 with transfers in flight, each saga command takes effect once, none is lost",
           "[crash][saga]") {
   const auto seed = crash_seed();
   INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
