@@ -76,9 +76,13 @@ struct projection_kind {
   poison_policy on_poison = poison_policy::stop;
   std::uint32_t poison_retries = 3;                // attempts after the first, before on_poison
   std::chrono::milliseconds poison_backoff{100};   // before the first retry; doubled for each next one
-  bool durable = false;
+  bool durable = false;  // its read model is in the read store's tables (its handlers take read_db&)
+  // Durable only: a rebuild empties its rows with reset_tables() and applies
+  // the journal again in place, instead of building new tables beside them
+  // (processes: their tables are the runtime's, shared by every process).
+  bool rebuild_in_place = false;
   bool catch_up_by_type = false;  // catch-up reads only its event types, through the journal's type index
-  std::vector<std::string> stored_event_types;  // the names its events are stored under              // its read model is in the read store's tables (its handlers take read_db&)
+  std::vector<std::string> stored_event_types;  // the names its events are stored under
   std::string registration_error;  // non-empty: build() refuses the application with it
   std::vector<std::string> query_types;
   std::vector<event_binding> event_types;

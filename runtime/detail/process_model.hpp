@@ -274,6 +274,7 @@ std::pair<std::shared_ptr<const projection_kind>, std::shared_ptr<process_link>>
   auto kind = std::make_shared<projection_kind>();
   kind->type_name = std::string{type_name_of<T>()};
   kind->durable = true;
+  kind->rebuild_in_place = true;  // its rows share tables with other processes' (and a shadow's commands must not go out)
   if constexpr (requires { { T::on_poison } -> std::convertible_to<poison_policy>; }) kind->on_poison = T::on_poison;
   if constexpr (requires { { T::poison_retries } -> std::convertible_to<std::uint32_t>; })
     kind->poison_retries = T::poison_retries;
