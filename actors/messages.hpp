@@ -44,6 +44,8 @@ using durable_open_atom = caf::atom_constant<caf::atom("dbopen")>;    // (instan
 using durable_apply_atom = caf::atom_constant<caf::atom("dbapply")>;  // (instance, name, events, after, through) -> through
 using durable_query_atom = caf::atom_constant<caf::atom("dbquery")>;  // (instance, name, query) -> erased_answer
 using durable_reset_atom = caf::atom_constant<caf::atom("dbreset")>;  // (instance, name) -> unit
+using shadow_open_atom = caf::atom_constant<caf::atom("shopen")>;     // (instance, name) -> unit: a rebuild begins
+using shadow_swap_atom = caf::atom_constant<caf::atom("shswap")>;     // (catchup_job) -> position: a rebuild swapped in
 using pause_atom = caf::atom_constant<caf::atom("pause")>;          // () -> unit: a projection applies nothing
 using resume_atom = caf::atom_constant<caf::atom("resume")>;        // () -> unit: it catches up and goes on
 using reset_atom = caf::atom_constant<caf::atom("reset")>;          // (position) -> unit: a paused one moves there
@@ -123,6 +125,9 @@ struct catchup_job {
   // looked (the reader's thread: read after the reply, or by the read store).
   log_filter filter;
   std::uint64_t scanned_through = 0;
+  // A durable read model's rebuild: the read store applies the job to the
+  // shadow it builds beside the tables (actors/read_store_shadow.cpp).
+  bool shadow = false;
 };
 
 /// A durable read model, handed to the read store actor that runs it.

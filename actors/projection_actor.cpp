@@ -129,8 +129,10 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
       [=](resume_atom) { return detail::resume(self); },
       [=](reset_atom, std::uint64_t position) { return detail::reset(self, position); },
       [=](rebuild_atom) -> caf::result<void> {
-        if (self->state.kind->durable) return detail::rebuild_durable(self);
-        return detail::rebuild_in_shadow(self);
+        const auto& kind = *self->state.kind;
+        if (!kind.durable) return detail::rebuild_in_shadow(self);
+        if (kind.rebuild_in_place) return detail::rebuild_durable(self);
+        return detail::rebuild_durable_in_shadow(self);
       },
   };
 }

@@ -10,7 +10,8 @@
 //
 // Messages: (erased_query) -> erased_answer | error
 //           (rebuild_atom) -> unit: a new read model from position 0, swapped in once
-//             caught up (projection_rebuild.cpp); durable: tables emptied and refilled
+//             caught up (projection_rebuild.cpp; durable: new tables beside the
+//             old, projection_durable_rebuild.cpp; processes: emptied and refilled)
 #pragma once
 
 #include <memory>

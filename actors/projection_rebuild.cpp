@@ -6,22 +6,14 @@
 // messages of the actor: no query ever sees a half-built read model, and no
 // event is missed or applied twice (the journal is the same, the position
 // carries over). The caller of rebuild() is answered once the swap is done.
-// Durable read models rebuild in place (actors/projection_durable.cpp).
+// Durable read models: actors/projection_durable_rebuild.cpp.
 #include <interlock/actors/projection_state.hpp>
 
 #include <interlock/core/log.hpp>
 
 namespace interlock::detail {
-namespace {
 
-void answer_waiters(projection_self self, const caf::error& err) {
-  for (auto& rp : std::exchange(self->state.rebuild_waiters, {})) {
-    if (err) rp.deliver(err);
-    else rp.deliver(caf::unit);
-  }
-}
-
-void give_up(projection_self self, caf::error err) {
+void abandon_rebuild(projection_self self, caf::error err) {
   auto& st = self->state;
   st.shadow.reset();
   st.progress->rebuilding = false;
@@ -29,8 +21,14 @@ void give_up(projection_self self, caf::error err) {
                                                                    ": the rebuild did not finish (" + message_of(err) +
                                                                    "); the read model it was to replace stays");
   log(log_level::warning, describe(err));
-  answer_waiters(self, err);
+  for (auto& rp : std::exchange(st.rebuild_waiters, {})) rp.deliver(err);
 }
+
+void rebuild_done(projection_self self) {
+  for (auto& rp : std::exchange(self->state.rebuild_waiters, {})) rp.deliver(caf::unit);
+}
+
+namespace {
 
 // The shadow reflects the journal as far as the old read model does, or
 // further: it takes over, and live events it has seen are skipped.
@@ -46,7 +44,7 @@ void swap_in(projection_self self) {
   st.progress->state = st.paused ? projection_progress::phase::paused : projection_progress::phase::live;
   st.progress->rebuilding = false;
   drop_checkpoint(self);  // the stored snapshot is the old read model's
-  answer_waiters(self, {});
+  rebuild_done(self);
   answer_parked(self);
   save_checkpoint_if_due(self);
 }
@@ -71,7 +69,7 @@ void continue_shadow(projection_self self) {
             swap_in(self);
           },
           [=](caf::error& err) {
-            if (self->state.shadow == shadow) give_up(self, std::move(err));
+            if (self->state.shadow == shadow) abandon_rebuild(self, std::move(err));
           });
 }
 

@@ -18,7 +18,8 @@ struct parked_query {
   caf::typed_response_promise<erased_answer> promise;
 };
 
-/// A read model being rebuilt beside the one in use (actors/projection_rebuild.cpp).
+/// A read model being rebuilt beside the one in use (actors/projection_rebuild.cpp;
+/// a durable one's tables are in the read store's shadow, actors/read_store_shadow.cpp).
 struct shadow_build {
   std::shared_ptr<projection_instance> instance;
   std::uint64_t position = 0;  // what it has applied
@@ -58,7 +59,8 @@ struct projection_state {
   std::int64_t last_passed_over_us = 0;  // recorded time of the last event not of its subscription
   bool applying = false;               // a chunk is with the read store
   bool catch_up_after_apply = false;   // a gap or a query wants the journal read once it is back
-  // A rebuild in memory (actors/projection_rebuild.cpp): the shadow and the callers waiting for its swap.
+  // A rebuild (actors/projection_rebuild.cpp, projection_durable_rebuild.cpp):
+  // the shadow and the callers waiting for its swap.
   std::shared_ptr<shadow_build> shadow;
   std::vector<caf::response_promise> rebuild_waiters;
   static inline const char* name = "interlock.projection";
@@ -85,7 +87,7 @@ void open_durable_then_catch_up(projection_self self);
 void queue_durable(projection_self self, const std::vector<stored_event>& events);
 /// Asks the read store, where the tables are; the answer goes to `rp`.
 void answer_durable(projection_self self, const erased_query& q, caf::typed_response_promise<erased_answer> rp);
-/// Empties the tables and catches up from position 0.
+/// Empties the tables and catches up from position 0, in place (processes).
 caf::result<void> rebuild_durable(projection_self self);
 /// Sets the tables' checkpoint to `position` (a reset of a paused projection).
 caf::result<void> move_durable(projection_self self, std::uint64_t position);
@@ -105,6 +107,16 @@ void count_parked_events(projection_self self);
 /// Builds a new read model from position 0 while the old one serves, then
 /// swaps it in; answered once swapped.
 caf::result<void> rebuild_in_shadow(projection_self self);
+/// The rebuild under way did not finish: the shadow goes, the read model in
+/// use stays, the callers of rebuild() get `err` (logged once).
+void abandon_rebuild(projection_self self, caf::error err);
+/// Answers the callers of rebuild(): the shadow is in place.
+void rebuild_done(projection_self self);
+
+// actors/projection_durable_rebuild.cpp: a durable read model rebuilt beside its tables
+/// As rebuild_in_shadow(), the shadow's tables built by the read store in a
+/// store of their own, and swapped in by it in one transaction.
+caf::result<void> rebuild_durable_in_shadow(projection_self self);
 
 // actors/projection_control.cpp: pause, resume, reset
 caf::result<void> pause(projection_self self);

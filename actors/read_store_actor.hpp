@@ -12,6 +12,13 @@
 //             instance to the store, creates its tables, reads its checkpoint
 //           (catchup_atom, catchup_job) -> (): applies the journal after
 //             job.position to a durable read model, `chunk` events a transaction
+//             (a job.shadow: to the read model's rebuild, in its shadow store)
+//           (shadow_open_atom, instance_ptr, name) -> unit: a rebuild of the
+//             read model begins beside its tables: a shadow store (a scratch
+//             file), its tables made by the instance's create()
+//           (shadow_swap_atom, catchup_job) -> position: the shadow catches up
+//             with the tables in use, then replaces them and sets the
+//             checkpoint in one transaction; the shadow is dropped either way
 //           (durable_apply_atom, instance_ptr, name, events, after, through)
 //             -> through: live events of positions (after, through] (the
 //             others passed over), in one transaction that moves the
@@ -23,7 +30,8 @@
 //             parked event and unparks it, in one transaction
 //           (durable_move_atom, name, position) -> unit: sets its checkpoint
 //           (durable_reset_atom, instance_ptr, name) -> unit: empties its
-//             tables and forgets its checkpoint, in one transaction
+//             tables and forgets its checkpoint, in one transaction (a
+//             process's rebuild, in place)
 //           (store_job_atom, instance_ptr, store_job_ptr) -> unit: a process's
 //             step (actors/process_driver.hpp), in one transaction
 // Every transaction a read model's handlers ran in ends with its

@@ -79,6 +79,10 @@ struct projection_kind {
   std::uint32_t poison_retries = 3;                // attempts after the first, before on_poison
   std::chrono::milliseconds poison_backoff{100};   // before the first retry; doubled for each next one
   bool durable = false;  // its read model is in the read store's tables (its handlers take read_db&)
+  // Durable only: a rebuild empties its rows with reset_tables() and applies
+  // the journal again in place, instead of building new tables beside them
+  // (processes: their tables are the runtime's, shared by every process).
+  bool rebuild_in_place = false;
   // A subscription: the names its events are stored under (the builder adds
   // the older names upcasters rename or split), and the aggregate types it
   // reads (`using aggregates`; empty: all). Live events of other types are

@@ -79,6 +79,19 @@ class read_store {
   virtual caf::error commit() = 0;
   /// Undoes what was done since begin(); harmless without a transaction.
   virtual void rollback() = 0;
+
+  /// Durable read models' rebuilds (docs/design.md): a new, empty store of
+  /// the same kind beside this one, in which projection `name`'s tables are
+  /// built again while this store's keep answering. Its own connection and
+  /// file; destroying it deletes it. A store left by a crash is deleted when
+  /// this one opens. The default: errc::invalid_argument (not supported).
+  virtual caf::expected<std::unique_ptr<read_store>> open_shadow(std::string_view name);
+  /// In one transaction: every table `shadow` (from open_shadow()) holds,
+  /// with its rows, indexes, views and triggers, replaces the object of the
+  /// same name in this store (the store's own tables aside); `name`'s
+  /// checkpoint becomes `position`, and its parked events up to `position`
+  /// are forgotten. Nothing changes if it fails. Not inside begin()/commit().
+  virtual caf::error swap_in(std::string_view name, read_store& shadow, std::uint64_t position);
 };
 
 /// Opens a new store; called on the application's thread at build().

@@ -6,6 +6,8 @@
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal_detail.hpp>  // now_us
 #include <interlock/persistence/read_store_checks.hpp>
+#include <interlock/persistence/read_store_shadow_files.hpp>
+#include <interlock/persistence/read_store_swap.hpp>
 #include <interlock/persistence/read_db.hpp>
 #include <interlock/persistence/sqlite_db.hpp>
 
@@ -42,12 +44,22 @@ CREATE TABLE IF NOT EXISTS parked_events (
 
 class sqlite_read_store final : public read_store {
  public:
-  explicit sqlite_read_store(std::string path) : path_(std::move(path)) {}
+  /// A `scratch` store is a rebuild's shadow: nothing in it needs to
+  /// survive a crash (synchronous=OFF), and destroying it deletes it.
+  explicit sqlite_read_store(std::string path, bool scratch = false) : path_(std::move(path)), scratch_(scratch) {}
+
+  ~sqlite_read_store() override {
+    if (!scratch_) return;
+    close();
+    detail::remove_database_files(path_);
+  }
 
   caf::error open() {
+    if (!scratch_) detail::remove_leftover_shadows(path_);
     if (db_.open(path_, path_.starts_with("file:")) != SQLITE_OK) return fail("cannot open");
-    if (db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;") != SQLITE_OK)
-      return fail("cannot set up");
+    const char* setup = scratch_ ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA busy_timeout=5000;"
+                                 : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;";
+    if (db_.exec(setup) != SQLITE_OK) return fail("cannot set up");
     if (auto err = check_what_the_file_holds()) return err;
     if (db_.exec(schema_sql) != SQLITE_OK) return fail("cannot create the tables of");
     if (auto err = check_format()) return err;
@@ -170,7 +182,71 @@ class sqlite_read_store final : public read_store {
     if (db_.in_transaction()) db_.exec("ROLLBACK");
   }
 
+  caf::expected<std::unique_ptr<read_store>> open_shadow(std::string_view name) override {
+    if (auto err = detail::check_projection_name(name)) return err;
+    auto path = detail::shadow_path_for(path_, name);
+    detail::remove_database_files(path);  // one a crash left: its rebuild cannot go on
+    auto shadow = std::make_unique<sqlite_read_store>(std::move(path), true);
+    if (auto err = shadow->open()) return err;
+    return std::unique_ptr<read_store>{std::move(shadow)};
+  }
+
+  caf::error swap_in(std::string_view name, read_store& shadow, std::uint64_t position) override {
+    auto* other = dynamic_cast<sqlite_read_store*>(&shadow);
+    if (other == nullptr || !other->scratch_)
+      return make_error(errc::invalid_argument, "projection " + std::string{name} + ": swap_in() takes a store "
+                                                "from open_shadow()");
+    if (auto err = attach(other->path_)) return err;
+    auto err = swap_in_transaction(name, position);
+    if (db_.exec("DETACH DATABASE interlock_shadow") != SQLITE_OK && !err) err = fail("cannot detach a rebuild from");
+    return err;
+  }
+
  private:
+  caf::error attach(const std::string& path) {
+    sqlite::statement attach;
+    if (attach.prepare(db_.get(), "ATTACH DATABASE ? AS interlock_shadow") != SQLITE_OK)
+      return fail("cannot attach a rebuild to");
+    attach.bind(1, path);
+    if (attach.step() != SQLITE_DONE) return fail("cannot attach the rebuild '" + path + "' to");
+    return {};
+  }
+
+  // The shadow's tables in place of the ones in use, the checkpoint at
+  // `position`, the parked events the rebuild applied forgotten: one transaction.
+  caf::error swap_in_transaction(std::string_view name, std::uint64_t position) {
+    if (auto err = begin()) return err;
+    caf::error err;
+    {
+      read_db sql{db_.get()};  // its statements are finalized before the detach
+      err = detail::copy_shadow_schema(sql, "interlock_shadow");
+    }
+    projection_checkpoint cp;
+    cp.position = position;
+    if (!err) err = save_checkpoint(name, cp);
+    if (!err) err = forget_parked_through(name, position);
+    if (!err) err = commit();
+    if (err) rollback();
+    return err;
+  }
+
+  caf::error forget_parked_through(std::string_view name, std::uint64_t position) {
+    sqlite::statement forget;
+    if (forget.prepare(db_.get(), "DELETE FROM parked_events WHERE projection = ? AND position <= ?") != SQLITE_OK)
+      return fail("cannot prepare a statement for");
+    forget.bind(1, name);
+    forget.bind(2, static_cast<std::int64_t>(position));
+    if (forget.step() != SQLITE_DONE) return fail("cannot forget parked events in");
+    return {};
+  }
+
+  // Statements first, then the connection (a scratch store's file goes next).
+  void close() {
+    sql_.reset();
+    for (auto* stmt : {&load_, &save_, &remove_, &list_, &park_, &list_parked_, &unpark_}) *stmt = sqlite::statement{};
+    db_ = sqlite::connection{};
+  }
+
   caf::error fail(const std::string& what) const {
     return make_error(errc::storage, what + " read store '" + path_ + "': " + db_.last_error());
   }
@@ -232,6 +308,7 @@ class sqlite_read_store final : public read_store {
   }
 
   std::string path_;
+  bool scratch_ = false;
   sqlite::connection db_;  // declared before the statements: they are finalized first
   sqlite::statement load_, save_, remove_, list_, park_, list_parked_, unpark_;
   std::unique_ptr<read_db> sql_;  // its statements are finalized before the connection closes

@@ -118,11 +118,14 @@ class application {
   /// reports. errc::unavailable once the application has stopped.
   caf::expected<std::vector<projection_status>> status() const;
 
-  /// Rebuilds projection P's read model from the whole journal. In memory:
-  /// a new one is built beside the old, which answers queries meanwhile, and
-  /// replaces it at once when it has caught up; the call returns then (status
-  /// `rebuilding` until). Durable (tables): they are emptied and filled again
-  /// in place, and queries wait until it has caught up.
+  /// Rebuilds projection P's read model from the whole journal: a new one is
+  /// built beside the old, which answers queries and applies live events
+  /// meanwhile, and replaces it at once when it has caught up; the call
+  /// returns then (status `rebuilding` until). Durable (tables): the new
+  /// tables are built in a scratch store of their own and replace the old
+  /// ones, with the checkpoint, in one transaction of the read store; if the
+  /// rebuild fails, the old ones stay and the call returns the error.
+  /// Processors and sagas: their rows are emptied and filled again in place.
   template <class P>
   caf::error rebuild() { return rebuild(std::string{type_name_of<P>()}); }
   caf::error rebuild(const std::string& projection_type);

@@ -9,46 +9,17 @@
 #include <random>
 #include <thread>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
-#include <interlock/persistence/sqlite_journal.hpp>
-
+#include "account_fill.hpp"
+#include "child_process.hpp"
 #include "raw_db.hpp"
 #include "test_support.hpp"
-
-extern char** environ;
 
 using namespace testing_support;
 
 namespace {
-
-// Ten accounts, acc-0..acc-9: Opened, then deposits of 1..9, written straight
-// through the journal API in large batches.
-void fill(const std::string& db, std::size_t events) {
-  auto j = interlock::open_sqlite_journal(interlock::sqlite_options{db});
-  REQUIRE(j);
-  std::vector<std::uint64_t> versions(10, 0);
-  std::size_t written = 0;
-  while (written < events) {
-    std::vector<interlock::append_request> batch;
-    for (std::size_t a = 0; a < 10 && written < events; ++a) {
-      interlock::append_request req;
-      req.aggregate_type = "Account";
-      req.aggregate_id = "acc-" + std::to_string(a);
-      req.expected_version = versions[a];
-      for (int k = 0; k < 500 && written < events; ++k, ++written) {
-        if (versions[a] + req.events.size() == 0) req.events.push_back({"Opened", 1, R"({"owner":"o"})"});
-        else req.events.push_back({"Deposited", 1, R"({"amount":)" + std::to_string(1 + written % 9) + R"(,"tag":"f"})"});
-      }
-      versions[a] += req.events.size();
-      batch.push_back(std::move(req));
-    }
-    for (auto& r : (*j)->append(batch)) REQUIRE(r);
-  }
-}
 
 // The read model as the journal says it must be: per account, the sum of its
 // deposits and the number of its events.
@@ -61,32 +32,6 @@ std::vector<std::string> expected_rows(const std::string& db) {
 std::vector<std::string> stored_rows(const std::string& read_store) {
   return raw_db{read_store}.rows("SELECT account, amount, events FROM counted ORDER BY account");
 }
-
-struct child {
-  pid_t pid = -1;
-  explicit child(std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    REQUIRE(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~child() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      wait();
-    }
-  }
-  int wait() {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return status;
-  }
-};
 
 std::vector<std::string> reader_args(const std::string& db, long deposits, std::size_t read_batch) {
   return {INTERLOCK_PROGRAM_durable_reader, "--db", db, "--deposits", std::to_string(deposits), "--read-batch",
@@ -106,7 +51,7 @@ TEST_CASE("durable crash: kill -9 while catching up and taking deposits, after a
   temp_dir dir;
   const auto db = dir.file("bank.db");
   const auto read_store = dir.file("bank.read.db");
-  fill(db, 100'000);
+  fill_accounts(db, 100'000);
   // How long a whole catch-up takes here: the kills land within it.
   const auto t0 = std::chrono::steady_clock::now();
   REQUIRE(child{reader_args(db, 0, 512)}.wait() == 0);

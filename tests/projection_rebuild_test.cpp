@@ -12,6 +12,7 @@
 using namespace testbank;
 using namespace testing_support;
 using phase = interlock::projection_status::phase;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -97,6 +98,7 @@ TEST_CASE("rebuild: two calls share one rebuild, and reset() is refused meanwhil
   auto first = std::async(std::launch::async, [&] { return app->rebuild<HeldBalances>(); });
   while (made.load() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   auto second = std::async(std::launch::async, [&] { return app->rebuild<HeldBalances>(); });
+  std::this_thread::sleep_for(100ms);  // its request reaches the projection while the first one is held
   REQUIRE_FALSE(app->pause<HeldBalances>());
   auto refused = app->reset<HeldBalances>(0);
   CHECK(interlock::describe(refused) ==

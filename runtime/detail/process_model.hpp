@@ -275,6 +275,7 @@ std::pair<std::shared_ptr<const projection_kind>, std::shared_ptr<process_link>>
   auto kind = std::make_shared<projection_kind>();
   kind->type_name = std::string{type_name_of<T>()};
   kind->durable = true;
+  kind->rebuild_in_place = true;  // its rows share tables with other processes' (and a shadow's commands must not go out)
   set_reading_policy<T>(*kind);
   kind->registration_error =
       list_error<typename T::commands, typename T::events>((is_saga_v<T> ? "saga " : "processor ") + kind->type_name,
