@@ -144,11 +144,12 @@ struct Transfer : interlock::aggregate<Transfer> {
 /// One conversation per transfer: its id is the transfer's, and every command
 /// the saga sends carries it as correlation id, so the accounts' events come back.
 struct TransferSaga : interlock::saga<TransferSaga> {
-  using events = interlock::types<TransferRequested, Debited, Credited>;
+  using events = interlock::types<TransferRequested, Debited, Credited, Refunded>;
   using commands = interlock::types<Debit, Credit, Refund, CompleteTransfer, FailTransfer>;
 
   std::string from, to;
   cents amount = 0;
+  std::string failure;  // why it is being refunded
 
   static std::string conversation(const TransferRequested&, const interlock::event_envelope& env) {
     return env.aggregate_id;  // the transfer
@@ -174,14 +175,18 @@ struct TransferSaga : interlock::saga<TransferSaga> {
   }
   void rejected(const Credit&, const std::string& reason) { refund("the credit was refused (" + reason + ")"); }
   void deadline_passed() { refund("no credit within 30 s"); }
+  // The transfer is failed once the money is back, not while the refund is on its way.
+  void on(const Refunded&) {
+    dispatch(conversation_id(), FailTransfer{failure + "; refunded"});
+    complete();
+  }
 
  private:
   void refund(const std::string& why) {
+    failure = why;
     dispatch(from, Refund{amount});
-    dispatch(conversation_id(), FailTransfer{why + "; refunded"});
-    complete();
   }
 };
-INTERLOCK_JSON(TransferSaga, from, to, amount)
+INTERLOCK_JSON(TransferSaga, from, to, amount, failure)
 
 }  // namespace transfer
