@@ -12,9 +12,10 @@
 // interlock_debug; CLI11, header-only, is needed only to build it).
 //
 // Contract: run() reads the registered types, upcasters and settings of
-// `builder` and never builds the application: no actor starts, nothing is
-// written to the journal or the read store (rebuild works in a scratch copy
-// that it deletes). The journal file must exist; reading it beside a running
+// `builder` and never builds the application: no actor starts, and no event,
+// snapshot or read model is written (rebuild works in a scratch copy that it
+// deletes; opening the journal may fold its stream index, a cache, as every
+// connection does). The journal file must exist; reading it beside a running
 // application is safe (a reader never blocks the writer in WAL mode). Returns
 // the exit status: 0 done, 1 a failure or a difference found (the message
 // names the stream, type or projection), 2 a usage error. Output is coloured
