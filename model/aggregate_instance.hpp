@@ -63,6 +63,9 @@ class aggregate_instance {
   /// A result stored by an idempotent command of type `command_type`, decoded.
   virtual caf::expected<std::shared_ptr<const void>> decode_result(const std::string& command_type,
                                                                   const std::string& json) const = 0;
+  /// The state as JSON text, as a snapshot stores it (the debug console's
+  /// view); errc::schema_mismatch if the type has no JSON form.
+  virtual caf::expected<std::string> state_json() const = 0;
   /// Whether this aggregate writes (and so may load) snapshots.
   virtual bool snapshots_enabled() const = 0;
   /// How many snapshots its stream keeps.

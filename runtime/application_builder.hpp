@@ -32,6 +32,9 @@
 namespace interlock {
 
 class upcaster_chain;  // persistence/upcaster.hpp
+namespace detail {
+struct builder_access;  // builder_access.hpp: what the debug console reads of a builder
+}
 
 class application_builder {
  public:
@@ -106,6 +109,7 @@ class application_builder {
   caf::expected<application> build();
 
  private:
+  friend struct detail::builder_access;
   template <class T, class... Args>
   static T make_process(const Args&... args) {
     if constexpr (sizeof...(Args) == 0 || std::is_constructible_v<T, const Args&...>) return T(args...);

@@ -248,6 +248,13 @@ class aggregate_model final : public aggregate_model_base {
     }
   }
 
+  caf::expected<std::string> state_json() const override {
+    if constexpr (state_codable<T>)
+      return encode_text(state_, [&] { return snapshot_name(type_name_of<T>(), state_.id(), state_.version()); });
+    else
+      return not_snapshottable_error(type_name_of<T>());
+  }
+
   static const aggregate_type_info& info() {
     static const aggregate_type_info table = make_info(static_cast<typename T::commands*>(nullptr),
                                                        static_cast<typename T::events*>(nullptr));

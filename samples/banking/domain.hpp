@@ -143,4 +143,8 @@ struct BankAccount : interlock::aggregate<BankAccount> {
   }
 };
 
+// The state's JSON form: what `banking debug replay` and `step` show (and what
+// a snapshot would store, were snapshots turned on).
+INTERLOCK_JSON(BankAccount, owner_name, balance, opened, closed)
+
 }  // namespace banking

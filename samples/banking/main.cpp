@@ -5,17 +5,23 @@
 // The journal is a file (default data/banking.db), so every run adds three new
 // accounts to those of earlier runs: the views are rebuilt from the whole
 // journal at start and keep growing. --memory starts empty each time.
+//
+// `banking [--db PATH] debug COMMAND ...` runs the time-travel console on the
+// journal instead (runtime/debug.hpp): replay, step, check-snapshots, rebuild;
+// `banking debug --help` lists them.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include <interlock/runtime/debug.hpp>
 #include <interlock/runtime/interlock.hpp>
 
 #include "../sample_args.hpp"
@@ -221,19 +227,28 @@ bool print_account(interlock::application& app, const teller& t, const std::stri
   return true;
 }
 
+/// Where the debug console's arguments start ("debug" and what follows); argc if not given.
+int debug_argument(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view{argv[i]} == "debug") return i;
+  return argc;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // A CAF application's own config: the runtime's settings are part of it
   // (interlock::add_options, in sample_config), read from the same INI file
-  // and command line as CAF's.
+  // and command line as CAF's. The arguments after `debug` are the console's.
+  const int debug_at = debug_argument(argc, argv);
   sample_config cfg{"data/banking.db"};
-  cfg.parse_or_exit(argc, argv);
+  cfg.parse_or_exit(debug_at, argv);
   caf::actor_system sys{cfg};
 
   interlock::application_builder builder{sys};  // its settings: cfg's interlock.* keys
   builder.aggregate<BankAccount>().projection<AccountSummaryProjection>().projection<TransactionHistoryProjection>();
   add_upcasters(builder.upcasters());  // journals of the sample's first version still load
+  if (debug_at < argc) return interlock::debug::run(builder, argc - debug_at, argv + debug_at);
   auto app = builder.build();
   if (!app) {
     std::fprintf(stderr, "cannot start: %s\n", interlock::describe(app.error()).c_str());

@@ -2,7 +2,7 @@
 # The layers of docs/design.md, lowest first: a folder includes only itself and
 # the folders below it (no cycles between folders). Fails naming each include
 # that points up, with its file and line.
-set(layers core persistence model actors runtime)
+set(layers core persistence model actors runtime debug)
 set(failures "")
 list(LENGTH layers count)
 math(EXPR last "${count} - 1")
