@@ -108,13 +108,16 @@ caf::error sample_config::parse_args(int argc, char** argv) {
   return {};
 }
 
-void sample_config::parse_or_exit(int argc, char** argv) {
+void sample_config::parse_or_exit(int argc, char** argv, const char* after_help) {
   if (auto err = parse_args(argc, argv)) {
     std::fprintf(stderr, "%s: %s\n", program_name(argc > 0 ? argv[0] : nullptr).c_str(),
                  interlock::describe(err).c_str());
     std::exit(2);
   }
-  if (help()) std::exit(0);
+  if (help()) {
+    if (after_help) std::printf("\n%s", after_help);
+    std::exit(0);
+  }
 }
 
 std::string sample_config::journal() const {

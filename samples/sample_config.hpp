@@ -32,8 +32,9 @@ class sample_config : public caf::actor_system_config {
   /// the key or the file's line. After --help or --long-help, help() is true.
   caf::error parse_args(int argc, char** argv);
 
-  /// parse_args; prints the error and exits 2, or exits 0 after the help.
-  void parse_or_exit(int argc, char** argv);
+  /// parse_args; prints the error and exits 2, or exits 0 after the help
+  /// (and `after_help`, if any: what the program takes besides its flags).
+  void parse_or_exit(int argc, char** argv, const char* after_help = nullptr);
 
   bool help() const { return cli_helptext_printed; }
 

@@ -242,7 +242,9 @@ int main(int argc, char** argv) {
   // and command line as CAF's. The arguments after `debug` are the console's.
   const int debug_at = debug_argument(argc, argv);
   sample_config cfg{"data/banking.db"};
-  cfg.parse_or_exit(debug_at, argv);
+  cfg.parse_or_exit(debug_at, argv,
+                    "banking [flags] debug COMMAND ...: the time-travel console on the journal\n"
+                    "  (replay, step, check-snapshots, rebuild; `banking debug --help` lists them)\n");
   caf::actor_system sys{cfg};
 
   interlock::application_builder builder{sys};  // its settings: cfg's interlock.* keys

@@ -61,6 +61,9 @@ endfunction()
 # --help: the sample's usage and flags; --long-help: every runtime setting with its default.
 check(NAME help RC 0 OUT "usage: .*--db=PATH.*--memory.*--config-file" ARGS --help)
 check(NAME help_short RC 0 OUT "usage: " ARGS -h)
+if(DEFINED HELP_EXTRA)  # what a sample takes besides its flags (banking: debug COMMAND)
+  check(NAME help_extra RC 0 OUT "${HELP_EXTRA}" ARGS --help)
+endif()
 check(NAME long_help RC 0 OUT "interlock\\.journal\\.max_batch=.*\\(default: 1024\\).*interlock\\.log\\.level=.*\\(default: \"\"\\)"
       ARGS --long-help)
 check(NAME help_wins_over_errors RC 0 OUT "usage: " ARGS --interlock.journal.max_btch=1 --help)
