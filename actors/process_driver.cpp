@@ -126,8 +126,8 @@ void answered(self_ptr self, std::int64_t id, std::uint64_t position, caf::error
     auto instance = st.cfg.instance;
     if (auto way = st.on_its_way.find(row.key); way != st.on_its_way.end() && --way->second == 0)
       st.on_its_way.erase(way);
-    if (!err) st.answered_through = std::max(st.answered_through, position);
     if (!err) {
+      st.answered_through = std::max(st.answered_through, position);
       st.done.push_back(id);
       delete_done(self);
     } else if (worth_retrying(err)) {
