@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Interlock needs to build and test on Debian bookworm, and only
 # what is missing (idempotent: does nothing, not even apt-get update, when all
-# is there). Uses sudo only when not root.
+# is there). Uses sudo only when not root. With --tests it also installs what
+# only the tests run (servers and browsers the tests start themselves).
 set -euo pipefail
 
 packages=(
@@ -15,6 +16,12 @@ packages=(
   sqlite3             # sqlite3 shell, to inspect journals by hand
   libgoogle-perftools-dev  # tcmalloc, the samples' and the benchmark's malloc (cmake/InterlockAllocator.cmake)
 )
+# Only the tests use these; the sample's set-up does not install them.
+test_packages=(
+)
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=("${test_packages[@]}")
+fi
 
 missing=()
 for pkg in "${packages[@]}"; do
