@@ -35,6 +35,7 @@ struct runtime_settings {
   std::string database_path = "data/interlock.db";
   sync_mode synchronous = sync_mode::full;
   bool in_memory = false;
+  bool category_copies = false;  // SQLite: copies clustered by type, for reads filtered by type (twice the space)
   std::size_t max_batch = 1024;                           // appends committed in one transaction, at most
   std::chrono::microseconds group_commit_wait{0};         // how long the first append of a batch waits for more
   std::size_t read_batch = 4096;                          // events per read during recovery / catch-up

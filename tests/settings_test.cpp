@@ -122,6 +122,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   want.database_path = "/var/lib/interlock/x #1.db";
   want.synchronous = sync_mode::normal;
   want.in_memory = true;
+  want.category_copies = true;
   want.max_batch = 7;
   want.group_commit_wait = 250us;
   want.read_batch = 9;
@@ -138,6 +139,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
              "database_path = \"/var/lib/interlock/x #1.db\" ; a comment\n"
              "synchronous = \"normal\"\n"
              "in_memory = true\n"
+             "category_copies = true\n"
              "max_batch = 7\n"
              "group_commit_wait = 250us\n"
              "read_batch = 9\n"
@@ -155,6 +157,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   CHECK(loaded(ini) == want);
   CHECK(loaded("", {"--interlock.journal.database_path=/var/lib/interlock/x #1.db",
                     "--interlock.journal.synchronous=normal", "--interlock.journal.in_memory=true",
+                    "--interlock.journal.category_copies=true",
                     "--interlock.journal.max_batch=7", "--interlock.journal.group_commit_wait=250us",
                     "--interlock.journal.read_batch=9", "--interlock.journal.timeout=1500ms",
                     "--interlock.client.window=11", "--interlock.aggregates.snapshot_every=100",
