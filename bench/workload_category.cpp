@@ -6,8 +6,8 @@
 // (lower is better). On SQLite the journal is then opened with
 // category_copies (which indexes it again, timed as `copies_index_seconds`)
 // and the by-type catch-up timed once more: `copies_ratio_to_full`. Each
-// time includes starting the application (`start_seconds`: a by-type
-// catch-up with no event to read); `copies_ratio_beyond_start` leaves it out
+// time includes starting the application (`start_seconds`: the quickest of
+// three by-type catch-ups with no event to read); `copies_ratio_beyond_start` leaves it out
 // of both sides.
 #include <chrono>
 
@@ -93,8 +93,11 @@ void time_with_copies(const options& opts, const std::string& path, std::size_t 
   }
   r.extra["copies_index_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - opened).count();
   const auto factory = interlock::sqlite_journal_factory(with_copies);
-  const auto by_type = catch_up<FlagCounter>(opts, path, factory, n, flags);
-  const auto start = catch_up<UnseenCounter>(opts, path, factory, n, 0);
+  auto by_type = catch_up<FlagCounter>(opts, path, factory, n, flags);
+  auto start = catch_up<UnseenCounter>(opts, path, factory, n, 0);
+  for (int again = 0; again < 2 && start.error.empty(); ++again)  // the least of 3: a start is a few ms, and noisy
+    if (auto t = catch_up<UnseenCounter>(opts, path, factory, n, 0); !t.error.empty() || t.seconds < start.seconds)
+      start = t;
   for (const auto* s : {&by_type, &start})
     if (!s->error.empty()) {
       r.error = s->error;
