@@ -22,7 +22,8 @@ constexpr std::string_view page = R"html(<!doctype html>
   th, td { text-align: left; vertical-align: top; padding: .2em .5em; border-bottom: 1px solid #eee; }
   th { font-weight: 600; color: #555; }
   td.num { text-align: right; }
-  pre { margin: 0; font: 12px/1.35 monospace; white-space: pre-wrap; }
+  pre { margin: 0; font: 12px/1.35 monospace; white-space: pre; }
+  td.time { white-space: nowrap; }
   tr.selected { outline: 2px solid #3b82f6; }
   .error { margin: .5em 1em; padding: .5em; background: #fde2e2; color: #8a1f1f; border: 1px solid #f5b5b5; }
   .note { color: #666; font-style: italic; }
@@ -136,7 +137,7 @@ async function showStream(type, id, from, position) {
   for (const ev of body.events) {
     const selected = String(ev.position) === position ? " selected" : "";
     html += `<tr id="event-${ev.position}" class="event${selected}"><td class="num">${ev.position}</td>` +
-            `<td>${esc(ev.recorded_at)}</td><td class="num">${ev.version}</td><td>${esc(ev.type)}</td>` +
+            `<td class="time">${esc(ev.recorded_at)}</td><td class="num">${ev.version}</td><td>${esc(ev.type)}</td>` +
             `<td><pre class="payload">${esc(JSON.stringify(ev.payload, null, 2))}</pre></td><td>${renderState(ev)}</td></tr>`;
   }
   html += "</tbody></table>";
