@@ -25,6 +25,7 @@
 #include <interlock/debug/web_api.hpp>
 
 #include "process_runner.hpp"
+#include "raw_db.hpp"
 #include "test_support.hpp"
 #include "web_domain.hpp"
 
@@ -86,17 +87,19 @@ json event(int position, int version, const std::string& type, const std::string
           {"payload", payload}, {"state", state}, {"changes", changes}};
 }
 
-// A console serving the web view of a journal (tests/programs/web_console.cpp
-// `serve --port 0`), and the address it prints. Killed if still running when destroyed.
+// A console serving the web view of a journal (by default
+// tests/programs/web_console.cpp `JOURNAL serve --port 0`), and the address it
+// prints. Killed if still running when destroyed.
 struct server {
   pid_t pid = -1;
   int out = -1;  // its stdout, open until it is gone (it prints "stopped" when it stops)
   std::string url;
-  explicit server(const std::string& journal) {
+  explicit server(const std::string& journal)
+      : server(std::vector<std::string>{INTERLOCK_PROGRAM_web_console, journal, "serve", "--port", "0"}) {}
+  explicit server(std::vector<std::string> args) {
     int pipe_fds[2];
     REQUIRE(::pipe(pipe_fds) == 0);
     out = pipe_fds[0];
-    std::vector<std::string> args{INTERLOCK_PROGRAM_web_console, journal, "serve", "--port", "0"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -344,3 +347,33 @@ TEST_CASE("debug serve: headless Chromium shows the streams, the events, the sta
 
   CHECK(s.stop() == 0);
 }
+
+#ifdef INTERLOCK_SAMPLE_BANKING
+TEST_CASE("debug serve: the banking sample's `debug serve`", "[debug][web]") {
+  temp_dir dir;
+  const auto db = dir.file("bank.db");
+  const std::string banking = INTERLOCK_SAMPLE_BANKING;
+  REQUIRE(testing_support::run_program(banking + " --db " + db + " > /dev/null").exit_code == 0);
+  server s{{banking, "--db", db, "debug", "serve", "--port", "0"}};
+  httplib::Client http{s.url.substr(0, s.url.size() - 1)};
+  http.set_connection_timeout(5);
+  http.set_read_timeout(10);
+
+  auto streams = http.Get("/api/streams");
+  REQUIRE(streams);
+  CHECK(streams->status == 200);
+  auto list = json::parse(streams->body)["streams"];
+  REQUIRE(list.size() == 3);
+  auto alice = testing_support::raw_db{db}.rows("SELECT aggregate_id FROM streams ORDER BY first_position LIMIT 1");
+  REQUIRE(alice.size() == 1);
+  auto stream = http.Get("/api/stream?type=BankAccount&id=" + alice[0]);
+  REQUIRE(stream);
+  CHECK(stream->status == 200);
+  auto events = json::parse(stream->body)["events"];
+  REQUIRE(events.size() == 4);
+  CHECK(events[3]["state"] == json::parse(R"({"owner_name":"Alice","balance":198456,"opened":true,"closed":false})"));
+  CHECK(events[3]["changes"] ==
+        json::parse(R"([{"op":"replace","path":"/balance","text":"balance: 75000 -> 198456"}])"));
+  CHECK(s.stop() == 0);
+}
+#endif
