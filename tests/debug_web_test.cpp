@@ -239,7 +239,7 @@ TEST_CASE("debug web API: the streams, a stream's events with the state after ea
   CHECK(command.body["events"][0]["matched"] == json::parse(R"(["command_id","correlation_id"])"));
 }
 
-TEST_CASE("debug web API: errors are values; a type without a JSON state view says so", "[debug][web]") {
+TEST_CASE("debug web API: errors are values, and a type without a JSON state view says so", "[debug][web]") {
   temp_dir dir;
   const auto path = dir.file("j.db");
   write_journal(path);
