@@ -135,6 +135,28 @@ json stored_events(journal& j, const stream_name& s, window w) {
   return events;
 }
 
+// The events whose command, correlation or causation id is `id` (one more
+// than max_found, for put_list), each saying which of them matched.
+json events_with_id(const sql_file& sql, const std::string& id) {
+  auto events = json::array();
+  sql.each("SELECT e.global_position, s.aggregate_type, s.aggregate_id, e.version, e.event_type, e.recorded_at,"
+           " coalesce(e.command_id, ''), coalesce(e.correlation_id, e.command_id, ''), coalesce(e.causation_id, '')"
+           " FROM events e JOIN streams s ON s.stream_key = e.stream_key"
+           " WHERE e.command_id = ?1 OR coalesce(e.correlation_id, e.command_id) = ?1 OR e.causation_id = ?1"
+           " ORDER BY e.global_position LIMIT " + std::to_string(max_found + 1),
+           {id}, [&](const std::vector<json>& r) {
+             auto matched = json::array();
+             for (auto [col, name] : {std::pair{6, "command_id"}, {7, "correlation_id"}, {8, "causation_id"}})
+               if (r[col] == id) matched.push_back(name);
+             events.push_back({{"position", r[0]}, {"stream", r[1].get<std::string>() + "/" + r[2].get<std::string>()},
+                               {"type", r[1]}, {"id", r[2]}, {"version", r[3]}, {"event_type", r[4]},
+                               {"recorded_at", iso_time(r[5].get<std::int64_t>())},
+                               {"command_id", id_or_null(r[6])}, {"correlation_id", id_or_null(r[7])},
+                               {"causation_id", id_or_null(r[8])}, {"matched", matched}});
+           });
+  return events;
+}
+
 }  // namespace
 
 web_api::web_api(const console& c)
@@ -181,23 +203,7 @@ web_response web_api::search(const std::map<std::string, std::string>& query) co
   const auto& q = required(query, "q");
   json body{{"query", q}};
   put_list(body, "streams", streams_of(sql_, "WHERE substr(s.aggregate_id, 1, length(?1)) = ?1", {q}), max_listed);
-  auto events = json::array();
-  sql_.each("SELECT e.global_position, s.aggregate_type, s.aggregate_id, e.version, e.event_type, e.recorded_at,"
-            " coalesce(e.command_id, ''), coalesce(e.correlation_id, e.command_id, ''), coalesce(e.causation_id, '')"
-            " FROM events e JOIN streams s ON s.stream_key = e.stream_key"
-            " WHERE e.command_id = ?1 OR coalesce(e.correlation_id, e.command_id) = ?1 OR e.causation_id = ?1"
-            " ORDER BY e.global_position LIMIT " + std::to_string(max_found + 1),
-            {q}, [&](const std::vector<json>& r) {
-              auto matched = json::array();
-              for (auto [col, name] : {std::pair{6, "command_id"}, {7, "correlation_id"}, {8, "causation_id"}})
-                if (r[col] == q) matched.push_back(name);
-              events.push_back({{"position", r[0]}, {"stream", r[1].get<std::string>() + "/" + r[2].get<std::string>()},
-                                {"type", r[1]}, {"id", r[2]}, {"version", r[3]}, {"event_type", r[4]},
-                                {"recorded_at", iso_time(r[5].get<std::int64_t>())},
-                                {"command_id", id_or_null(r[6])}, {"correlation_id", id_or_null(r[7])},
-                                {"causation_id", id_or_null(r[8])}, {"matched", matched}});
-            });
-  put_list(body, "events", std::move(events), max_found);
+  put_list(body, "events", events_with_id(sql_, q), max_found);
   return {200, std::move(body)};
 }
 
