@@ -16,8 +16,9 @@ constexpr std::string_view page = R"html(<!doctype html>
   header #journal { font-family: monospace; opacity: .8; flex: 1; }
   header input { width: 28em; padding: .25em; }
   main { display: flex; align-items: flex-start; }
-  #streams-pane { flex: 0 0 auto; padding: 0 1em; border-right: 1px solid #ddd; }
-  #detail { flex: 1; padding: 0 1em; min-width: 0; }
+  #streams-pane { flex: 0 1 auto; max-width: 34em; overflow-x: auto; padding: 0 1em; border-right: 1px solid #ddd; }
+  #streams a { font: 12px monospace; }
+  #detail { flex: 1; padding: 0 1em; min-width: 0; overflow-x: auto; }
   table { border-collapse: collapse; }
   th, td { text-align: left; vertical-align: top; padding: .2em .5em; border-bottom: 1px solid #eee; }
   th { font-weight: 600; color: #555; }
@@ -30,7 +31,7 @@ constexpr std::string_view page = R"html(<!doctype html>
   .added { background: #c9f2c9; }
   .changed { background: #ffeaa0; }
   .removed { background: #ffd0d0; }
-  .changes div { font: 12px monospace; margin-top: .2em; padding: 0 .2em; }
+  .changes div { font: 12px monospace; margin-top: .2em; padding: 0 .2em; white-space: nowrap; }
   a { color: #1d4ed8; text-decoration: none; }
   a:hover { text-decoration: underline; }
 </style>
@@ -80,14 +81,22 @@ function link(text, changes, cls) {
 const streamLink = (s, position) =>
   link(s.stream || s.type + "/" + s.id, {type: s.type, id: s.id, from: null, position: position || null}, "stream-link");
 
-async function loadStreams() {
-  const body = await api("/api/streams");
-  $("journal").textContent = body.journal;
-  $("streams").tBodies[0].innerHTML = body.streams.map((s) =>
+let streamList = null;  // the last /api/streams answer
+
+// The streams' links keep the rest of the address (a search stays open).
+function renderStreams() {
+  if (!streamList) return;
+  $("streams").tBodies[0].innerHTML = streamList.streams.map((s) =>
     `<tr class="stream-row"><td>${esc(s.type)}</td><td>${link(s.id, {type: s.type, id: s.id, from: null, position: null}, "stream-link")}</td>` +
     `<td class="num">${s.events}</td><td class="num">${s.version}</td></tr>`).join("");
-  $("streams-note").textContent = body.streams.length === 0 ? "The journal holds no stream." :
-    body.streams_truncated ? `The first ${body.streams.length} streams.` : "";
+  $("streams-note").textContent = streamList.streams.length === 0 ? "The journal holds no stream." :
+    streamList.streams_truncated ? `The first ${streamList.streams.length} streams.` : "";
+}
+
+async function loadStreams() {
+  streamList = await api("/api/streams");
+  $("journal").textContent = streamList.journal;
+  renderStreams();
 }
 
 // The state as indented JSON, each changed member wrapped in a span of its
@@ -144,7 +153,7 @@ async function showStream(type, id, from, position) {
   if (body.next_from) html += `<p>${link("events from version " + body.next_from, {from: body.next_from, position: null})}</p>`;
   $("stream").innerHTML = html;
   const row = position && document.getElementById("event-" + position);
-  if (row) row.scrollIntoView({block: "center"});
+  if (row) row.scrollIntoView({block: "center", inline: "nearest"});
 }
 
 async function showSearch(q) {
@@ -165,6 +174,7 @@ async function showSearch(q) {
 async function route() {
   const p = params();
   $("error").hidden = true;
+  renderStreams();
   $("search").value = p.get("q") || "";
   const jobs = [];
   if (p.get("q")) jobs.push(showSearch(p.get("q")).catch(showError));
