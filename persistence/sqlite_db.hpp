@@ -107,4 +107,26 @@ class reset_on_exit {
   statement& stmt_;
 };
 
+/// One read snapshot over several statements (WAL): what they read agrees
+/// with itself while other connections commit. Nothing is begun, and ok(),
+/// when the connection is in a transaction already (it has one).
+class read_transaction {
+ public:
+  explicit read_transaction(connection& db) : db_(db), own_(!db.in_transaction()) {
+    if (own_) ok_ = db_.exec("BEGIN") == 0;  // SQLITE_OK
+  }
+  ~read_transaction() {
+    if (own_ && ok_) db_.exec("COMMIT");
+  }
+  read_transaction(const read_transaction&) = delete;
+  read_transaction& operator=(const read_transaction&) = delete;
+
+  bool ok() const { return ok_; }
+
+ private:
+  connection& db_;
+  bool own_;
+  bool ok_ = true;
+};
+
 }  // namespace interlock::sqlite

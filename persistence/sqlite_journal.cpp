@@ -36,28 +36,19 @@ caf::expected<std::unique_ptr<journal>> sqlite_journal::open(const sqlite_option
 // asked for them. The first to ask empties the indexes, so that the fold
 // at open (check_at_open) indexes every event again, with its copy.
 caf::error sqlite_journal::start_copies(bool wanted) {
-  statement q;
-  if (q.prepare(db_.get(), "SELECT value FROM journal_meta WHERE key = 'category_copies'") != SQLITE_OK)
-    return open_error();
-  const int rc = q.step();
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return open_error();
-  copies_ = rc == SQLITE_ROW && q.column_int64(0) != 0;
-  q.reset();
-  if (copies_ || !wanted) return {};
+  if (!wanted) return read_copies_flag() == SQLITE_OK ? caf::error{} : open_error();
   if (run(q_.begin) != SQLITE_OK) return open_error();
   fold_state at;
-  auto err = read_fold_state(at) != SQLITE_OK ||
-                     db_.exec("INSERT OR REPLACE INTO journal_meta VALUES ('category_copies', 1)") != SQLITE_OK
-                 ? open_error()
-                 : caf::error{};
-  if (!err && at.folded > 0) err = rebuild_stream_index("category copies turned on");
+  caf::error err;
+  if (read_copies_flag() != SQLITE_OK || read_fold_state(at) != SQLITE_OK) err = open_error();
+  else if (!copies_ && db_.exec("INSERT OR REPLACE INTO journal_meta VALUES ('category_copies', 1)") != SQLITE_OK)
+    err = open_error();
+  else if (!copies_ && at.folded > 0)
+    err = rebuild_stream_index("category copies turned on");
   if (!err && run(q_.commit) != SQLITE_OK) err = open_error();
-  if (err) {
-    rollback();
-    return err;
-  }
-  copies_ = true;
-  return {};
+  copies_ = !err;
+  if (err) rollback();
+  return err;
 }
 
 caf::error sqlite_journal::open_error() const {

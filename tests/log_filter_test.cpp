@@ -29,6 +29,8 @@ void fill(journal& j, std::size_t rounds, const std::string& prefix = "s") {
       const std::size_t n = 1 + (r + s) % 3;
       auto req = request(aggregate_types[s % 3], prefix + std::to_string(s), versions[s], n);
       for (std::size_t i = 0; i < n; ++i) req.events[i].type = event_types[(r * (s % 3 + 1) + i) % 3];
+      if (s % 4 == 0) req.correlation_id = req.command_id;  // stored as NULL
+      if (s % 4 == 1) req.correlation_id.clear();           // stored as ''
       versions[s] += n;
       batch.push_back(std::move(req));
     }
@@ -258,4 +260,33 @@ TEST_CASE("log filter: a file made before log_copies existed gains the table at 
   testing_support::raw_db db{path};
   CHECK(one(db, "SELECT count(*) FROM log_copies") == one(db, "SELECT count(*) FROM log_runs"));
   check_filters(*j);
+}
+
+TEST_CASE("log filter: a connection opened before copies were turned on keeps them from its next fold, and lean reads",
+          "[journal][sqlite][filter][copies]") {
+  temp_dir dir;
+  const auto path = (dir.path / "journal.db").string();
+  auto early = value_of(open_sqlite_journal(with_copies(path, false)));
+  auto later = value_of(open_sqlite_journal(with_copies(path)));  // turns them on for the file
+  fill(*early, 1500);
+  REQUIRE(value_of(early->maintain()) == false);
+  testing_support::raw_db db{path};
+  CHECK(one(db, "SELECT count(*) FROM log_runs") != "0");
+  CHECK(one(db, "SELECT count(*) FROM log_copies") == one(db, "SELECT count(*) FROM log_runs"));
+  check_filters(*later);
+  // Lean reads through the copies: the same events, without their ids.
+  const log_filter f{{"A", "C"}, {"Y", "Z"}};
+  const auto expected = by_hand(read_everything(*later), f, 1);
+  std::vector<stored_event> lean;
+  value_of(later->scan_filtered(1, 1'000'000, f, [&](const event_view& v) {
+    lean.push_back(to_stored(v));
+    return true;
+  }, scan_fields::without_ids));
+  REQUIRE(lean.size() == expected.size());
+  for (std::size_t i = 0; i < lean.size(); ++i) {
+    CHECK(lean[i].position == expected[i].position);
+    CHECK(lean[i].payload == expected[i].payload);
+    CHECK(lean[i].aggregate_id == expected[i].aggregate_id);
+    CHECK(lean[i].command_id.empty());
+  }
 }

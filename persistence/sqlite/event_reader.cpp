@@ -272,19 +272,16 @@ void bind_list(statement& q, int parameter, const std::vector<std::string>& name
 
 }  // namespace
 
-// One window [next, last] of the folded part of a filtered read: the rows
-// log_runs lists under `keys` (a JSON array). Read from their copies when
-// every row has sound ones; else the positions, in order, their events read
-// positions_per_read at a time.
-int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t next, std::uint64_t last,
-                                         std::size_t max_count, scan_fields fields, const event_visitor& visit,
-                                         std::size_t& visited, bool& more) {
+// One window [scan.next, last] of the folded part of a filtered read: the
+// rows log_runs lists under `keys` (a JSON array), a span at a time, each
+// span from its rows' copies when they all have sound ones, else by position.
+int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t last, filtered_scan& scan) {
   std::vector<log_row> rows;
   {
     auto& runs = q_.read_log_runs;
     reset_on_exit guard{runs};
     runs.bind(1, keys);
-    runs.bind(2, to_int64(next & ~span_mask));  // a row of next's span may start before it
+    runs.bind(2, to_int64(scan.next & ~span_mask));  // a row of next's span may start before it
     runs.bind(3, to_int64(last));
     int rc;
     while ((rc = runs.step()) == SQLITE_ROW)
@@ -292,32 +289,44 @@ int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t 
                              std::string{runs.column_blob(1)}, std::string{runs.column_blob(3)}});
     if (rc != SQLITE_DONE) return rc;
   }
-  bool copied = true;
-  if (int rc = visit_copies(rows, next, last, max_count, fields, visit, visited, more, copied);
-      rc != SQLITE_OK || copied)
-    return rc;
-  std::vector<std::uint64_t> positions;
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < run_length(row.offsets); ++i)
-      if (const auto p = position_in_run(row.offsets, row.span, i); p >= next && p <= last) positions.push_back(p);
-  std::sort(positions.begin(), positions.end());
-  positions.resize(std::min(positions.size(), max_count - visited));
-  auto& q = fields == scan_fields::all ? q_.read_log_by_position : q_.read_log_by_position_lean;
-  const std::span<const std::uint64_t> all{positions};
-  for (std::size_t at = 0; at < all.size() && more; at += positions_per_read) {
-    reset_on_exit guard{q};
-    bind_positions(q, all.subspan(at, std::min<std::size_t>(positions_per_read, all.size() - at)));
-    if (int rc = visit_log_rows(q, fields, visit, visited, more); rc != SQLITE_DONE) return rc;
+  // The rows come by type key; spans hold disjoint positions, so a span's
+  // rows merged, span after span, is the log's order.
+  std::stable_sort(rows.begin(), rows.end(), [](const log_row& a, const log_row& b) { return a.span < b.span; });
+  for (std::size_t begin = 0, end = 0; begin < rows.size() && scan.wants_more(); begin = end) {
+    while (end < rows.size() && rows[end].span == rows[begin].span) ++end;
+    const std::span<const log_row> span_rows{rows.data() + begin, end - begin};
+    bool copied = true;
+    if (int rc = visit_copies(span_rows, last, scan, copied); rc != SQLITE_OK) return rc;
+    if (!copied)
+      if (int rc = visit_by_position(span_rows, last, scan); rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
 }
 
-// The window's events from the rows' copies, merged in position order. Clears
+// The rows' events read by position, positions_per_read at a time.
+int sqlite_journal::visit_by_position(std::span<const log_row> rows, std::uint64_t last, filtered_scan& scan) {
+  std::vector<std::uint64_t> positions;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < run_length(row.offsets); ++i)
+      if (const auto p = position_in_run(row.offsets, row.span, i); p >= scan.next && p <= last)
+        positions.push_back(p);
+  std::sort(positions.begin(), positions.end());
+  positions.resize(std::min(positions.size(), scan.max_count - scan.visited));
+  auto& q = scan.fields == scan_fields::all ? q_.read_log_by_position : q_.read_log_by_position_lean;
+  const std::span<const std::uint64_t> all{positions};
+  for (std::size_t at = 0; at < all.size() && scan.more; at += positions_per_read) {
+    reset_on_exit guard{q};
+    bind_positions(q, all.subspan(at, std::min<std::size_t>(positions_per_read, all.size() - at)));
+    if (int rc = visit_log_rows(q, scan.fields, scan.visit, scan.visited, scan.more); rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+// The rows' events from their copies, merged in position order. Clears
 // `copied`, visiting nothing, if a row has none or they do not match its
 // positions (a build that keeps no copies folded it, or left them stale).
-int sqlite_journal::visit_copies(const std::vector<log_row>& rows, std::uint64_t next, std::uint64_t last,
-                                 std::size_t max_count, scan_fields fields, const event_visitor& visit,
-                                 std::size_t& visited, bool& more, bool& copied) {
+int sqlite_journal::visit_copies(std::span<const log_row> rows, std::uint64_t last, filtered_scan& scan,
+                                 bool& copied) {
   std::vector<event_view> events;
   for (const auto& row : rows) {
     const std::pair<std::string, std::string>* names = nullptr;
@@ -326,10 +335,10 @@ int sqlite_journal::visit_copies(const std::vector<log_row>& rows, std::uint64_t
     copy_reader reader{row.copies, row.offsets, row.span};
     event_view v;
     while (reader.next(v)) {
-      if (v.position < next || v.position > last) continue;
+      if (v.position < scan.next || v.position > last) continue;
       v.aggregate_type = names->first;
       v.event_type = names->second;
-      if (fields == scan_fields::without_ids) v.command_id = v.correlation_id = v.causation_id = {};
+      if (scan.fields == scan_fields::without_ids) v.command_id = v.correlation_id = v.causation_id = {};
       events.push_back(v);
     }
     if (!reader.valid()) return copied = false, SQLITE_OK;
@@ -337,9 +346,9 @@ int sqlite_journal::visit_copies(const std::vector<log_row>& rows, std::uint64_t
   std::sort(events.begin(), events.end(), [](const event_view& a, const event_view& b) {
     return a.position < b.position;
   });
-  for (std::size_t i = 0; i < events.size() && more && visited < max_count; ++i) {
-    ++visited;
-    more = visit(events[i]);
+  for (std::size_t i = 0; i < events.size() && scan.wants_more(); ++i) {
+    ++scan.visited;
+    scan.more = scan.visit(events[i]);
   }
   return SQLITE_OK;
 }
@@ -360,20 +369,22 @@ int sqlite_journal::type_names_of(std::int64_t key, const std::pair<std::string,
 }
 
 // Up to the folded mark through log_runs, a window of positions at a time;
-// after it, the events themselves, filtered (at most 32 spans of them).
+// after it, the events themselves, filtered (at most 32 spans of them). In
+// one read transaction: another connection's fold, or one that empties the
+// index to rebuild it, must not move the mark under the read (an emptied
+// index read against the old mark would pass over events for good).
 caf::expected<std::size_t> sqlite_journal::scan_filtered(std::uint64_t from_position, std::size_t max_count,
                                                          const log_filter& filter, const event_visitor& visit,
                                                          scan_fields fields) {
   if (filter.empty()) return scan_all(from_position, max_count, visit, fields);
+  read_transaction snapshot{db_};
+  if (!snapshot.ok()) return read_error("a read transaction for a filtered read");
   fold_state at;
   if (read_fold_state(at) != SQLITE_OK) return read_error("the folded mark");
-  std::size_t visited = 0;
-  bool more = true;
-  auto next = std::max<std::uint64_t>(from_position, 1);
-  auto take = [&](statement& q) { return visit_log_rows(q, fields, visit, visited, more); };
-  auto failed_read = [&] { return read_error("events of a filtered read from position " + std::to_string(next)); };
+  filtered_scan scan{std::max<std::uint64_t>(from_position, 1), max_count, fields, visit};
+  auto failed_read = [&] { return read_error("events of a filtered read from position " + std::to_string(scan.next)); };
   const auto event_types = json_array(filter.event_types), aggregate_types = json_array(filter.aggregate_types);
-  if (next <= at.folded) {
+  if (scan.next <= at.folded) {
     std::string keys;  // of the pairs of types the filter lets through
     {
       reset_on_exit guard{q_.type_keys_of};
@@ -382,23 +393,22 @@ caf::expected<std::size_t> sqlite_journal::scan_filtered(std::uint64_t from_posi
       if (q_.type_keys_of.step() != SQLITE_ROW) return read_error("the type keys");
       keys = q_.type_keys_of.column_text(0);
     }
-    for (; keys != "[]" && more && visited < max_count && next <= at.folded;) {
-      const auto last = std::min(next + filter_window - 1, at.folded);
-      if (scan_filtered_folded(keys, next, last, max_count, fields, visit, visited, more) != SQLITE_OK)
-        return failed_read();
-      next = last + 1;
+    for (; keys != "[]" && scan.wants_more() && scan.next <= at.folded;) {
+      const auto last = std::min(scan.next + filter_window - 1, at.folded);
+      if (scan_filtered_folded(keys, last, scan) != SQLITE_OK) return failed_read();
+      scan.next = last + 1;
     }
-    next = std::max(next, at.folded + 1);
+    scan.next = std::max(scan.next, at.folded + 1);
   }
-  if (!more || visited >= max_count) return visited;
+  if (!scan.wants_more()) return scan.visited;
   auto& q = q_.read_filtered_open;
   reset_on_exit guard{q};
-  q.bind(1, to_int64(next));
+  q.bind(1, to_int64(scan.next));
   bind_list(q, 2, filter.event_types, event_types);
   bind_list(q, 3, filter.aggregate_types, aggregate_types);
-  q.bind(4, to_int64(max_count - visited));
-  if (take(q) != SQLITE_DONE) return failed_read();
-  return visited;
+  q.bind(4, to_int64(max_count - scan.visited));
+  if (visit_log_rows(q, fields, visit, scan.visited, scan.more) != SQLITE_DONE) return failed_read();
+  return scan.visited;
 }
 
 caf::expected<std::vector<stored_event>> sqlite_journal::read_stream(const std::string& aggregate_type,

@@ -32,7 +32,8 @@ namespace {
 constexpr std::uint64_t idle_fold_spans = 16;
 constexpr std::uint64_t spans_kept_open = 2;
 // A fold of more (at open, after an upgrade) goes in transactions of this
-// many spans, so that its memory stays bounded (~32 bytes per event); each
+// many spans, so that its memory stays bounded (~32 bytes per event, plus a
+// copy of each event with category copies on); each
 // ends at a span's end, so a span's runs are not cut in two.
 constexpr std::uint64_t spans_per_fold = 16;
 constexpr std::size_t max_indexed_heads = 1 << 20;
@@ -114,6 +115,7 @@ caf::error sqlite_journal::fold_some(std::uint64_t to, bool& done) {
     return err;
   };
   if (auto failure = forget_cache_if_changed()) return fail(make_error(errc::storage, *failure));
+  if (!copies_ && read_copies_flag() != SQLITE_OK) return fail(fold_error());
   fold_state at;
   if (read_fold_state(at) != SQLITE_OK) return fail(read_error("the folded mark"));
   to = std::min(to, at.last);
@@ -134,6 +136,15 @@ caf::error sqlite_journal::fold_some(std::uint64_t to, bool& done) {
   folded_ = index_ahead ? 0 : until;
   done = !index_ahead && until == to;
   return {};
+}
+
+// Whether the file keeps copies, as another connection may have turned them
+// on since this one opened (they stay on: read only while off).
+int sqlite_journal::read_copies_flag() {
+  reset_on_exit guard{q_.copies_flag};
+  const int rc = q_.copies_flag.step();
+  if (rc == SQLITE_ROW) copies_ = q_.copies_flag.column_int64(0) != 0;
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 // Reads the events of positions (from, until] and cuts their runs.

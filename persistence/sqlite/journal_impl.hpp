@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -64,6 +65,17 @@ struct log_row {
   std::int64_t type_key;
   std::uint64_t span;
   std::string offsets, copies;  // copies: empty if it has none
+};
+
+/// What a filtered log read has done so far.
+struct filtered_scan {
+  std::uint64_t next;  // the lowest position still to visit
+  std::size_t max_count;
+  scan_fields fields;
+  const event_visitor& visit;
+  std::size_t visited = 0;
+  bool more = true;  // false once the visitor said stop
+  bool wants_more() const { return more && visited < max_count; }
 };
 
 /// A stream's newest indexed event (version 0: none).
@@ -154,10 +166,9 @@ class sqlite_journal final : public journal {
   // -- reading (event_reader.cpp) --
   int scan_runs(std::int64_t key, const fold_state& at, std::size_t max_count, scan_fields fields,
                 stream_scan& scan, bool& agrees, const std::function<bool(event_view&)>& visit);
-  int scan_filtered_folded(const std::string& keys, std::uint64_t next, std::uint64_t last, std::size_t max_count,
-                           scan_fields fields, const event_visitor& visit, std::size_t& visited, bool& more);
-  int visit_copies(const std::vector<log_row>& rows, std::uint64_t next, std::uint64_t last, std::size_t max_count,
-                   scan_fields fields, const event_visitor& visit, std::size_t& visited, bool& more, bool& copied);
+  int scan_filtered_folded(const std::string& keys, std::uint64_t last, filtered_scan& scan);
+  int visit_by_position(std::span<const log_row> rows, std::uint64_t last, filtered_scan& scan);
+  int visit_copies(std::span<const log_row> rows, std::uint64_t last, filtered_scan& scan, bool& copied);
   int type_names_of(std::int64_t key, const std::pair<std::string, std::string>*& out);
 
   // -- stream heads (stream_heads.cpp) --
@@ -178,6 +189,7 @@ class sqlite_journal final : public journal {
   caf::error fold_error() const;
   caf::error fold_if_over(const fold_state& at, std::uint64_t limit);
   int scan_for_fold(std::uint64_t from, std::uint64_t to, fold_batch& batch);
+  int read_copies_flag();
   caf::error cut_stream_runs(fold_batch& batch, bool& index_ahead);
   caf::error cut_runs_of_stream(const folded_event* first, const folded_event* last, indexed_event& head,
                                 std::vector<index_run>& out, bool& index_ahead);

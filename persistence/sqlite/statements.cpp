@@ -119,6 +119,7 @@ int statements::prepare(sqlite3* db, int synchronous) {
       {&last_position, "SELECT global_position FROM events ORDER BY global_position DESC LIMIT 1"},
       {&folded_mark, "SELECT value FROM journal_meta WHERE key = 'folded_position'"},
       {&set_folded_mark, "UPDATE journal_meta SET value = ?1 WHERE key = 'folded_position'"},
+      {&copies_flag, "SELECT value FROM journal_meta WHERE key = 'category_copies'"},
       {&find_stream, "SELECT stream_key, first_position FROM streams WHERE aggregate_type = ?1 AND aggregate_id = ?2"},
       {&insert_stream, "INSERT INTO streams (aggregate_type, aggregate_id, first_position) VALUES (?1, ?2, ?3)"},
       // The stream's run holding version ?2, or its newest (?2 the largest version).

@@ -23,7 +23,7 @@ inline constexpr int positions_per_read = 64;
 struct statements {
   statement begin, commit, rollback, savepoint, release, rollback_to, data_version;
   statement sync_normal, sync_configured;  // PRAGMA synchronous for one commit, and back
-  statement last_position, folded_mark, set_folded_mark;
+  statement last_position, folded_mark, set_folded_mark, copies_flag;
   statement find_stream, insert_stream;
   statement run_at_or_before;  // a stream's run holding a version
   statement event_at;          // the stream and version at a position
