@@ -10,8 +10,9 @@
 // [--from-version N] [--to-version M], check-snapshots [--type T], rebuild
 // PROJECTION, serve [--port P] [--bind ADDR] (a web view, read-only, on
 // 127.0.0.1:7411 by default, until SIGINT or SIGTERM); `--help` on each.
-// Link `interlock::debug` (CMake target interlock_debug; CLI11, header-only,
-// is needed only to build it; it links cpp-httplib, a shared library).
+// Link `interlock::debug` (CMake target interlock_debug, installed with the
+// library and found by find_package(interlock) where cpp-httplib, the shared
+// library it links, is installed; CLI11, header-only, is needed to build it).
 //
 // Contract: run() reads the registered types, upcasters and settings of
 // `builder` and never builds the application: no actor starts, and no event,

@@ -134,4 +134,8 @@ if(NOT EXISTS "${consumer_exe}")
 endif()
 run_step("run consumer" COMMAND "${consumer_exe}" TIMEOUT 120 OUTPUT_VARIABLE run_output)
 message(STATUS "[install test] consumer output:\n${run_output}")
+# (6) The debug console, linked from the installed interlock::debug.
+run_step("run consumer_debug" COMMAND "${consumer_build}/bin/consumer_debug" "${WORK_DIR}/debug.db" TIMEOUT 120
+         OUTPUT_VARIABLE debug_output)
+message(STATUS "[install test] consumer_debug output:\n${debug_output}")
 message(STATUS "[install test] PASSED")
