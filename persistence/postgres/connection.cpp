@@ -79,6 +79,9 @@ caf::expected<connection> connection::open(const std::string& url, std::chrono::
   std::string error;
   pg_conn* conn = detail::connect(url, detail::clock::now() + timeout, error);
   const auto server = detail::describe_server(conn);
+  // The server's notices (DROP ... CASCADE lists what it drops) are not errors:
+  // libpq's default would print them on stderr.
+  if (error.empty()) PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
   if (error.empty() && (PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1))
     error = "cannot enter pipeline mode: " + detail::one_line(PQerrorMessage(conn));
   if (!error.empty()) {
