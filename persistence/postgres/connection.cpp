@@ -177,10 +177,6 @@ bool flush(pg_conn* conn, clock::time_point deadline, bool& timed_out) {
   }
 }
 
-std::string refused(pg_result* r) {
-  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-  return one_line(PQresultErrorMessage(r)) + (state ? std::string{" (SQLSTATE "} + state + ")" : "");
-}
 
 }  // namespace detail
 
@@ -189,34 +185,48 @@ caf::expected<std::vector<result>> connection::run(const std::vector<query>& que
   if (!usable()) return fail("the connection is closed");
   sqlstate_.clear();
   const auto deadline = detail::clock::now() + timeout;
+  if (auto err = send(queries, deadline, timeout)) return err;
+  return receive(queries.size(), deadline, timeout);
+}
+
+// Queues every statement and the sync, then writes them out.
+caf::error connection::send(const std::vector<query>& queries, std::chrono::steady_clock::time_point deadline,
+                            std::chrono::milliseconds timeout) {
   for (const auto& q : queries) {
     const auto values = q.args.pointers();
     if (!PQsendQueryParams(conn_, q.sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
                            nullptr, 0))
       return fail("cannot send a statement");
   }
-  bool timed_out = false, broken = false;
   if (!PQpipelineSync(conn_)) return fail("cannot send the pipeline");
+  bool timed_out = false;
   if (!detail::flush(conn_, deadline, timed_out))
-    return fail(timed_out ? "no answer within " + std::to_string(timeout.count()) + " ms (timed out)"
-                          : "the connection broke");
+    return fail(timed_out ? silent(timeout) : "the connection broke");
+  return {};
+}
+
+std::string connection::silent(std::chrono::milliseconds timeout) {
+  return "no answer within " + std::to_string(timeout.count()) + " ms (timed out)";
+}
+
+// Reads `count` statements' results and the sync. Each statement's results
+// end in a null; a refused statement's error is kept (the ones after it come
+// back aborted) and returned once the sync is read.
+caf::expected<std::vector<result>> connection::receive(std::size_t count, std::chrono::steady_clock::time_point deadline,
+                                                       std::chrono::milliseconds timeout) {
   std::vector<result> out;
   std::string refusal;
   // What the server said before it went (e.g. that it was shut down) says most.
   const auto lost = [&](const std::string& what) { return fail(refusal.empty() ? what : refusal + "; then " + what); };
-  // Each statement's results end in a null; the pipeline's in its sync.
-  for (std::size_t i = 0; i <= queries.size(); ++i) {
+  bool timed_out = false, broken = false;
+  for (std::size_t i = 0; i <= count; ++i) {
     for (;;) {
       result r{detail::next_result(conn_, deadline, timed_out, broken)};
-      if (timed_out) return lost("no answer within " + std::to_string(timeout.count()) + " ms (timed out)");
+      if (timed_out) return lost(silent(timeout));
       const auto status = r.get() ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
-      if (r.get() && status == PGRES_FATAL_ERROR && refusal.empty()) {
-        const char* state = PQresultErrorField(r.get(), PG_DIAG_SQLSTATE);
-        sqlstate_ = state ? state : "";
-        refusal = detail::refused(r.get());
-      }
+      if (r.get() && status == PGRES_FATAL_ERROR && refusal.empty()) refusal = refused(r.get());
       if (broken || PQstatus(conn_) == CONNECTION_BAD) return lost("the connection broke");
-      if (i == queries.size()) {
+      if (i == count) {  // the sync
         if (status != PGRES_PIPELINE_SYNC) return lost("the pipeline lost its sync");
         break;
       }
@@ -226,6 +236,13 @@ caf::expected<std::vector<result>> connection::run(const std::vector<query>& que
   }
   if (!refusal.empty()) return make_error(errc::storage, server_ + ": " + refusal);
   return out;
+}
+
+// The server's message and SQLSTATE for a refused statement (kept for last_sqlstate()).
+std::string connection::refused(pg_result* r) {
+  const char* state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+  sqlstate_ = state ? state : "";
+  return detail::one_line(PQresultErrorMessage(r)) + (state ? " (SQLSTATE " + sqlstate_ + ")" : "");
 }
 
 caf::expected<result> connection::run_one(query q, std::chrono::milliseconds timeout) {

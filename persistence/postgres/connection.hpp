@@ -59,6 +59,12 @@ class connection {
 
  private:
   connection(std::string url, pg_conn* conn, std::string server);
+  caf::error send(const std::vector<query>& queries, std::chrono::steady_clock::time_point deadline,
+                  std::chrono::milliseconds timeout);
+  caf::expected<std::vector<result>> receive(std::size_t count, std::chrono::steady_clock::time_point deadline,
+                                             std::chrono::milliseconds timeout);
+  std::string refused(pg_result* r);
+  static std::string silent(std::chrono::milliseconds timeout);
   caf::error fail(const std::string& what);
   void close();
 
