@@ -174,6 +174,28 @@ TEST_CASE("postgres journal: a connection that goes away mid-batch answers at on
   CHECK(positions_of(read_everything(*j)) == iota(1, 2));
 }
 
+TEST_CASE("postgres journal: a COMMIT that goes unanswered says the batch may have committed",
+          "[journal][postgres]") {
+  postgres_backend backend;
+  { open_journal(backend.factory); }
+  // The server takes a second over the events' insert, and so over the
+  // second round trip, which ends in COMMIT.
+  exec_ok(backend.url, "CREATE FUNCTION \"" + backend.schema +
+                           "\".slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$");
+  exec_ok(backend.url, "CREATE TRIGGER slow AFTER INSERT ON \"" + backend.schema +
+                           "\".events FOR EACH STATEMENT EXECUTE FUNCTION \"" + backend.schema + "\".slow()");
+  auto j = value_of(open_postgres_journal({backend.url, backend.schema, 300ms}));
+  check_error(append_error(*j, request("A", "x", 0, 1)), errc::storage,
+              {"no answer within 300 ms", "the batch may have committed (its COMMIT went unanswered)"});
+  // Whether it did is the server's to say: either way the log is whole.
+  std::this_thread::sleep_for(1500ms);
+  exec_ok(backend.url, "DROP TRIGGER slow ON \"" + backend.schema + "\".events");
+  const auto last = value_of(j->last_position());
+  CHECK(last <= 1);
+  CHECK(positions_of(read_everything(*j)) == iota(1, last));
+  CHECK(append_ok(*j, request("A", "y", 0, 1)).first_position == last + 1);
+}
+
 TEST_CASE("postgres journal: positions stay gapless and are never skipped with writers racing and batches rolled back",
           "[journal][postgres]") {
   postgres_backend backend;

@@ -59,8 +59,12 @@ caf::error postgres_journal::write_batch(const std::vector<append_request>& batc
   const auto now = detail::now_us();
   decide(batch, *state, now, results);
   auto done = db_.run(writes(batch, results, *state, now), options_.timeout);
-  if (!done) return std::move(done.error());
-  return {};
+  if (done) return {};
+  // A statement the server refused rolled the batch back. A connection that
+  // broke or went silent may have taken the COMMIT with it: say so.
+  if (db_.usable()) return std::move(done.error());
+  return make_error(errc::storage, message_of(done.error()) +
+                                       "; the batch may have committed (its COMMIT went unanswered)");
 }
 
 // Round trip 1: BEGIN, the counter row locked (READ COMMITTED: each statement
