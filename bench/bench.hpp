@@ -39,9 +39,10 @@ struct options {
   int timeout_s = 1'800;               // a workload running longer is killed and reported as a hang
   std::string dir;                     // where the database files go (default: a new temp dir)
   interlock::sync_mode sync = interlock::sync_mode::full;
+  bool category_copies = false;        // SQLite journals keep category copies (what they cost to write)
 
   bool selected(const std::string& workload) const;
-  std::string journal_name() const { return memory ? "memory" : "sqlite"; }
+  std::string journal_name() const { return memory ? "memory" : category_copies ? "sqlite+copies" : "sqlite"; }
   std::size_t driver_count() const { return drivers ? drivers : (window + 255) / 256; }
 };
 

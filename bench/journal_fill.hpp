@@ -20,7 +20,9 @@ namespace bench {
 /// from one factory share one store (keep one journal open to keep it alive).
 inline interlock::journal_factory journal_factory_for(const options& opts, const std::string& path) {
   if (opts.memory) return interlock::memory_journal_factory();
-  return interlock::sqlite_journal_factory(interlock::sqlite_options{path, opts.sync});
+  interlock::sqlite_options sqlite{path, opts.sync};
+  sqlite.category_copies = opts.category_copies;
+  return interlock::sqlite_journal_factory(std::move(sqlite));
 }
 
 /// The events number `from`.. of account `account`'s stream (1-based versions).

@@ -55,6 +55,7 @@ constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --drivers K       bank, passivation: driver actors sharing the window (default: one per 256 in flight)
   --commands C      latency and ceiling (c): commands one at a time (default 1000; quick 100)
   --sync MODE       off | normal | full | extra (default full, like the runtime)
+  --category-copies the SQLite journals keep category copies (journal.category_copies)
   --dir PATH        put the database files here (default: a new temp dir, removed at the end)
   --keep            keep the database files
   --timeout S       kill a workload after S seconds and report it as hung (default 1800; quick 300)
@@ -106,6 +107,7 @@ options parse_args(int argc, char** argv) {
     };
     if (arg == "--json") opts.json = true;
     else if (arg == "--memory") opts.memory = true;
+    else if (arg == "--category-copies") opts.category_copies = true;
     else if (arg == "--quick") opts.quick = true;
     else if (arg == "--keep") opts.keep = true;
     else if (arg == "--no-fork") opts.isolate = false;

@@ -31,6 +31,7 @@ inline interlock::runtime_settings settings_for(const options& opts, const std::
   s.database_path = path;
   s.synchronous = opts.sync;
   s.in_memory = opts.memory;
+  s.category_copies = opts.category_copies;
   return s;
 }
 

@@ -23,5 +23,6 @@ command add_replay(CLI::App& cli, const console& c);
 command add_step(CLI::App& cli, const console& c);
 command add_check_snapshots(CLI::App& cli, const console& c);
 command add_rebuild(CLI::App& cli, const console& c);
+command add_serve(CLI::App& cli, const console& c);
 
 }  // namespace interlock::debug::detail

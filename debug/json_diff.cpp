@@ -39,6 +39,13 @@ std::string readable(const std::string& pointer, const json& doc) {
   return out;
 }
 
+// `pointer` with an array's end ("/-", where diff() adds) as the index it names in `doc`.
+std::string resolved(const std::string& pointer, const json& doc) {
+  if (!pointer.ends_with("/-")) return pointer;
+  const auto parent = pointer.substr(0, pointer.size() - 2);
+  return parent + "/" + std::to_string(doc.at(json::json_pointer{parent}).size());
+}
+
 std::string describe(const json& op, const json& doc) {
   const auto path = op["path"].get<std::string>();
   const auto kind = op["op"].get<std::string>();
@@ -52,13 +59,19 @@ std::string describe(const json& op, const json& doc) {
 
 }  // namespace
 
-std::vector<std::string> describe_changes(const json& before, const json& after) {
-  std::vector<std::string> lines;
+std::vector<change> changes_between(const json& before, const json& after) {
+  std::vector<change> out;
   json doc = before;  // each operation is described on the state the ones before it left
   for (const auto& op : json::diff(before, after)) {
-    lines.push_back(describe(op, doc));
+    out.push_back({op["op"].get<std::string>(), resolved(op["path"].get<std::string>(), doc), describe(op, doc)});
     doc = doc.patch(json::array({op}));
   }
+  return out;
+}
+
+std::vector<std::string> describe_changes(const json& before, const json& after) {
+  std::vector<std::string> lines;
+  for (auto& c : changes_between(before, after)) lines.push_back(std::move(c.text));
   return lines;
 }
 

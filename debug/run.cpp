@@ -35,7 +35,7 @@ std::optional<int> parse(CLI::App& cli, std::vector<std::string> args, std::ostr
 int run_parsed(const application_builder& builder, const std::string& name, const std::vector<std::string>& args,
                std::ostream& out, std::ostream& err, bool color) {
   CLI::App cli{"The time-travel console: an aggregate's state at any version or time, what each event changed, "
-               "whether the snapshots and a read model agree with the journal. Reads only.",
+               "whether the snapshots and a read model agree with the journal, and a web view of it all (serve). Reads only.",
                name};
   cli.require_subcommand(1);
   cli.fallthrough();
@@ -43,7 +43,7 @@ int run_parsed(const application_builder& builder, const std::string& name, cons
   cli.add_flag("--no-color", no_color, "plain output even on a terminal (also: NO_COLOR set)");
   console c{builder, out, err, color};
   const std::vector<command> commands{add_replay(cli, c), add_step(cli, c), add_check_snapshots(cli, c),
-                                      add_rebuild(cli, c)};
+                                      add_rebuild(cli, c), add_serve(cli, c)};
   if (auto status = parse(cli, args, out, err)) return *status;
   if (no_color) c.set_color(false);
   for (const auto& cmd : commands) {

@@ -27,8 +27,37 @@ caf::expected<std::unique_ptr<journal>> sqlite_journal::open(const sqlite_option
   if (auto err = j->ensure_schema()) return err;
   j->synchronous_ = options.synchronous;
   if (j->q_.prepare(j->db_.get(), static_cast<int>(options.synchronous)) != SQLITE_OK) return j->open_error();
+  if (auto err = j->start_copies(options.category_copies)) return err;
   if (auto err = j->check_at_open()) return err;
   return std::unique_ptr<journal>{std::move(j)};
+}
+
+// Whether the fold keeps log_copies: the file says so once any connection
+// asked for them. The first to ask empties the indexes, so that the fold
+// at open (check_at_open) indexes every event again, with its copy.
+caf::error sqlite_journal::start_copies(bool wanted) {
+  statement q;
+  if (q.prepare(db_.get(), "SELECT value FROM journal_meta WHERE key = 'category_copies'") != SQLITE_OK)
+    return open_error();
+  const int rc = q.step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return open_error();
+  copies_ = rc == SQLITE_ROW && q.column_int64(0) != 0;
+  q.reset();
+  if (copies_ || !wanted) return {};
+  if (run(q_.begin) != SQLITE_OK) return open_error();
+  fold_state at;
+  auto err = read_fold_state(at) != SQLITE_OK ||
+                     db_.exec("INSERT OR REPLACE INTO journal_meta VALUES ('category_copies', 1)") != SQLITE_OK
+                 ? open_error()
+                 : caf::error{};
+  if (!err && at.folded > 0) err = rebuild_stream_index("category copies turned on");
+  if (!err && run(q_.commit) != SQLITE_OK) err = open_error();
+  if (err) {
+    rollback();
+    return err;
+  }
+  copies_ = true;
+  return {};
 }
 
 caf::error sqlite_journal::open_error() const {

@@ -43,6 +43,12 @@ struct sqlite_options {
   std::string path;                       // database file; created if missing
   sync_mode synchronous = sync_mode::full;
   int busy_timeout_ms = 5000;             // how long to wait for another writer
+  // Keep a copy of the events clustered by aggregate and event type, so that a
+  // read filtered by type (catch_up_by_type, `using aggregates`) costs what it
+  // returns rather than a page per event; the events then take twice the
+  // space. Once on, a file keeps it on for every connection; turning it on for
+  // a file with events re-indexes them at this open.
+  bool category_copies = false;
 };
 
 /// Opens (creating if needed) the journal file at `options.path`: applies the

@@ -95,7 +95,9 @@ namespace {
 journal_factory default_factory(const runtime_settings& s) {
   if (s.in_memory) return memory_journal_factory();
   if (!s.postgres_url.empty()) return postgres_journal_factory(postgres_options{s.postgres_url, s.postgres_schema});
-  return sqlite_journal_factory(sqlite_options{s.database_path, s.synchronous});
+  sqlite_options options{s.database_path, s.synchronous};
+  options.category_copies = s.category_copies;
+  return sqlite_journal_factory(std::move(options));
 }
 
 // The default database lives under ./data/: create the folder, as users expect.

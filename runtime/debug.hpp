@@ -8,8 +8,10 @@
 //
 // Commands: replay STREAM [--to-version N | --at TIME], step STREAM
 // [--from-version N] [--to-version M], check-snapshots [--type T], rebuild
-// PROJECTION; `--help` on each. Link `interlock::debug` (CMake target
-// interlock_debug; CLI11, header-only, is needed only to build it).
+// PROJECTION, serve [--port P] [--bind ADDR] (a web view, read-only, on
+// 127.0.0.1:7411 by default, until SIGINT or SIGTERM); `--help` on each.
+// Link `interlock::debug` (CMake target interlock_debug; CLI11, header-only,
+// is needed only to build it; it links cpp-httplib, a shared library).
 //
 // Contract: run() reads the registered types, upcasters and settings of
 // `builder` and never builds the application: no actor starts, and no event,

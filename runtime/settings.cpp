@@ -183,6 +183,13 @@ std::string parse_in_memory(std::string_view v, runtime_settings& s) {
 }
 std::string format_in_memory(const runtime_settings& s) { return s.in_memory ? "true" : "false"; }
 
+std::string parse_category_copies(std::string_view v, runtime_settings& s) {
+  if (v != "true" && v != "false") return "expected true or false";
+  s.category_copies = v == "true";
+  return {};
+}
+std::string format_category_copies(const runtime_settings& s) { return s.category_copies ? "true" : "false"; }
+
 constexpr std::pair<std::string_view, sync_mode> sync_modes[] = {
     {"off", sync_mode::off}, {"normal", sync_mode::normal}, {"full", sync_mode::full}, {"extra", sync_mode::extra}};
 
@@ -236,6 +243,10 @@ std::vector<option> make_options() {
        &parse_postgres_schema},
       {"journal.synchronous", "off|normal|full|extra", "SQLite's synchronous mode; full: commits survive power loss",
        &format_sync, &parse_sync},
+      {"journal.category_copies", "true|false",
+       "true: also store the events clustered by type, so reads filtered by type cost what they return; "
+       "twice the space; stays on for the file",
+       &format_category_copies, &parse_category_copies},
       count_option<&rs::max_batch, 1>("journal.max_batch", "appends committed in one transaction, at most"),
       duration_option<&rs::group_commit_wait, 0>("journal.group_commit_wait",
                                                  "how long the first append of a batch waits for more; 0us: no wait"),
@@ -263,7 +274,7 @@ std::vector<option> make_options() {
 // give the member an option in make_options() (and config/interlock.ini,
 // config/README.md), then add a name here.
 [[maybe_unused]] void every_field_has_an_option(const runtime_settings& s) {
-  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
+  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, copies, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
                           passivate, max_live, retries, read_store, level] = s;
 }
 

@@ -39,6 +39,7 @@ struct runtime_settings {
   // libpq URL, and the schema its tables live in (postgres_journal.hpp).
   std::string postgres_url;
   std::string postgres_schema = "interlock";
+  bool category_copies = false;  // SQLite: copies clustered by type, for reads filtered by type (twice the space)
   std::size_t max_batch = 1024;                           // appends committed in one transaction, at most
   std::chrono::microseconds group_commit_wait{0};         // how long the first append of a batch waits for more
   std::size_t read_batch = 4096;                          // events per read during recovery / catch-up

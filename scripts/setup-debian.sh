@@ -14,12 +14,15 @@ packages=(
   nlohmann-json3-dev  # JSON codec
   catch2              # Catch2 v2 test suite
   libcli11-dev        # CLI11 (header-only): the command line of build/tools/interlock-journal
+  libcpp-httplib-dev  # cpp-httplib: the debug console's web view (`debug serve`)
+  pkgconf             # pkg-config, how CMake finds cpp-httplib (Debian ships no CMake package for it)
   sqlite3             # sqlite3 shell, to inspect journals by hand
   libgoogle-perftools-dev  # tcmalloc, the samples' and the benchmark's malloc (cmake/InterlockAllocator.cmake)
 )
 # Only the tests use these; the sample's set-up does not install them.
 test_packages=(
   postgresql          # the server of the throwaway cluster the PostgreSQL tests start (scripts/postgres-test-cluster.sh)
+  chromium            # headless, loads the debug console's web view in tests/debug_web_test.cpp
 )
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=("${test_packages[@]}")

@@ -9,6 +9,7 @@
 #include <interlock/persistence/upcaster.hpp>
 
 #include "bank_domain.hpp"
+#include "raw_db.hpp"
 #include "test_support.hpp"
 
 using namespace testbank;
@@ -66,9 +67,10 @@ std::int64_t fill(const std::string& db, bool old_names) {
 
 template <class P>
 caf::expected<interlock::application> start(caf::actor_system& sys, const std::string& db, std::size_t read_batch,
-                                            bool old_names = false) {
+                                            bool old_names = false, bool copies = false) {
   interlock::runtime_settings s;
   s.read_batch = read_batch;
+  s.category_copies = copies;
   interlock::application_builder b{sys};
   b.settings(s).sqlite(db).aggregate<Account>().projection<P>();
   if (old_names) b.upcasters().rename("OldWithdrawn", 1, "Withdrawn", 1);
@@ -86,13 +88,17 @@ interlock::projection_status only_status(interlock::application& app) {
 
 TEST_CASE("by type: a catch-up reads only the projection's events and ends where the log ends", "[category]") {
   const std::size_t batch = GENERATE(2, 4096);
+  const bool copies = GENERATE(false, true);  // journal.category_copies: read from the copies
+  INFO("read_batch " << batch << ", category copies " << copies);
   temp_dir dir;
   const auto db = dir.file("bank.db");
   const auto withdrawn = fill(db, false);
   const std::uint64_t end = 5 * 41 + 4;
   actor_env env;
-  auto app = start<Withdrawals>(env.sys, db, batch);
+  auto app = start<Withdrawals>(env.sys, db, batch, false, copies);
   REQUIRE(app);
+  CHECK((testing_support::raw_db{db}.rows("SELECT count(*) FROM log_copies") == std::vector<std::string>{"0"}) ==
+        !copies);
   CHECK(app->query(WithdrawnTotal{}, {.after = end}).value() == withdrawn);
   auto s = only_status(*app);
   CHECK(s.position == end);  // the log's last events are deposits: it has looked past them

@@ -448,6 +448,29 @@ TEST_CASE("interlock-journal verify: a payload that is not JSON is named with it
   CHECK_THAT(r.lines[1], StartsWith("FAILED " + s.path + ": 1 problems;"));
 }
 
+TEST_CASE("interlock-journal verify: a category copy that differs from its events is named with the fields",
+          "[tool][cli][verify]") {
+  sample s;
+  {
+    sqlite_options with_copies{s.path};
+    with_copies.category_copies = true;
+    value_of(open_sqlite_journal(with_copies));  // indexes every event again, with its copy
+  }
+  CHECK(tool("verify " + s.path).exit_code == 0);
+  raw_db db{s.path};
+  db.exec(R"(UPDATE events SET payload = '{"amount":1000}' WHERE global_position = 3)");
+  db.exec("UPDATE events SET command_id = 'c-other', schema_version = 2 WHERE global_position = 5");
+  const auto r = tool("verify " + s.path);
+  INFO(text_of(r));
+  CHECK(r.exit_code == 1);
+  REQUIRE(r.lines.size() == 3);
+  CHECK(r.lines[0] == "the category copy of Account/Deposited from position 3: position 3: its payload differs from "
+                      "the events table's");
+  CHECK(r.lines[1] == "the category copy of Account/Deposited from position 3: position 5: its schema version, "
+                      "command id differ from the events table's");
+  CHECK_THAT(r.lines[2], StartsWith("FAILED " + s.path + ": 2 problems;"));
+}
+
 TEST_CASE("interlock-journal verify: a version gap, a version stored twice, a snapshot past its stream, a "
           "checkpoint past the log",
           "[tool][cli][verify]") {

@@ -18,15 +18,16 @@ namespace {
 const std::vector<std::string> aggregate_types{"A", "B", "C"};
 const std::vector<std::string> event_types{"X", "Y", "Z"};
 
-// `rounds` batches over 30 streams (10 of each aggregate type), each request
-// 1-3 events whose types cycle through X, Y, Z at different rates per type.
-void fill(journal& j, std::size_t rounds) {
+// `rounds` batches over 30 new streams (10 of each aggregate type, ids
+// `prefix`0..29), each request 1-3 events whose types cycle through X, Y, Z at
+// different rates per type.
+void fill(journal& j, std::size_t rounds, const std::string& prefix = "s") {
   std::vector<std::uint64_t> versions(30, 0);
   for (std::size_t r = 0; r < rounds; ++r) {
     std::vector<append_request> batch;
     for (std::size_t s = 0; s < versions.size(); ++s) {
       const std::size_t n = 1 + (r + s) % 3;
-      auto req = request(aggregate_types[s % 3], "s" + std::to_string(s), versions[s], n);
+      auto req = request(aggregate_types[s % 3], prefix + std::to_string(s), versions[s], n);
       for (std::size_t i = 0; i < n; ++i) req.events[i].type = event_types[(r * (s % 3 + 1) + i) % 3];
       versions[s] += n;
       batch.push_back(std::move(req));
@@ -163,4 +164,98 @@ TEST_CASE("log filter: a pair of types first seen in a batch that was redone or 
   CHECK(db.rows("SELECT count(*) FROM events e JOIN streams s USING (stream_key) JOIN type_keys k USING (type_key)"
                 " WHERE k.aggregate_type = s.aggregate_type AND k.event_type = e.event_type") ==
         std::vector<std::string>{"2"});
+}
+
+namespace {
+
+sqlite_options with_copies(const std::string& path, bool copies = true) {
+  sqlite_options o{path, sync_mode::off};
+  o.category_copies = copies;
+  return o;
+}
+
+std::string one(testing_support::raw_db& db, const std::string& sql) { return db.rows(sql).at(0); }
+
+}  // namespace
+
+TEST_CASE("log filter: with category copies the folded part is read from them, the same events",
+          "[journal][sqlite][filter][copies]") {
+  temp_dir dir;
+  const auto path = (dir.path / "journal.db").string();
+  auto j = value_of(open_sqlite_journal(with_copies(path)));
+  fill(*j, 1500);
+  REQUIRE(value_of(j->maintain()) == false);
+  testing_support::raw_db db{path};
+  CHECK(one(db, "SELECT value FROM journal_meta WHERE key = 'category_copies'") == "1");
+  CHECK(one(db, "SELECT count(*) FROM log_runs") != "0");
+  CHECK(one(db, "SELECT count(*) FROM log_runs r JOIN log_copies c USING (type_key, first_position)") ==
+        one(db, "SELECT count(*) FROM log_runs"));
+  check_filters(*j);
+  // The reads come from the copies: a payload changed in the events table
+  // (which no journal does) is not what a filtered read of a folded event gives.
+  const auto before = filtered(*j, log_filter{{"B"}, {"Y"}}, 1, 1).at(0);
+  db.exec("UPDATE events SET payload = '{\"changed\":1}' WHERE global_position = " + std::to_string(before.position));
+  CHECK(filtered(*j, log_filter{{"B"}, {"Y"}}, 1, 1).at(0).payload == before.payload);
+  db.exec("UPDATE events SET payload = '" + before.payload + "' WHERE global_position = " +
+          std::to_string(before.position));
+  j.reset();
+  j = value_of(open_sqlite_journal(with_copies(path)));  // every event folded, with copies
+  CHECK(one(db, "SELECT count(*) FROM log_runs r LEFT JOIN log_copies c USING (type_key, first_position)"
+                " WHERE c.events IS NULL") == "0");
+  check_filters(*j);
+}
+
+TEST_CASE("log filter: a row whose copies are missing or do not match its positions is read from the events",
+          "[journal][sqlite][filter][copies]") {
+  temp_dir dir;
+  const auto path = (dir.path / "journal.db").string();
+  { fill(*value_of(open_sqlite_journal(with_copies(path))), 1500); }  // folded at the next open
+  {
+    auto j = value_of(open_sqlite_journal(with_copies(path)));
+    testing_support::raw_db db{path};
+    // What a build without copies, or a damaged file, could leave.
+    db.exec("DELETE FROM log_copies WHERE rowid % 5 = 1");
+    db.exec("UPDATE log_copies SET events = substr(events, 1, length(events) - 3) WHERE rowid % 5 = 2");
+    db.exec("UPDATE log_copies SET events = substr(events, 1, 40) WHERE rowid % 5 = 3");
+    db.exec("UPDATE log_copies SET events = x'ffff' || events WHERE rowid % 5 = 4");
+    check_filters(*j);
+  }
+}
+
+TEST_CASE("log filter: turning category copies on re-indexes a file with events, which then keeps them on",
+          "[journal][sqlite][filter][copies]") {
+  temp_dir dir;
+  const auto path = (dir.path / "journal.db").string();
+  { fill(*value_of(open_sqlite_journal(with_copies(path, false))), 300); }
+  testing_support::raw_db db{path};
+  {
+    auto j = value_of(open_sqlite_journal(with_copies(path, false)));  // folds at open, without copies
+    CHECK(one(db, "SELECT count(*) FROM log_runs") != "0");
+    CHECK(one(db, "SELECT count(*) FROM log_copies") == "0");
+  }
+  {
+    auto j = value_of(open_sqlite_journal(with_copies(path)));
+    CHECK(one(db, "SELECT count(*) FROM log_copies") == one(db, "SELECT count(*) FROM log_runs"));
+    check_filters(*j);
+  }
+  // A connection that does not ask for copies keeps them: the file says so.
+  auto j = value_of(open_sqlite_journal(with_copies(path, false)));
+  const auto rows_before = one(db, "SELECT count(*) FROM log_runs");
+  fill(*j, 300, "later");
+  j.reset();
+  j = value_of(open_sqlite_journal(with_copies(path, false)));
+  CHECK(one(db, "SELECT count(*) FROM log_runs") != rows_before);
+  CHECK(one(db, "SELECT count(*) FROM log_copies") == one(db, "SELECT count(*) FROM log_runs"));
+  check_filters(*j);
+}
+
+TEST_CASE("log filter: a file made before log_copies existed gains the table at open", "[journal][sqlite][copies]") {
+  temp_dir dir;
+  const auto path = (dir.path / "journal.db").string();
+  { fill(*value_of(open_sqlite_journal({path})), 10); }
+  testing_support::raw_db{path}.exec("DROP TABLE log_copies");
+  auto j = value_of(open_sqlite_journal(with_copies(path)));
+  testing_support::raw_db db{path};
+  CHECK(one(db, "SELECT count(*) FROM log_copies") == one(db, "SELECT count(*) FROM log_runs"));
+  check_filters(*j);
 }

@@ -124,6 +124,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   want.in_memory = true;
   want.postgres_url = "postgresql://app@db.example:5433/events?sslmode=require";
   want.postgres_schema = "bank_2";
+  want.category_copies = true;
   want.max_batch = 7;
   want.group_commit_wait = 250us;
   want.read_batch = 9;
@@ -142,6 +143,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
              "in_memory = true\n"
              "postgres_url = \"postgresql://app@db.example:5433/events?sslmode=require\"\n"
              "postgres_schema = \"bank_2\"\n"
+             "category_copies = true\n"
              "max_batch = 7\n"
              "group_commit_wait = 250us\n"
              "read_batch = 9\n"
@@ -161,6 +163,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
                     "--interlock.journal.synchronous=normal", "--interlock.journal.in_memory=true",
                     "--interlock.journal.postgres_url=postgresql://app@db.example:5433/events?sslmode=require",
                     "--interlock.journal.postgres_schema=bank_2",
+                    "--interlock.journal.category_copies=true",
                     "--interlock.journal.max_batch=7", "--interlock.journal.group_commit_wait=250us",
                     "--interlock.journal.read_batch=9", "--interlock.journal.timeout=1500ms",
                     "--interlock.client.window=11", "--interlock.aggregates.snapshot_every=100",

@@ -10,6 +10,7 @@
 
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal_detail.hpp>
+#include <interlock/persistence/sqlite/event_copies.hpp>
 #include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
 
@@ -271,13 +272,14 @@ void bind_list(statement& q, int parameter, const std::vector<std::string>& name
 
 }  // namespace
 
-// One window [next, last] of the folded part of a filtered read: the
-// positions log_runs lists under `keys` (a JSON array), in order, their
-// events read positions_per_read at a time.
+// One window [next, last] of the folded part of a filtered read: the rows
+// log_runs lists under `keys` (a JSON array). Read from their copies when
+// every row has sound ones; else the positions, in order, their events read
+// positions_per_read at a time.
 int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t next, std::uint64_t last,
                                          std::size_t max_count, scan_fields fields, const event_visitor& visit,
                                          std::size_t& visited, bool& more) {
-  std::vector<std::uint64_t> positions;
+  std::vector<log_row> rows;
   {
     auto& runs = q_.read_log_runs;
     reset_on_exit guard{runs};
@@ -285,14 +287,19 @@ int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t 
     runs.bind(2, to_int64(next & ~span_mask));  // a row of next's span may start before it
     runs.bind(3, to_int64(last));
     int rc;
-    while ((rc = runs.step()) == SQLITE_ROW) {
-      const auto span = span_of(static_cast<std::uint64_t>(runs.column_int64(0)));
-      const auto offsets = runs.column_blob(1);
-      for (std::size_t i = 0; i < run_length(offsets); ++i)
-        if (const auto p = position_in_run(offsets, span, i); p >= next && p <= last) positions.push_back(p);
-    }
+    while ((rc = runs.step()) == SQLITE_ROW)
+      rows.push_back(log_row{runs.column_int64(2), span_of(static_cast<std::uint64_t>(runs.column_int64(0))),
+                             std::string{runs.column_blob(1)}, std::string{runs.column_blob(3)}});
     if (rc != SQLITE_DONE) return rc;
   }
+  bool copied = true;
+  if (int rc = visit_copies(rows, next, last, max_count, fields, visit, visited, more, copied);
+      rc != SQLITE_OK || copied)
+    return rc;
+  std::vector<std::uint64_t> positions;
+  for (const auto& row : rows)
+    for (std::size_t i = 0; i < run_length(row.offsets); ++i)
+      if (const auto p = position_in_run(row.offsets, row.span, i); p >= next && p <= last) positions.push_back(p);
   std::sort(positions.begin(), positions.end());
   positions.resize(std::min(positions.size(), max_count - visited));
   auto& q = fields == scan_fields::all ? q_.read_log_by_position : q_.read_log_by_position_lean;
@@ -302,6 +309,53 @@ int sqlite_journal::scan_filtered_folded(const std::string& keys, std::uint64_t 
     bind_positions(q, all.subspan(at, std::min<std::size_t>(positions_per_read, all.size() - at)));
     if (int rc = visit_log_rows(q, fields, visit, visited, more); rc != SQLITE_DONE) return rc;
   }
+  return SQLITE_OK;
+}
+
+// The window's events from the rows' copies, merged in position order. Clears
+// `copied`, visiting nothing, if a row has none or they do not match its
+// positions (a build that keeps no copies folded it, or left them stale).
+int sqlite_journal::visit_copies(const std::vector<log_row>& rows, std::uint64_t next, std::uint64_t last,
+                                 std::size_t max_count, scan_fields fields, const event_visitor& visit,
+                                 std::size_t& visited, bool& more, bool& copied) {
+  std::vector<event_view> events;
+  for (const auto& row : rows) {
+    const std::pair<std::string, std::string>* names = nullptr;
+    if (row.copies.empty()) return copied = false, SQLITE_OK;
+    if (int rc = type_names_of(row.type_key, names); rc != SQLITE_OK) return rc;
+    copy_reader reader{row.copies, row.offsets, row.span};
+    event_view v;
+    while (reader.next(v)) {
+      if (v.position < next || v.position > last) continue;
+      v.aggregate_type = names->first;
+      v.event_type = names->second;
+      if (fields == scan_fields::without_ids) v.command_id = v.correlation_id = v.causation_id = {};
+      events.push_back(v);
+    }
+    if (!reader.valid()) return copied = false, SQLITE_OK;
+  }
+  std::sort(events.begin(), events.end(), [](const event_view& a, const event_view& b) {
+    return a.position < b.position;
+  });
+  for (std::size_t i = 0; i < events.size() && more && visited < max_count; ++i) {
+    ++visited;
+    more = visit(events[i]);
+  }
+  return SQLITE_OK;
+}
+
+// The names of type key `key`, kept for the connection's life.
+int sqlite_journal::type_names_of(std::int64_t key, const std::pair<std::string, std::string>*& out) {
+  if (auto known = type_names_.find(key); known != type_names_.end()) {
+    out = &known->second;
+    return SQLITE_OK;
+  }
+  auto& q = q_.type_names;
+  reset_on_exit guard{q};
+  q.bind(1, key);
+  const int rc = q.step();
+  if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_CORRUPT : rc;  // a key log_runs uses must exist
+  out = &type_names_.try_emplace(key, q.column_text(0), q.column_text(1)).first->second;
   return SQLITE_OK;
 }
 

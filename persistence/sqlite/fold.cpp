@@ -22,6 +22,7 @@
 
 #include <interlock/core/errors.hpp>
 #include <interlock/core/log.hpp>
+#include <interlock/persistence/sqlite/event_copies.hpp>
 #include <interlock/persistence/sqlite/runs.hpp>
 #include <interlock/persistence/sqlite/sql_values.hpp>
 
@@ -51,6 +52,21 @@ struct by_key_then_first {
     return a.key != b.key ? a.key < b.key : a.first < b.first;
   }
 };
+
+// A row of fold_scan_copies as log_copies keeps it (no type names).
+event_view copied_event(const statement& q, const folded_event& e) {
+  event_view v;
+  v.position = e.position;
+  v.version = e.version;
+  v.schema_version = static_cast<std::uint32_t>(q.column_int64(4));
+  v.payload = q.column_view(5);
+  v.recorded_at_us = q.column_int64(6);
+  v.command_id = q.column_view(7);
+  v.correlation_id = q.column_view(8);
+  v.causation_id = q.column_view(9);
+  v.aggregate_id = q.column_view(10);
+  return v;
+}
 
 }  // namespace
 
@@ -150,9 +166,10 @@ void sqlite_journal::remember_heads(const std::vector<std::pair<std::int64_t, in
 }
 
 // The events of positions (from, to], and their runs in log_runs: one per
-// pair of types and span, cut as the events pass in position order.
+// pair of types and span, cut as the events pass in position order, with
+// their copies if the file keeps them.
 int sqlite_journal::scan_for_fold(std::uint64_t from, std::uint64_t to, fold_batch& batch) {
-  auto& q = q_.fold_scan;
+  auto& q = copies_ ? q_.fold_scan_copies : q_.fold_scan;
   reset_on_exit guard{q};
   q.bind(1, to_int64(from));
   q.bind(2, to_int64(to));
@@ -168,8 +185,9 @@ int sqlite_journal::scan_for_fold(std::uint64_t from, std::uint64_t to, fold_bat
       open_runs.clear();
     }
     auto [run, fresh] = open_runs.try_emplace(e.type_key, batch.type_runs.size());
-    if (fresh) batch.type_runs.push_back(index_run{e.type_key, e.position, span, {}});
+    if (fresh) batch.type_runs.push_back(index_run{e.type_key, e.position, span, {}, {}});
     append_offset(batch.type_runs[run->second].offsets, e.position);
+    if (copies_) append_copy(batch.type_runs[run->second].copies, copied_event(q, e));
   }
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
@@ -222,7 +240,7 @@ caf::error sqlite_journal::cut_runs_of_stream(const folded_event* first, const f
                                                                   (e->version < 1 ? "" : " without version " +
                                                                   std::to_string(e->version - 1) + " before it"))));
     if (run == nullptr || !follows || run->span != span_of(e->position)) {
-      out.push_back(index_run{e->stream_key, e->version, span_of(e->position), {}});
+      out.push_back(index_run{e->stream_key, e->version, span_of(e->position), {}, {}});
       run = &out.back();
     }
     append_offset(run->offsets, e->position);
@@ -250,10 +268,13 @@ int sqlite_journal::insert_runs(fold_batch& batch) {
     if (int rc = run(q_.insert_run); rc != SQLITE_OK) return rc;
   }
   for (const auto& r : batch.type_runs) {
-    q_.insert_log_run.bind(1, r.key);
-    q_.insert_log_run.bind(2, to_int64(r.first));
-    q_.insert_log_run.bind_blob(3, r.offsets);
-    if (int rc = run(q_.insert_log_run); rc != SQLITE_OK) return rc;
+    for (auto* q : {&q_.insert_log_run, &q_.insert_log_copies}) {
+      if (q == &q_.insert_log_copies && r.copies.empty()) continue;
+      q->bind(1, r.key);
+      q->bind(2, to_int64(r.first));
+      q->bind_blob(3, q == &q_.insert_log_run ? r.offsets : r.copies);
+      if (int rc = run(*q); rc != SQLITE_OK) return rc;
+    }
   }
   return SQLITE_OK;
 }
@@ -299,7 +320,8 @@ caf::error sqlite_journal::damaged(std::int64_t stream_key, const std::string& w
 caf::error sqlite_journal::rebuild_stream_index(const std::string& why) {
   log(log_level::warning, "journal '" + path_ + "': " + why + "; rebuilding the stream index from the events");
   q_.set_folded_mark.bind(1, 0);
-  if (db_.exec("DELETE FROM stream_runs; DELETE FROM log_runs") != SQLITE_OK || run(q_.set_folded_mark) != SQLITE_OK)
+  if (db_.exec("DELETE FROM stream_runs; DELETE FROM log_runs; DELETE FROM log_copies") != SQLITE_OK ||
+      run(q_.set_folded_mark) != SQLITE_OK)
     return open_error();
   return {};
 }

@@ -56,6 +56,14 @@ struct index_run {
   std::uint64_t first;
   std::uint64_t span;
   std::string offsets;
+  std::string copies;  // of a log_runs row, when the file keeps copies (event_copies.hpp)
+};
+
+/// A row of log_runs as a filtered read takes it, with its copies if any.
+struct log_row {
+  std::int64_t type_key;
+  std::uint64_t span;
+  std::string offsets, copies;  // copies: empty if it has none
 };
 
 /// A stream's newest indexed event (version 0: none).
@@ -124,6 +132,7 @@ class sqlite_journal final : public journal {
   caf::error connect(const sqlite_options& options);
   caf::error ensure_schema();
   caf::error check_at_open();
+  caf::error start_copies(bool wanted);
 
   // -- appending (event_writer.cpp) --
   std::optional<std::string> write_batch(const std::vector<append_request>& batch,
@@ -147,6 +156,9 @@ class sqlite_journal final : public journal {
                 stream_scan& scan, bool& agrees, const std::function<bool(event_view&)>& visit);
   int scan_filtered_folded(const std::string& keys, std::uint64_t next, std::uint64_t last, std::size_t max_count,
                            scan_fields fields, const event_visitor& visit, std::size_t& visited, bool& more);
+  int visit_copies(const std::vector<log_row>& rows, std::uint64_t next, std::uint64_t last, std::size_t max_count,
+                   scan_fields fields, const event_visitor& visit, std::size_t& visited, bool& more, bool& copied);
+  int type_names_of(std::int64_t key, const std::pair<std::string, std::string>*& out);
 
   // -- stream heads (stream_heads.cpp) --
   int find_stream(const std::string& aggregate_type, const std::string& aggregate_id, stream_row& out,
@@ -200,6 +212,10 @@ class sqlite_journal final : public journal {
   // key), and the pair looked up last (most events are of the pair before).
   // Cleared with a rolled-back transaction, which may have added a pair.
   std::unordered_map<std::string, std::int64_t> type_keys_;
+  // The other way round, for reads of log_copies (a pair's key never changes).
+  std::unordered_map<std::int64_t, std::pair<std::string, std::string>> type_names_;
+  // Whether the fold writes log_copies (journal_meta.category_copies).
+  bool copies_ = false;
   struct {
     std::string aggregate_type, event_type;
     std::int64_t key = 0;

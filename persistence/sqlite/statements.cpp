@@ -149,6 +149,13 @@ int statements::prepare(sqlite3* db, int synchronous) {
       {&fold_scan,
        "SELECT global_position, stream_key, version, type_key FROM events"
        " WHERE global_position > ?1 AND global_position <= ?2"},
+      // The same with what log_copies keeps of each event (event_copies.hpp).
+      {&fold_scan_copies,
+       "SELECT e.global_position, e.stream_key, e.version, e.type_key, e.schema_version, e.payload, e.recorded_at,"
+       " e.command_id, coalesce(e.correlation_id, e.command_id), e.causation_id, s.aggregate_id"
+       " FROM events e JOIN streams s ON s.stream_key = e.stream_key"
+       " WHERE e.global_position > ?1 AND e.global_position <= ?2 ORDER BY e.global_position"},
+      {&insert_log_copies, "INSERT OR REPLACE INTO log_copies (type_key, first_position, events) VALUES (?1, ?2, ?3)"},
       {&insert_run, "INSERT INTO stream_runs (stream_key, first_version, span, offsets) VALUES (?1, ?2, ?3, ?4)"},
       {&insert_runs, insert_runs_many_sql.c_str()},
       {&insert_log_run, "INSERT INTO log_runs (type_key, first_position, offsets) VALUES (?1, ?2, ?3)"},
@@ -160,9 +167,12 @@ int statements::prepare(sqlite3* db, int synchronous) {
        " WHERE (?1 IS NULL OR aggregate_type IN (SELECT value FROM json_each(?1)))"
        " AND (?2 IS NULL OR event_type IN (SELECT value FROM json_each(?2)))"},
       // The log_runs rows of the keys in ?1 (a JSON array) that start in positions [?2, ?3].
+      // With each row's copies, if any (NULL: none).
       {&read_log_runs,
-       "SELECT first_position, offsets FROM log_runs WHERE type_key IN (SELECT value FROM json_each(?1))"
-       " AND first_position BETWEEN ?2 AND ?3"},
+       "SELECT r.first_position, r.offsets, r.type_key, c.events FROM log_runs r"
+       " LEFT JOIN log_copies c ON c.type_key = r.type_key AND c.first_position = r.first_position"
+       " WHERE r.type_key IN (SELECT value FROM json_each(?1)) AND r.first_position BETWEEN ?2 AND ?3"},
+      {&type_names, "SELECT aggregate_type, event_type FROM type_keys WHERE type_key = ?1"},
       {&read_filtered_open, read_filtered_open_sql},
       {&insert_snapshot, "INSERT OR REPLACE INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5)"},
       {&trim_snapshots,

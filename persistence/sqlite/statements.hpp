@@ -31,8 +31,8 @@ struct statements {
   statement insert_event, insert_events;
   statement read_runs, read_stream_by_position, read_stream_by_position_lean, read_stream_range, read_stream_range_lean;
   statement read_span, read_span_lean, read_all, read_all_lean;
-  statement fold_scan, insert_run, insert_runs, insert_log_run;  // insert_runs: events_per_insert rows
-  statement type_keys_of, find_type_key, insert_type_key;
+  statement fold_scan, fold_scan_copies, insert_run, insert_runs, insert_log_run, insert_log_copies;  // insert_runs: events_per_insert rows
+  statement type_keys_of, find_type_key, insert_type_key, type_names;
   statement read_log_runs, read_log_by_position, read_log_by_position_lean, read_filtered_open;
   statement insert_snapshot, trim_snapshots, load_snapshot, insert_command, find_command;
 

@@ -7,7 +7,8 @@
 // journal at start and keep growing. --memory starts empty each time.
 //
 // `banking [--db PATH] debug COMMAND ...` runs the time-travel console on the
-// journal instead (runtime/debug.hpp): replay, step, check-snapshots, rebuild;
+// journal instead (runtime/debug.hpp): replay, step, check-snapshots, rebuild,
+// serve (the web view: `banking --db PATH debug serve --port P`);
 // `banking debug --help` lists them.
 #include <algorithm>
 #include <cstdio>
@@ -244,7 +245,7 @@ int main(int argc, char** argv) {
   sample_config cfg{"data/banking.db"};
   cfg.parse_or_exit(debug_at, argv,
                     "banking [flags] debug COMMAND ...: the time-travel console on the journal\n"
-                    "  (replay, step, check-snapshots, rebuild; `banking debug --help` lists them)\n");
+                    "  (replay, step, check-snapshots, rebuild, serve; `banking debug --help` lists them)\n");
   caf::actor_system sys{cfg};
 
   interlock::application_builder builder{sys};  // its settings: cfg's interlock.* keys

@@ -1,5 +1,6 @@
 // `verify FILE`: checks a journal from its events, the truth, in one pass in
-// position order (the stream and type indexes are caches: not checked):
+// position order (the stream and type indexes are caches: not checked, but
+// the copies filtered reads return are):
 //  - global positions run 1, 2, 3, ... without a gap;
 //  - every event's stream has a row, each stream's versions run 1, 2, 3, ...
 //    (a gap, a version stored twice or going backwards is named), and a
@@ -7,6 +8,8 @@
 //  - every payload and snapshot state is valid JSON;
 //  - every snapshot is within its stream's versions, every command's
 //    positions within the log;
+//  - every category copy (log_copies, which filtered reads return) holds
+//    exactly its log_runs row's events, as the events table has them;
 //  - the read store's checkpoints and parked events (--read-store PATH, else
 //    the file beside the journal if any) are within the log.
 // Prints each problem on its own line naming stream, version and position
@@ -19,6 +22,9 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include <interlock/persistence/sqlite/event_copies.hpp>
+#include <interlock/persistence/sqlite/runs.hpp>
 
 #include "commands.hpp"
 #include "read_side.hpp"
@@ -170,6 +176,54 @@ void check_commands(database& db, findings& f) {
   });
 }
 
+// One event of a copy against the events table; what differs, or "".
+std::string copy_difference(database& db, const interlock::event_view& copy) {
+  std::string differs = "it is not in the events table";
+  db.each("SELECT e.version, e.schema_version, e.recorded_at, s.aggregate_type, s.aggregate_id, e.event_type,"
+          " e.payload, e.command_id, coalesce(e.correlation_id, e.command_id), e.causation_id"
+          " FROM events e JOIN streams s USING (stream_key) WHERE e.global_position = ?1",
+          {static_cast<std::int64_t>(copy.position)}, [&](const row& r) {
+            const std::pair<bool, const char*> fields[] = {
+                {r.u64(0) == copy.version, "version"},
+                {r.u64(1) == copy.schema_version, "schema version"},
+                {r.i64(2) == copy.recorded_at_us, "time"},
+                {r.text(3) == copy.aggregate_type, "aggregate type"},
+                {r.text(4) == copy.aggregate_id, "aggregate id"},
+                {r.text(5) == copy.event_type, "event type"},
+                {r.text(6) == copy.payload, "payload"},
+                {r.text(7) == copy.command_id, "command id"},
+                {r.text(8) == copy.correlation_id, "correlation id"},
+                {r.text(9) == copy.causation_id, "causation id"}};
+            differs.clear();
+            int count = 0;
+            for (const auto& [same, name] : fields)
+              if (!same) differs += (count++ == 0 ? "its " : ", ") + std::string{name};
+            if (count > 0) differs += count == 1 ? " differs from the events table's" : " differ from the events table's";
+            return false;
+          });
+  return differs;
+}
+
+void check_copies(database& db, findings& f) {
+  if (!db.has_table("log_copies")) return;
+  db.each("SELECT r.first_position, r.offsets, c.events, k.aggregate_type, k.event_type FROM log_copies c"
+          " JOIN log_runs r USING (type_key, first_position) JOIN type_keys k USING (type_key)",
+          {}, [&](const row& r) {
+            const auto where = "the category copy of " + std::string{r.text(3)} + "/" + std::string{r.text(4)} +
+                               " from position " + std::to_string(r.u64(0));
+            interlock::sqlite::copy_reader reader{r.text(2), r.text(1), interlock::sqlite::span_of(r.u64(0))};
+            interlock::event_view v;
+            while (reader.next(v)) {
+              v.aggregate_type = r.text(3);
+              v.event_type = r.text(4);
+              if (auto problem = copy_difference(db, v); !problem.empty())
+                f.add(where + ": position " + std::to_string(v.position) + ": " + problem);
+            }
+            if (!reader.valid()) f.add(where + ": does not hold the positions log_runs lists for it");
+            return true;
+          });
+}
+
 void check_read_store(const verify_options& o, findings& f) {
   auto store = read_store_for(o.file, o.read_store);
   if (!store) return;
@@ -195,6 +249,7 @@ findings verify(const verify_options& o) {
   check_streams(streams, f);
   check_snapshots(db, streams, f);
   check_commands(db, f);
+  check_copies(db, f);
   check_read_store(o, f);
   return f;
 }
