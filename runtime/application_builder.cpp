@@ -55,6 +55,15 @@ application_builder& application_builder::sqlite(std::string path, sync_mode syn
   settings_.database_path = std::move(path);
   settings_.synchronous = synchronous;
   settings_.in_memory = false;
+  settings_.postgres_url.clear();
+  factory_ = nullptr;
+  return *this;
+}
+
+application_builder& application_builder::postgres(std::string url, std::string schema) {
+  settings_.postgres_url = std::move(url);
+  settings_.postgres_schema = std::move(schema);
+  settings_.in_memory = false;
   factory_ = nullptr;
   return *this;
 }
@@ -85,6 +94,7 @@ namespace {
 
 journal_factory default_factory(const runtime_settings& s) {
   if (s.in_memory) return memory_journal_factory();
+  if (!s.postgres_url.empty()) return postgres_journal_factory(postgres_options{s.postgres_url, s.postgres_schema});
   sqlite_options options{s.database_path, s.synchronous};
   options.category_copies = s.category_copies;
   return sqlite_journal_factory(std::move(options));
@@ -97,14 +107,15 @@ void ensure_parent_directory(const std::string& path) {
   if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
 }
 
-// The read store follows the journal: in memory with an in-memory journal or
-// one of the program's own (unless a path is set), else beside the journal file.
+// The read store follows the journal: in memory with an in-memory journal,
+// one of the program's own or a PostgreSQL one (unless a path is set; a
+// read store on the server is yet to come), else beside the journal file.
 read_store_factory default_read_store(const runtime_settings& s, bool own_journal) {
   if (!s.read_store_path.empty()) {
     ensure_parent_directory(s.read_store_path);
     return sqlite_read_store_factory(s.read_store_path);
   }
-  if (s.in_memory || own_journal) return memory_read_store_factory();
+  if (s.in_memory || own_journal || !s.postgres_url.empty()) return memory_read_store_factory();
   return sqlite_read_store_factory(read_store_path_for(s.database_path));
 }
 
@@ -208,7 +219,7 @@ static caf::error validate(const runtime_settings& s) {
   if (s.group_commit_wait.count() < 0) return bad("setting group_commit_wait must not be negative");
   if (s.client_window == 0) return bad("setting client_window must be at least 1");
   if (s.journal_timeout.count() <= 0) return bad("setting journal_timeout must be positive");
-  if (!s.in_memory && s.database_path.empty()) return bad("setting database_path must not be empty");
+  if (!s.in_memory && s.postgres_url.empty() && s.database_path.empty()) return bad("setting database_path must not be empty");
   if (s.snapshot_keep == 0) return bad("setting snapshot_keep must be at least 1");
   if (s.passivate_after.count() < 0) return bad("setting passivate_after must not be negative");
   if (!s.log_level.empty() && !log_level_from(s.log_level))
@@ -284,7 +295,7 @@ caf::expected<application> application_builder::build() {
   if (auto err = check_event_names(aggregates_, projections_)) return err;
   if (auto err = check_upcasters(*upcasters_, aggregates_, projections_)) return err;
   auto factory = factory_ ? factory_ : default_factory(settings_);
-  if (!settings_.in_memory && !factory_) ensure_parent_directory(settings_.database_path);
+  if (!settings_.in_memory && settings_.postgres_url.empty() && !factory_) ensure_parent_directory(settings_.database_path);
   auto writer_journal = factory();
   if (!writer_journal) return std::move(writer_journal.error());
   auto reader_journal = factory();

@@ -6,7 +6,7 @@
 //       interlock::application_builder{sys}
 //           .aggregate<BankAccount>()
 //           .projection<Balances>()
-//           .sqlite("data/bank.db")          // the default is data/interlock.db
+//           .sqlite("data/bank.db")          // the default is data/interlock.db; or .postgres(url)
 //           .build();
 #pragma once
 
@@ -22,6 +22,7 @@
 
 #include <interlock/model/middleware.hpp>
 #include <interlock/persistence/journal.hpp>
+#include <interlock/persistence/postgres_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 #include <interlock/runtime/application.hpp>
 #include <interlock/runtime/detail/aggregate_model.hpp>
@@ -80,6 +81,11 @@ class application_builder {
 
   /// Journal in a SQLite file (the default: data/interlock.db, FULL sync).
   application_builder& sqlite(std::string path, sync_mode synchronous = sync_mode::full);
+  /// Journal on a PostgreSQL server: `url` is libpq's connection string
+  /// (postgresql://user:password@host:5432/db), its tables in `schema`
+  /// (created at the first start). Projections' checkpoints stay in a SQLite
+  /// read store if read_side.database_path is set, else in memory.
+  application_builder& postgres(std::string url, std::string schema = "interlock");
   /// Journal in memory: nothing survives the process (tests, --memory runs).
   application_builder& in_memory();
   /// Any journal implementation.
@@ -97,8 +103,8 @@ class application_builder {
     return *this;
   }
 
-  /// Replaces every setting, the journal choice included: call sqlite() or
-  /// in_memory() after it, not before.
+  /// Replaces every setting, the journal choice included: call sqlite(),
+  /// postgres() or in_memory() after it, not before.
   application_builder& settings(runtime_settings s);
   const runtime_settings& settings() const { return settings_; }
 

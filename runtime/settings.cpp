@@ -149,6 +149,25 @@ std::string parse_path(std::string_view v, runtime_settings& s) {
 }
 std::string format_path(const runtime_settings& s) { return std::string{"\""}.append(s.database_path).append("\""); }
 
+std::string parse_postgres_url(std::string_view v, runtime_settings& s) {
+  s.postgres_url = std::string{v};
+  return {};
+}
+std::string format_postgres_url(const runtime_settings& s) {
+  return std::string{"\""}.append(s.postgres_url).append("\"");
+}
+
+std::string parse_postgres_schema(std::string_view v, runtime_settings& s) {
+  if (v.empty() || v.size() > 63 || (v[0] >= '0' && v[0] <= '9') ||
+      v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string_view::npos)
+    return "expected a lowercase SQL identifier (a-z, 0-9, _; at most 63 bytes)";
+  s.postgres_schema = std::string{v};
+  return {};
+}
+std::string format_postgres_schema(const runtime_settings& s) {
+  return std::string{"\""}.append(s.postgres_schema).append("\"");
+}
+
 std::string parse_read_store_path(std::string_view v, runtime_settings& s) {
   s.read_store_path = std::string{v};
   return {};
@@ -217,6 +236,11 @@ std::vector<option> make_options() {
       {"journal.database_path", "string", "the SQLite journal file; its folder is created", &format_path, &parse_path},
       {"journal.in_memory", "true|false", "true: the journal in memory, nothing survives the process",
        &format_in_memory, &parse_in_memory},
+      {"journal.postgres_url", "string",
+       "a PostgreSQL connection URL: the journal on that server; \"\": the SQLite file", &format_postgres_url,
+       &parse_postgres_url},
+      {"journal.postgres_schema", "string", "the schema of the PostgreSQL journal's tables", &format_postgres_schema,
+       &parse_postgres_schema},
       {"journal.synchronous", "off|normal|full|extra", "SQLite's synchronous mode; full: commits survive power loss",
        &format_sync, &parse_sync},
       {"journal.category_copies", "true|false",
@@ -250,7 +274,7 @@ std::vector<option> make_options() {
 // give the member an option in make_options() (and config/interlock.ini,
 // config/README.md), then add a name here.
 [[maybe_unused]] void every_field_has_an_option(const runtime_settings& s) {
-  [[maybe_unused]] auto& [path, sync, memory, copies, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
+  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, copies, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
                           passivate, max_live, retries, read_store, level] = s;
 }
 
@@ -321,7 +345,7 @@ caf::error apply_section(std::string_view section, const caf::config_value::dict
 }
 
 caf::error check_settings(const runtime_settings& s) {
-  if (!s.in_memory && s.database_path.empty())
+  if (!s.in_memory && s.postgres_url.empty() && s.database_path.empty())
     return setting_error("journal.database_path", "empty: give a file, or set interlock.journal.in_memory = true");
   return {};
 }

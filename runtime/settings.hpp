@@ -15,7 +15,7 @@
 // On the command line: --interlock.journal.max_batch=64. Every key with its
 // default and what it accepts: --long-help, and config/README.md.
 // Precedence, lowest first: runtime_settings{} < the INI file < the command
-// line < the builder's methods (settings(), sqlite(), in_memory()).
+// line < the builder's methods (settings(), sqlite(), postgres(), in_memory()).
 #pragma once
 
 #include <chrono>
@@ -35,6 +35,10 @@ struct runtime_settings {
   std::string database_path = "data/interlock.db";
   sync_mode synchronous = sync_mode::full;
   bool in_memory = false;
+  // The journal on a PostgreSQL server when set (and in_memory is not): its
+  // libpq URL, and the schema its tables live in (postgres_journal.hpp).
+  std::string postgres_url;
+  std::string postgres_schema = "interlock";
   bool category_copies = false;  // SQLite: copies clustered by type, for reads filtered by type (twice the space)
   std::size_t max_batch = 1024;                           // appends committed in one transaction, at most
   std::chrono::microseconds group_commit_wait{0};         // how long the first append of a batch waits for more

@@ -10,6 +10,7 @@ packages=(
   cmake               # >= 3.25 (bookworm: 3.25.1)
   libcaf-dev          # CAF 0.17: core + io
   libsqlite3-dev      # the SQLite journal
+  libpq-dev           # libpq: the PostgreSQL journal's client library
   nlohmann-json3-dev  # JSON codec
   catch2              # Catch2 v2 test suite
   libcli11-dev        # CLI11 (header-only): the command line of build/tools/interlock-journal
@@ -20,6 +21,7 @@ packages=(
 )
 # Only the tests use these; the sample's set-up does not install them.
 test_packages=(
+  postgresql          # the server of the throwaway cluster the PostgreSQL tests start (scripts/postgres-test-cluster.sh)
   chromium            # headless, loads the debug console's web view in tests/debug_web_test.cpp
 )
 if [[ "${1:-}" == "--tests" ]]; then

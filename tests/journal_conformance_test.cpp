@@ -1,5 +1,7 @@
-// Checks journal.hpp's contract against every journal implementation, plus
-// what only the SQLite journal promises (files, pragmas, the events view).
+// Checks journal.hpp's contract against every journal implementation (in
+// memory, SQLite, PostgreSQL: postgres_backend cases run against the test
+// cluster of ctest's `postgres` fixture), plus what only the SQLite journal
+// promises (files, pragmas, the events view).
 #include <catch2/catch.hpp>
 
 #include "journal_test_support.hpp"
@@ -34,7 +36,7 @@ using Catch::Matchers::Contains;
 // -- conformance: every journal -----------------------------------------------
 
 TEMPLATE_TEST_CASE("journal: append then read_stream returns every envelope field", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_request req;
@@ -79,7 +81,7 @@ TEMPLATE_TEST_CASE("journal: append then read_stream returns every envelope fiel
 }
 
 TEMPLATE_TEST_CASE("journal: empty command, correlation and causation ids round-trip as empty", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   auto req = request("Order", "o-1", 0, 1);
@@ -95,7 +97,7 @@ TEMPLATE_TEST_CASE("journal: empty command, correlation and causation ids round-
 }
 
 TEMPLATE_TEST_CASE("journal: stream versions are 1-based and gapless", "[journal]", memory_backend,
-                   sqlite_backend) {
+                   sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   CHECK(append_ok(*j, request("Account", "a", 0, 2)).last_version == 2);
@@ -108,7 +110,7 @@ TEMPLATE_TEST_CASE("journal: stream versions are 1-based and gapless", "[journal
 }
 
 TEMPLATE_TEST_CASE("journal: global positions are gapless across streams and batches", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   const auto r1 = append_ok(*j, request("Account", "a", 0, 2));
@@ -132,7 +134,7 @@ TEMPLATE_TEST_CASE("journal: global positions are gapless across streams and bat
 }
 
 TEMPLATE_TEST_CASE("journal: a version conflict writes nothing and names the stream and versions", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("Account", "a-1", 0, 2));
@@ -155,7 +157,7 @@ TEMPLATE_TEST_CASE("journal: a version conflict writes nothing and names the str
 }
 
 TEMPLATE_TEST_CASE("journal: a conflicting request in a batch does not fail the others", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   auto results = j->append({request("A", "1", 0, 2), request("B", "1", 7, 1), request("C", "1", 0, 1)});
@@ -171,7 +173,7 @@ TEMPLATE_TEST_CASE("journal: a conflicting request in a batch does not fail the 
 }
 
 TEMPLATE_TEST_CASE("journal: an after_previous request is appended only if the one before it was", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "1", 0, 1));  // A/1 at version 1
@@ -201,7 +203,7 @@ TEMPLATE_TEST_CASE("journal: an after_previous request is appended only if the o
 }
 
 TEMPLATE_TEST_CASE("journal: an after_previous chain spans batches and skips other streams' requests", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "1", 0, 1));  // A/1 at version 1
@@ -223,7 +225,7 @@ TEMPLATE_TEST_CASE("journal: an after_previous chain spans batches and skips oth
 }
 
 TEMPLATE_TEST_CASE("journal: requests of one batch on one stream see each other", "[journal]", memory_backend,
-                   sqlite_backend) {
+                   sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   auto results = j->append({request("A", "x", 0, 1), request("A", "x", 1, 2), request("A", "x", 1, 1)});
@@ -236,7 +238,7 @@ TEMPLATE_TEST_CASE("journal: requests of one batch on one stream see each other"
 }
 
 TEMPLATE_TEST_CASE("journal: read_stream starts at a version and stops at max_count", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "x", 0, 2));
@@ -252,7 +254,7 @@ TEMPLATE_TEST_CASE("journal: read_stream starts at a version and stops at max_co
 }
 
 TEMPLATE_TEST_CASE("journal: read_all starts at a position and stops at max_count", "[journal]", memory_backend,
-                   sqlite_backend) {
+                   sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "x", 0, 3));
@@ -268,7 +270,7 @@ TEMPLATE_TEST_CASE("journal: read_all starts at a position and stops at max_coun
   CHECK(value_of(j->read_all(1, 0)).empty());
 }
 
-TEMPLATE_TEST_CASE("journal: stream_version and last_position", "[journal]", memory_backend, sqlite_backend) {
+TEMPLATE_TEST_CASE("journal: stream_version and last_position", "[journal]", memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   CHECK(value_of(j->last_position()) == 0);
@@ -282,7 +284,7 @@ TEMPLATE_TEST_CASE("journal: stream_version and last_position", "[journal]", mem
 }
 
 TEMPLATE_TEST_CASE("journal: the same id under two aggregate types is two streams", "[journal]", memory_backend,
-                   sqlite_backend) {
+                   sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("Account", "42", 0, 2));
@@ -297,7 +299,7 @@ TEMPLATE_TEST_CASE("journal: the same id under two aggregate types is two stream
 }
 
 TEMPLATE_TEST_CASE("journal: a second connection sees commits and appends after them", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto first = open_journal(backend.factory);
   auto second = open_journal(backend.factory);
@@ -322,7 +324,7 @@ TEMPLATE_TEST_CASE("journal: a second connection sees commits and appends after 
 }
 
 TEMPLATE_TEST_CASE("journal: invalid arguments give invalid_argument", "[journal]", memory_backend,
-                   sqlite_backend) {
+                   sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   auto no_type = request("", "x", 0, 1);
@@ -377,7 +379,7 @@ std::string refusal_of(const command_record& rec) { return rec.refusal ? interlo
 }  // namespace
 
 TEMPLATE_TEST_CASE("journal: a recorded command is found with where its events landed, its type and result",
-                   "[journal][command]", memory_backend, sqlite_backend) {
+                   "[journal][command]", memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("B", "y", 0, 1));
@@ -394,7 +396,7 @@ TEMPLATE_TEST_CASE("journal: a recorded command is found with where its events l
 }
 
 TEMPLATE_TEST_CASE("journal: a recorded command without events stores only its outcome", "[journal][command]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "x", 0, 2));
@@ -421,7 +423,7 @@ TEMPLATE_TEST_CASE("journal: a recorded command without events stores only its o
 }
 
 TEMPLATE_TEST_CASE("journal: a refused command is recorded with its errc and message and stores nothing else",
-                   "[journal][command]", memory_backend, sqlite_backend) {
+                   "[journal][command]", memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "x", 0, 1));
@@ -443,7 +445,7 @@ TEMPLATE_TEST_CASE("journal: a refused command is recorded with its errc and mes
 }
 
 TEMPLATE_TEST_CASE("journal: a refused command to a stream that does not exist is recorded, the stream still does not",
-                   "[journal][command]", memory_backend, sqlite_backend) {
+                   "[journal][command]", memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   const auto res = append_ok(*j, refused("A", "ghost", 0, "no such account"));
@@ -462,7 +464,7 @@ TEMPLATE_TEST_CASE("journal: a refused command to a stream that does not exist i
 }
 
 TEMPLATE_TEST_CASE("journal: a recorded command without events conflicts unless its stream is at expected_version",
-                   "[journal][command]", memory_backend, sqlite_backend) {
+                   "[journal][command]", memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "x", 0, 2));
@@ -489,7 +491,7 @@ TEMPLATE_TEST_CASE("journal: a recorded command without events conflicts unless 
 }
 
 TEMPLATE_TEST_CASE("journal: a command id recorded without events is not recorded twice", "[journal][command]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   append_ok(*j, request("A", "x", 0, 1));
@@ -520,7 +522,7 @@ TEMPLATE_TEST_CASE("journal: a command id recorded without events is not recorde
 }
 
 TEMPLATE_TEST_CASE("journal: a refusal stores nothing else, only a recorded command may have no events",
-                   "[journal][command]", memory_backend, sqlite_backend) {
+                   "[journal][command]", memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   auto j = open_journal(backend.factory);
   auto with_events = refused("A", "x", 0, "no");
@@ -558,7 +560,7 @@ TEMPLATE_TEST_CASE("journal: a refusal stores nothing else, only a recorded comm
 }
 
 TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gapless", "[journal]",
-                   memory_backend, sqlite_backend) {
+                   memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;
   constexpr int writers = 2;
   constexpr int rounds = 40;
@@ -608,6 +610,77 @@ TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gap
   CHECK(versions_of(value_of(j->read_stream("Shared", "s", 1, total))) == iota(1, writers * rounds));
   for (int w = 0; w < writers; ++w)
     CHECK(versions_of(value_of(j->read_stream("Own", "w" + std::to_string(w), 1, total))) == iota(1, rounds));
+}
+
+TEMPLATE_TEST_CASE("journal: snapshots are stored with their events, the newest kept, loaded by version and time",
+                   "[journal][snapshot]", memory_backend, sqlite_backend, postgres_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  const auto with_snapshot = [](append_request req, const std::string& state, std::size_t keep) {
+    req.snapshot = snapshot_record{req.expected_version + req.events.size(), 2, state};
+    req.keep_snapshots = keep;
+    return req;
+  };
+  const auto first = append_ok(*j, with_snapshot(request("A", "x", 0, 2), R"({"at":2})", 2));
+  const auto second = append_ok(*j, with_snapshot(request("A", "x", 2, 2), R"({"at":4})", 2));
+  // Two in one batch, one stream each: the third of A/x drops its oldest.
+  auto batch = j->append({with_snapshot(request("A", "x", 4, 1), R"({"at":5})", 2),
+                          with_snapshot(request("B", "y", 0, 1), R"({"b":1})", 2)});
+  const auto third = value_of(std::move(batch[0]));
+  REQUIRE(batch[1]);
+  const auto newest = value_of(j->load_snapshot("A", "x", 100, INT64_MAX));
+  REQUIRE(newest);
+  CHECK((newest->version == 5 && newest->state_version == 2 && newest->state == R"({"at":5})"));
+  CHECK(newest->recorded_at_us == third.recorded_at_us);
+  const auto by_version = value_of(j->load_snapshot("A", "x", 4, INT64_MAX));
+  REQUIRE(by_version);
+  CHECK((by_version->version == 4 && by_version->state == R"({"at":4})"));
+  CHECK(by_version->recorded_at_us == second.recorded_at_us);
+  CHECK_FALSE(value_of(j->load_snapshot("A", "x", 3, INT64_MAX)));  // version 2's was dropped: 2 kept
+  if (second.recorded_at_us < third.recorded_at_us) {
+    const auto by_time = value_of(j->load_snapshot("A", "x", 100, third.recorded_at_us - 1));
+    REQUIRE(by_time);
+    CHECK(by_time->version == 4);
+  }
+  CHECK(first.recorded_at_us <= second.recorded_at_us);
+  CHECK(value_of(j->load_snapshot("B", "y", 100, INT64_MAX))->state == R"({"b":1})");
+  CHECK_FALSE(value_of(j->load_snapshot("B", "none", 100, INT64_MAX)));
+  // A request that fails stores no snapshot.
+  check_error(append_error(*j, with_snapshot(request("B", "y", 0, 1), R"({"stale":1})", 2)), errc::conflict, {"'B/y'"});
+  CHECK(value_of(j->load_snapshot("B", "y", 100, INT64_MAX))->state == R"({"b":1})");
+  auto bad = j->load_snapshot("", "x", 1, INT64_MAX);
+  REQUIRE_FALSE(bad);
+  check_error(bad.error(), errc::invalid_argument, {"aggregate_type"});
+}
+
+TEMPLATE_TEST_CASE("journal: a filtered log read visits the events of the listed types, in position order",
+                   "[journal][filter]", memory_backend, sqlite_backend, postgres_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  auto a = request("A", "1", 0, 3);
+  a.events[1].type = "Other";
+  auto b = request("B", "1", 0, 2);
+  b.events[0].type = "Other";
+  for (const auto& res : j->append({a, b, request("C", "1", 0, 1)})) REQUIRE(res);
+  const auto visit = [&](const log_filter& f, std::uint64_t from, std::size_t max) {
+    std::vector<std::uint64_t> seen;
+    const auto n = value_of(j->scan_filtered(from, max, f, [&](const event_view& v) {
+      seen.push_back(v.position);
+      return true;
+    }));
+    CHECK(n == seen.size());
+    return seen;
+  };
+  using positions = std::vector<std::uint64_t>;
+  CHECK(visit({{}, {"Other"}}, 1, 100) == positions{2, 4});
+  CHECK(visit({{"A", "C"}, {}}, 1, 100) == positions{1, 2, 3, 6});
+  CHECK(visit({{"A", "B"}, {"Happened"}}, 2, 100) == positions{3, 5});
+  CHECK(visit({{"A"}, {"Happened"}}, 1, 1) == positions{1});
+  CHECK(visit({}, 5, 100) == positions{5, 6});
+  CHECK(visit({{"Nope"}, {}}, 1, 100).empty());
+  std::size_t calls = 0;  // a visitor that says stop is not called again, and the count includes it
+  CHECK(value_of(j->scan_filtered(1, 100, log_filter{}, [&](const event_view&) { return ++calls < 2; })) == 2);
+  CHECK(calls == 2);
 }
 
 // -- SQLite only --------------------------------------------------------------
@@ -769,7 +842,7 @@ TEST_CASE("sqlite journal: WAL mode, synchronous FULL by default, options applie
 }
 
 TEMPLATE_TEST_CASE("journal: a large batch of many streams reads back event by event", "[journal]", memory_backend,
-                   sqlite_backend) {
+                   sqlite_backend, postgres_backend) {
   // Enough events that the SQLite journal inserts most of them 16 rows a
   // statement and the rest one by one: each must land with its own fields.
   TestType backend;

@@ -1,18 +1,24 @@
-// What the journal tests share: a temp directory, the memory and SQLite
-// backends, requests that name their versions, and checks on results.
+// What the journal tests share: a temp directory, the memory, SQLite and
+// PostgreSQL backends, requests that name their versions, and checks on results.
 #pragma once
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal.hpp>
 #include <interlock/persistence/memory_journal.hpp>
+#include <interlock/persistence/postgres/connection.hpp>
+#include <interlock/persistence/postgres_journal.hpp>
 #include <interlock/persistence/sqlite_journal.hpp>
 
 #include "raw_db.hpp"
@@ -50,6 +56,43 @@ struct sqlite_backend {
   temp_dir dir;
   std::string path = (dir.path / "journal.db").string();
   journal_factory factory = sqlite_journal_factory(sqlite_options{path});
+};
+
+// The PostgreSQL server the tests use: INTERLOCK_TEST_POSTGRES_URL if set
+// (a real server), else the throwaway cluster ctest's `postgres` fixture
+// started, whose URL it left in a file (tests/CMakeLists.txt).
+inline std::string postgres_test_url() {
+  if (const char* url = std::getenv("INTERLOCK_TEST_POSTGRES_URL"); url && *url) return url;
+  std::ifstream in{INTERLOCK_TEST_POSTGRES_URL_FILE};
+  std::string url;
+  if (!std::getline(in, url) || url.empty())
+    FAIL("no PostgreSQL server for this test: run it through ctest, which starts one "
+         "(scripts/postgres-test-cluster.sh), or set INTERLOCK_TEST_POSTGRES_URL");
+  return url;
+}
+
+// A schema no other test uses, also in another test process at the same time.
+inline std::string fresh_postgres_schema() {
+  static std::atomic<int> counter{0};
+  using namespace std::chrono;
+  const auto us = duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+  return "t" + std::to_string(::getpid()) + "_" + std::to_string(++counter) + "_" + std::to_string(us % 1'000'000);
+}
+
+// Runs one statement on the test server (set-up and clean-up of tests).
+inline caf::expected<postgres::result> postgres_exec(const std::string& url, const std::string& sql) {
+  auto db = postgres::connection::open(url, std::chrono::seconds{10});
+  if (!db) return std::move(db.error());
+  return db->run_one({sql}, std::chrono::seconds{10});
+}
+
+// Tests share one database (CREATE DATABASE costs most of a second) and keep
+// apart by schema: each backend has its own, dropped at the end.
+struct postgres_backend {
+  std::string url = postgres_test_url();
+  std::string schema = fresh_postgres_schema();
+  journal_factory factory = postgres_journal_factory(postgres_options{url, schema});
+  ~postgres_backend() { postgres_exec(url, "DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE"); }
 };
 
 template <class T>

@@ -122,6 +122,8 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   want.database_path = "/var/lib/interlock/x #1.db";
   want.synchronous = sync_mode::normal;
   want.in_memory = true;
+  want.postgres_url = "postgresql://app@db.example:5433/events?sslmode=require";
+  want.postgres_schema = "bank_2";
   want.category_copies = true;
   want.max_batch = 7;
   want.group_commit_wait = 250us;
@@ -139,6 +141,8 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
              "database_path = \"/var/lib/interlock/x #1.db\" ; a comment\n"
              "synchronous = \"normal\"\n"
              "in_memory = true\n"
+             "postgres_url = \"postgresql://app@db.example:5433/events?sslmode=require\"\n"
+             "postgres_schema = \"bank_2\"\n"
              "category_copies = true\n"
              "max_batch = 7\n"
              "group_commit_wait = 250us\n"
@@ -157,6 +161,8 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   CHECK(loaded(ini) == want);
   CHECK(loaded("", {"--interlock.journal.database_path=/var/lib/interlock/x #1.db",
                     "--interlock.journal.synchronous=normal", "--interlock.journal.in_memory=true",
+                    "--interlock.journal.postgres_url=postgresql://app@db.example:5433/events?sslmode=require",
+                    "--interlock.journal.postgres_schema=bank_2",
                     "--interlock.journal.category_copies=true",
                     "--interlock.journal.max_batch=7", "--interlock.journal.group_commit_wait=250us",
                     "--interlock.journal.read_batch=9", "--interlock.journal.timeout=1500ms",
@@ -253,6 +259,10 @@ TEST_CASE("settings: an empty database path is an error unless in memory", "[set
   CHECK(error_of(journal("database_path = \"\"")) ==
         "setting interlock.journal.database_path: empty: give a file, or set interlock.journal.in_memory = true");
   CHECK(loaded(journal("database_path = \"\"\nin_memory = true")).in_memory);
+  CHECK(loaded(journal("database_path = \"\"\npostgres_url = \"postgresql:///x\"")).postgres_url == "postgresql:///x");
+  CHECK(error_of(journal("postgres_schema = \"Bad-Name\"")) ==
+        "setting interlock.journal.postgres_schema: bad value 'Bad-Name': expected a lowercase SQL identifier (a-z, 0-9, "
+        "_; at most 63 bytes)");
 }
 
 TEST_CASE("settings: CAF's own parse errors in one line naming the file, line or option", "[settings]") {

@@ -367,7 +367,8 @@ TEST_CASE("valid text: an aggregate type name that is not UTF-8 is refused at bu
 }
 
 TEMPLATE_TEST_CASE("valid text: the journal refuses ids, types and JSON that are not UTF-8", "[utf8][journal]",
-                   journal_testing::memory_backend, journal_testing::sqlite_backend) {
+                   journal_testing::memory_backend, journal_testing::sqlite_backend,
+                   journal_testing::postgres_backend) {
   using journal_testing::check_error;
   using journal_testing::request;
   TestType backend;

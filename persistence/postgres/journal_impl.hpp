@@ -1,0 +1,90 @@
+// The PostgreSQL journal's class, shared by the files that implement it by
+// concern: postgres_journal.cpp (opening, reconnecting), event_writer.cpp
+// (appends), event_reader.cpp (reads, snapshots, the command ledger).
+// Internal to the PostgreSQL journal.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <interlock/persistence/append_chain.hpp>
+#include <interlock/persistence/postgres/connection.hpp>
+#include <interlock/persistence/postgres/statements.hpp>
+#include <interlock/persistence/postgres_journal.hpp>
+
+namespace interlock::postgres {
+
+/// What the first round trip of a batch read under the counter row's lock.
+struct batch_state {
+  std::uint64_t last_position = 0;
+  std::unordered_map<std::string, std::uint64_t> versions;  // "type\0id" -> version
+  std::unordered_set<std::string> commands_seen;
+};
+
+class postgres_journal final : public journal {
+ public:
+  static caf::expected<std::unique_ptr<journal>> open(const postgres_options& options);
+
+  std::vector<caf::expected<append_result>> append(const std::vector<append_request>& batch) override;
+  caf::expected<std::vector<stored_event>> read_stream(const std::string& aggregate_type,
+                                                       const std::string& aggregate_id, std::uint64_t from_version,
+                                                       std::size_t max_count) override;
+  caf::expected<std::vector<stored_event>> read_all(std::uint64_t from_position, std::size_t max_count) override;
+  caf::expected<std::size_t> scan_stream(const std::string& aggregate_type, const std::string& aggregate_id,
+                                         std::uint64_t from_version, std::size_t max_count, const event_visitor& visit,
+                                         scan_fields fields = scan_fields::all) override;
+  caf::expected<std::size_t> scan_all(std::uint64_t from_position, std::size_t max_count, const event_visitor& visit,
+                                      scan_fields fields = scan_fields::all) override;
+  caf::expected<std::size_t> scan_filtered(std::uint64_t from_position, std::size_t max_count, const log_filter& filter,
+                                           const event_visitor& visit, scan_fields fields = scan_fields::all) override;
+  caf::expected<std::uint64_t> last_position() override;
+  caf::expected<std::uint64_t> stream_version(const std::string& aggregate_type,
+                                              const std::string& aggregate_id) override;
+  caf::expected<std::optional<snapshot_record>> load_snapshot(const std::string& aggregate_type,
+                                                              const std::string& aggregate_id,
+                                                              std::uint64_t max_version,
+                                                              std::int64_t max_recorded_at_us) override;
+  caf::expected<std::optional<command_record>> find_command(const std::string& command_id) override;
+
+ private:
+  postgres_journal(postgres_options options, connection db);
+
+  // -- connecting (postgres_journal.cpp) --
+  caf::error ready();
+
+  // -- appending (event_writer.cpp) --
+  caf::error write_batch(const std::vector<append_request>& batch, std::vector<caf::expected<append_result>>& results);
+  caf::expected<batch_state> lock_and_read(const std::vector<append_request>& batch,
+                                           const std::vector<caf::expected<append_result>>& results);
+  void decide(const std::vector<append_request>& batch, batch_state& state, std::int64_t now,
+              std::vector<caf::expected<append_result>>& results);
+  std::vector<query> writes(const std::vector<append_request>& batch,
+                            const std::vector<caf::expected<append_result>>& results, const batch_state& state,
+                            std::int64_t now) const;
+  void abandon();
+
+  // -- reading (event_reader.cpp) --
+  caf::expected<std::size_t> visit_rows(query q, std::size_t max_count, const event_visitor& visit,
+                                        const std::string& what);
+
+  postgres_options options_;
+  connection db_;
+  statements q_;
+  detail::append_chain chain_;  // what the batches so far left of after_previous chains
+};
+
+/// "type\0id": a stream's key in batch_state.
+inline std::string stream_key(const std::string& aggregate_type, const std::string& aggregate_id) {
+  return aggregate_type + '\0' + aggregate_id;
+}
+
+/// A count or version as a bigint parameter (clamped: LIMIT takes no more).
+inline std::int64_t to_bigint(std::uint64_t n) {
+  return n > static_cast<std::uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
+}
+
+}  // namespace interlock::postgres

@@ -1,0 +1,77 @@
+#include <interlock/persistence/postgres/statements.hpp>
+
+namespace interlock::postgres {
+namespace {
+
+// Replaces every "S." in `sql` by the quoted schema: "schema".
+std::string with_schema(std::string sql, const std::string& schema) {
+  const std::string quoted = "\"" + schema + "\".";
+  for (auto at = sql.find("S."); at != std::string::npos; at = sql.find("S.", at + quoted.size()))
+    sql.replace(at, 2, quoted);
+  return sql;
+}
+
+constexpr const char* event_columns =
+    "position, aggregate_type, aggregate_id, version, event_type, schema_version, payload, recorded_at_us,"
+    " command_id, correlation_id, causation_id";
+
+}  // namespace
+
+statements make_statements(const std::string& schema) {
+  statements q;
+  const std::string cols = event_columns;
+  const auto s = [&](const std::string& sql) { return with_schema(sql, schema); };
+  q.lock_head = s("SELECT last_position FROM S.journal_head WHERE id = 1 FOR UPDATE");
+  q.stream_versions =
+      s("SELECT k.t, k.i, coalesce((SELECT max(e.version) FROM S.events e WHERE e.aggregate_type = k.t"
+        " AND e.aggregate_id = k.i), 0) FROM unnest($1::text[], $2::text[]) AS k(t, i)");
+  q.commands_seen = s("SELECT command_id FROM S.commands WHERE command_id = ANY($1::text[])");
+  // The counter row moves in the statement that inserts the events, so the
+  // two cannot part. A batch lands at the positions it planned from the value
+  // it read under its lock ($2), or fails whole: were the counter anywhere
+  // else, the positions would be NULL, which the primary key refuses.
+  q.insert_events =
+      s("WITH head AS (UPDATE S.journal_head SET last_position = last_position + $1::bigint"
+        " WHERE id = 1 RETURNING last_position - $1::bigint AS base)"
+        " INSERT INTO S.events (" + cols + ")"
+        " SELECT CASE WHEN head.base = $2::bigint THEN head.base + e.n END, e.t, e.i, e.v, e.et, e.sv, e.p, $3::bigint, e.c, e.co, e.ca FROM head,"
+        " unnest($4::text[], $5::text[], $6::bigint[], $7::text[], $8::integer[], $9::text[], $10::text[],"
+        " $11::text[], $12::text[]) WITH ORDINALITY AS e(t, i, v, et, sv, p, c, co, ca, n)");
+  q.insert_snapshots =
+      s("INSERT INTO S.snapshots (aggregate_type, aggregate_id, version, state_version, state, recorded_at_us)"
+        " SELECT t, i, v, sv, st, $1::bigint FROM unnest($2::text[], $3::text[], $4::bigint[], $5::integer[],"
+        " $6::text[]) AS x(t, i, v, sv, st) ON CONFLICT (aggregate_type, aggregate_id, version) DO UPDATE"
+        " SET state_version = excluded.state_version, state = excluded.state, recorded_at_us = excluded.recorded_at_us");
+  // Keeps each stream's `keep` newest snapshots.
+  q.trim_snapshots =
+      s("DELETE FROM S.snapshots d USING unnest($1::text[], $2::text[], $3::bigint[]) AS k(t, i, keep)"
+        " WHERE d.aggregate_type = k.t AND d.aggregate_id = k.i AND d.version < (SELECT x.version FROM"
+        " S.snapshots x WHERE x.aggregate_type = k.t AND x.aggregate_id = k.i ORDER BY x.version DESC"
+        " OFFSET k.keep - 1 LIMIT 1)");
+  q.insert_commands =
+      s("INSERT INTO S.commands (command_id, command_type, aggregate_type, aggregate_id, first_position,"
+        " last_position, last_version, result_json, refusal_code, refusal_message) SELECT * FROM"
+        " unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],"
+        " $8::text[], $9::integer[], $10::text[])");
+  q.read_stream = s("SELECT " + cols + " FROM S.events WHERE aggregate_type = $1 AND aggregate_id = $2"
+                    " AND version >= $3::bigint ORDER BY version LIMIT $4::bigint");
+  q.read_all = s("SELECT " + cols + " FROM S.events WHERE position >= $1::bigint ORDER BY position LIMIT $2::bigint");
+  q.read_filtered =
+      s("SELECT " + cols + " FROM S.events WHERE position >= $1::bigint"
+        " AND (cardinality($2::text[]) = 0 OR aggregate_type = ANY($2::text[]))"
+        " AND (cardinality($3::text[]) = 0 OR event_type = ANY($3::text[])) ORDER BY position LIMIT $4::bigint");
+  // The counter row as committed: the last position any reader can see.
+  q.last_position = s("SELECT last_position FROM S.journal_head WHERE id = 1");
+  q.stream_version =
+      s("SELECT coalesce(max(version), 0) FROM S.events WHERE aggregate_type = $1 AND aggregate_id = $2");
+  q.load_snapshot =
+      s("SELECT version, state_version, state, recorded_at_us FROM S.snapshots WHERE aggregate_type = $1"
+        " AND aggregate_id = $2 AND version <= $3::bigint AND recorded_at_us <= $4::bigint"
+        " ORDER BY version DESC LIMIT 1");
+  q.find_command =
+      s("SELECT aggregate_type, aggregate_id, first_position, last_position, last_version, result_json,"
+        " command_type, refusal_code, refusal_message FROM S.commands WHERE command_id = $1");
+  return q;
+}
+
+}  // namespace interlock::postgres
