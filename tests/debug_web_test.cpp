@@ -6,10 +6,13 @@
 // highlighted, and a search's results; and a journal damaged with raw SQL
 // (hostile HTML in its columns, a payload that is not JSON, an id that is not
 // UTF-8) shown as text, never failing a whole view.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -581,4 +584,41 @@ TEST_CASE("debug serve: headless Chromium shows a hostile journal's text as text
   CHECK_THAT(dom, Catch::Contains("the stream does not fold, so its events are shown without states"));
   CHECK_THAT(dom, Catch::Contains(">Wallet/" + escaped(3) + "</a>"));  // the search's event, in w2
   CHECK(s.stop() == 0);
+}
+
+TEST_CASE("debug serve: a stop waits for a request under way; a second signal ends it at once (status 130)",
+          "[debug][web]") {
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  server s{path};
+  const auto port = std::stoi(s.url.substr(s.url.rfind(':') + 1));
+  // A request whose headers never end: its worker waits for them (seconds), and so does a stop.
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string partial = "GET /api/streams HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  REQUIRE(::write(sock, partial.data(), partial.size()) == static_cast<ssize_t>(partial.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  ::kill(s.proc.pid, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int status = 0;
+  CHECK(::waitpid(s.proc.pid, &status, WNOHANG) == 0);  // still waiting for the request
+  ::kill(s.proc.pid, SIGINT);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  pid_t ended = 0;
+  while (ended == 0 && std::chrono::steady_clock::now() < deadline) {
+    ended = ::waitpid(s.proc.pid, &status, WNOHANG);
+    if (ended == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::close(sock);
+  REQUIRE(ended == s.proc.pid);
+  s.proc.pid = -1;
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
 }
