@@ -498,7 +498,7 @@ TEST_CASE("debug web API: a damaged journal is still shown: raw payloads, text i
   CHECK(c4.body["events"][0]["version"] == hostile(2));
 }
 
-TEST_CASE("debug serve: a damaged journal over HTTP; a Host that is not this machine's is refused (403)",
+TEST_CASE("debug serve: a damaged journal over HTTP, and a Host that is not this machine's is refused (403)",
           "[debug][web]") {
   temp_dir dir;
   const auto path = dir.file("j.db");
@@ -586,7 +586,7 @@ TEST_CASE("debug serve: headless Chromium shows a hostile journal's text as text
   CHECK(s.stop() == 0);
 }
 
-TEST_CASE("debug serve: a stop waits for a request under way; a second signal ends it at once (status 130)",
+TEST_CASE("debug serve: a stop waits for a request under way, a second signal ends it at once (status 130)",
           "[debug][web]") {
   temp_dir dir;
   const auto path = dir.file("j.db");
