@@ -43,7 +43,11 @@ int run_parsed(const application_builder& builder, const std::string& name, cons
   cli.add_flag("--no-color", no_color, "plain output even on a terminal (also: NO_COLOR set)");
   console c{builder, out, err, color};
   const std::vector<command> commands{add_replay(cli, c), add_step(cli, c), add_check_snapshots(cli, c),
-                                      add_rebuild(cli, c), add_serve(cli, c)};
+                                      add_rebuild(cli, c)
+#ifdef INTERLOCK_DEBUG_WEB  // built with cpp-httplib (debug/CMakeLists.txt)
+                                      , add_serve(cli, c)
+#endif
+  };
   if (auto status = parse(cli, args, out, err)) return *status;
   if (no_color) c.set_color(false);
   for (const auto& cmd : commands) {

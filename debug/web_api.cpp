@@ -29,7 +29,8 @@ const std::string& required(const std::map<std::string, std::string>& query, con
   return it->second;
 }
 
-std::uint64_t number(const std::map<std::string, std::string>& query, const std::string& name, std::uint64_t dflt) {
+std::uint64_t number(const std::map<std::string, std::string>& query, const std::string& name, std::uint64_t dflt,
+                     std::uint64_t max = std::numeric_limits<std::uint64_t>::max()) {
   auto it = query.find(name);
   if (it == query.end()) return dflt;
   std::uint64_t n = 0;
@@ -37,11 +38,20 @@ std::uint64_t number(const std::map<std::string, std::string>& query, const std:
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc{} || end != text.data() + text.size() || n == 0)
     throw http_error{400, "the parameter '" + name + "' must be a positive integer, not '" + text + "'"};
+  if (n > max)
+    throw http_error{400, "the parameter '" + name + "' must be at most " + std::to_string(max) + ", not '" + text + "'"};
   return n;
 }
 
 json id_or_null(const std::string& id) { return id.empty() ? json(nullptr) : json(id); }
-json id_or_null(const json& id) { return id_or_null(id.get<std::string>()); }
+json id_or_null(const json& id) { return id.is_string() ? id_or_null(id.get<std::string>()) : id; }
+
+// A column as text, whatever SQLite holds in it (a damaged journal may hold
+// anything anywhere: the view shows it, never fails on it).
+std::string text_of(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+// recorded_at as ISO-8601 text; anything but an integer as it is.
+json time_of(const json& value) { return value.is_number_integer() ? json(iso_time(value.get<std::int64_t>())) : value; }
 
 // The streams' SQL (as interlock-journal streams): one row per stream.
 std::string streams_sql(const std::string& where) {
@@ -55,11 +65,10 @@ std::string streams_sql(const std::string& where) {
 json streams_of(const sql_file& sql, const std::string& where, const std::vector<std::string>& params) {
   auto out = json::array();
   sql.each(streams_sql(where), params, [&](const std::vector<json>& r) {
-    out.push_back({{"stream", r[0].get<std::string>() + "/" + r[1].get<std::string>()},
+    out.push_back({{"stream", text_of(r[0]) + "/" + text_of(r[1])},
                    {"type", r[0]}, {"id", r[1]}, {"events", r[2]}, {"version", r[3]},
                    {"first_position", r[4]}, {"last_position", r[5]},
-                   {"first_recorded_at", iso_time(r[6].get<std::int64_t>())},
-                   {"last_recorded_at", iso_time(r[7].get<std::int64_t>())}});
+                   {"first_recorded_at", time_of(r[6])}, {"last_recorded_at", time_of(r[7])}});
   });
   return out;
 }
@@ -71,8 +80,20 @@ void put_list(json& body, const std::string& key, json list, std::size_t max) {
   body[key] = std::move(list);
 }
 
+// The payload as JSON; text that is not JSON (a damaged event) as a string,
+// with "payload_note" saying so.
+void put_payload(json& ev, const std::string& payload) {
+  auto parsed = json::parse(payload, nullptr, false);
+  if (!parsed.is_discarded()) {
+    ev["payload"] = std::move(parsed);
+    return;
+  }
+  ev["payload"] = payload;
+  ev["payload_note"] = "the payload is not JSON: shown as stored";
+}
+
 json event_json(const stored_event& e) {
-  return {{"position", e.position},
+  json ev{{"position", e.position},
           {"version", e.version},
           {"type", e.event_type},
           {"schema_version", e.schema_version},
@@ -80,9 +101,11 @@ json event_json(const stored_event& e) {
           {"command_id", id_or_null(e.command_id)},
           {"correlation_id", id_or_null(e.correlation_id)},
           {"causation_id", id_or_null(e.causation_id)},
-          {"payload", json::parse(e.payload)},
+          {"payload", nullptr},
           {"state", nullptr},
           {"changes", nullptr}};
+  put_payload(ev, e.payload);
+  return ev;
 }
 
 json changes_json(const json& before, const json& after) {
@@ -107,11 +130,15 @@ std::string no_state_view(const console& c, const stream_name& s) {
   }
 }
 
-// The events in `w`, each with the state after it and its changes.
+// The events in `w`, each with the state after it and its changes. The fold
+// starts at version 1, but only the states from version `w.from - 1` on are
+// made into JSON (the one before the page's first event, for its changes).
 json folded_events(const console& c, journal& j, const stream_name& s, window w) {
   auto events = json::array();
-  auto state = json::parse(state_json(*c.aggregate(s.type).make(s.id, {}), s.type));
+  json state;  // the state before the event being applied, once it is in the window
+  if (w.from == 1) state = json::parse(state_json(*c.aggregate(s.type).make(s.id, {}), s.type));
   fold(c, j, s, as_of::version(w.last), [&](const stored_event& e, const interlock::detail::aggregate_instance& i) {
+    if (e.version + 1 < w.from) return;
     auto after = json::parse(state_json(i, s.type));
     if (e.version >= w.from) {
       auto ev = event_json(e);
@@ -148,9 +175,9 @@ json events_with_id(const sql_file& sql, const std::string& id) {
              auto matched = json::array();
              for (auto [col, name] : {std::pair{6, "command_id"}, {7, "correlation_id"}, {8, "causation_id"}})
                if (r[col] == id) matched.push_back(name);
-             events.push_back({{"position", r[0]}, {"stream", r[1].get<std::string>() + "/" + r[2].get<std::string>()},
+             events.push_back({{"position", r[0]}, {"stream", text_of(r[1]) + "/" + text_of(r[2])},
                                {"type", r[1]}, {"id", r[2]}, {"version", r[3]}, {"event_type", r[4]},
-                               {"recorded_at", iso_time(r[5].get<std::int64_t>())},
+                               {"recorded_at", time_of(r[5])},
                                {"command_id", id_or_null(r[6])}, {"correlation_id", id_or_null(r[7])},
                                {"causation_id", id_or_null(r[8])}, {"matched", matched}});
            });
@@ -158,6 +185,8 @@ json events_with_id(const sql_file& sql, const std::string& id) {
 }
 
 }  // namespace
+
+std::string web_response::text() const { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 web_api::web_api(const console& c)
     : c_(c), journal_(c.open_journal()), sql_(c.journal_path(), sql_file::mode::read_only, "journal") {}
@@ -188,14 +217,22 @@ web_response web_api::stream(const std::map<std::string, std::string>& query) co
   if (!head) throw http_error{500, "reading " + s.text() + ": " + message_of(head.error())};
   if (*head == 0) throw http_error{404, "no stream " + s.text() + " in journal '" + c_.journal_path() + "'"};
   const auto from = number(query, "from", 1);
-  const auto limit = number(query, "limit", default_limit);
+  const auto limit = number(query, "limit", default_limit, max_limit);
   const window w{from, from > *head ? *head : from - 1 + std::min(limit, *head - from + 1)};
-  const auto why = no_state_view(c_, s);
+  auto why = no_state_view(c_, s);
+  json events = json::array();
+  if (from <= *head && why.empty()) {
+    try {
+      events = folded_events(c_, *journal_, s, w);
+    } catch (const std::exception& e) {  // a damaged event: the others can still be read
+      why = std::string{"the stream does not fold, so its events are shown without states: "} + e.what();
+    }
+  }
+  if (from <= *head && !why.empty()) events = stored_events(*journal_, s, w);
   json body{{"stream", s.text()}, {"type", s.type}, {"id", s.id}, {"version", *head}, {"from", from},
             {"state_view", why.empty() ? json(nullptr) : json(why)},
             {"next_from", w.last < *head ? json(w.last + 1) : json(nullptr)}};
-  body["events"] = from > *head ? json::array() : why.empty() ? folded_events(c_, *journal_, s, w)
-                                                               : stored_events(*journal_, s, w);
+  body["events"] = std::move(events);
   return {200, std::move(body)};
 }
 

@@ -56,6 +56,9 @@ constexpr std::string_view page = R"html(<!doctype html>
 </main>
 <script>
 "use strict";
+// Every value from the API is put into the HTML through esc(): a damaged or
+// hostile journal can hold any text in any column (SQLite keeps text in an
+// INTEGER column), and must show as text, never run.
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 const params = () => new URLSearchParams(location.search);
@@ -88,7 +91,7 @@ function renderStreams() {
   if (!streamList) return;
   $("streams").tBodies[0].innerHTML = streamList.streams.map((s) =>
     `<tr class="stream-row"><td>${esc(s.type)}</td><td>${link(s.id, {type: s.type, id: s.id, from: null, position: null}, "stream-link")}</td>` +
-    `<td class="num">${s.events}</td><td class="num">${s.version}</td></tr>`).join("");
+    `<td class="num">${esc(s.events)}</td><td class="num">${esc(s.version)}</td></tr>`).join("");
   $("streams-note").textContent = streamList.streams.length === 0 ? "The journal holds no stream." :
     streamList.streams_truncated ? `The first ${streamList.streams.length} streams.` : "";
 }
@@ -138,16 +141,17 @@ async function showStream(type, id, from, position) {
   const q = new URLSearchParams({type, id});
   if (from) q.set("from", from);
   const body = await api("/api/stream?" + q.toString());
-  let html = `<h2>${esc(body.stream)} <small>version ${body.version}</small></h2>`;
+  let html = `<h2>${esc(body.stream)} <small>version ${esc(body.version)}</small></h2>`;
   if (body.state_view) html += `<p class="note state-view">${esc(body.state_view)}</p>`;
   if (body.from > 1) html += `<p>${link("events from version 1", {from: null, position: null})}</p>`;
   html += '<table id="events"><thead><tr><th>position</th><th>time</th><th>version</th><th>type</th>' +
           "<th>payload</th><th>state after it</th></tr></thead><tbody>";
   for (const ev of body.events) {
     const selected = String(ev.position) === position ? " selected" : "";
-    html += `<tr id="event-${ev.position}" class="event${selected}"><td class="num">${ev.position}</td>` +
-            `<td class="time">${esc(ev.recorded_at)}</td><td class="num">${ev.version}</td><td>${esc(ev.type)}</td>` +
-            `<td><pre class="payload">${esc(JSON.stringify(ev.payload, null, 2))}</pre></td><td>${renderState(ev)}</td></tr>`;
+    const note = ev.payload_note ? `<div class="note payload-note">${esc(ev.payload_note)}</div>` : "";
+    html += `<tr id="event-${esc(ev.position)}" class="event${selected}"><td class="num">${esc(ev.position)}</td>` +
+            `<td class="time">${esc(ev.recorded_at)}</td><td class="num">${esc(ev.version)}</td><td>${esc(ev.type)}</td>` +
+            `<td><pre class="payload">${esc(JSON.stringify(ev.payload, null, 2))}</pre>${note}</td><td>${renderState(ev)}</td></tr>`;
   }
   html += "</tbody></table>";
   if (body.next_from) html += `<p>${link("events from version " + body.next_from, {from: body.next_from, position: null})}</p>`;
@@ -160,12 +164,12 @@ async function showSearch(q) {
   const body = await api("/api/search?" + new URLSearchParams({q}).toString());
   let html = `<h2>Search: ${esc(q)}</h2><h3>Streams whose id starts with it</h3>`;
   html += body.streams.length === 0 ? '<p class="note">none</p>' :
-    '<ul id="found-streams">' + body.streams.map((s) => `<li>${streamLink(s)} <span class="note">${s.events} events</span></li>`).join("") + "</ul>";
+    '<ul id="found-streams">' + body.streams.map((s) => `<li>${streamLink(s)} <span class="note">${esc(s.events)} events</span></li>`).join("") + "</ul>";
   html += "<h3>Events whose command, correlation or causation id it is</h3>";
   html += body.events.length === 0 ? '<p class="note">none</p>' :
     '<table id="found-events"><thead><tr><th>position</th><th>stream</th><th>version</th><th>type</th><th>matched</th></tr></thead><tbody>' +
-    body.events.map((e) => `<tr><td class="num">${e.position}</td><td>${streamLink(e, String(e.position))}</td>` +
-      `<td class="num">${e.version}</td><td>${esc(e.event_type)}</td><td>${esc(e.matched.join(", "))}</td></tr>`).join("") +
+    body.events.map((e) => `<tr><td class="num">${esc(e.position)}</td><td>${streamLink(e, String(e.position))}</td>` +
+      `<td class="num">${esc(e.version)}</td><td>${esc(e.event_type)}</td><td>${esc(e.matched.join(", "))}</td></tr>`).join("") +
     "</tbody></table>";
   $("results").innerHTML = html;
 }

@@ -1,13 +1,18 @@
 // The debug console's web view (`serve`, debug/serve.cpp): its JSON API
 // against a journal the test writes (debug/web_api.hpp, exact JSON), the
-// server over HTTP (read-only, errors, a clean stop on SIGTERM), and the page
-// loaded in a real headless Chromium, whose DOM must show the streams, a
-// stream's events, the state after each with the change highlighted, and a
-// search's results.
+// server over HTTP (read-only, errors, Host checked, a clean stop on
+// SIGTERM), and the page loaded in a real headless Chromium, whose DOM must
+// show the streams, a stream's events, the state after each with the change
+// highlighted, and a search's results; and a journal damaged with raw SQL
+// (hostile HTML in its columns, a payload that is not JSON, an id that is not
+// UTF-8) shown as text, never failing a whole view.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,19 +92,38 @@ json event(int position, int version, const std::string& type, const std::string
           {"payload", payload}, {"state", state}, {"changes", changes}};
 }
 
+// A child process and the read end of its stdout: killed (if still running)
+// and reaped, and the pipe closed, when destroyed, also when the constructor
+// of the server holding it fails after the spawn (a REQUIRE throws).
+struct child {
+  pid_t pid = -1;
+  int out = -1;  // its stdout, open until it is gone (it prints "stopped" when it stops)
+  child() = default;
+  child(const child&) = delete;
+  child& operator=(const child&) = delete;
+  ~child() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (out >= 0) ::close(out);
+  }
+};
+
 // A console serving the web view of a journal (by default
 // tests/programs/web_console.cpp `JOURNAL serve --port 0`), and the address it
 // prints. Killed if still running when destroyed.
 struct server {
-  pid_t pid = -1;
-  int out = -1;  // its stdout, open until it is gone (it prints "stopped" when it stops)
+  child proc;           // owns the pid and the pipe before anything can fail
+  std::string printed;  // its stdout up to the serving line
   std::string url;
-  explicit server(const std::string& journal)
-      : server(std::vector<std::string>{INTERLOCK_PROGRAM_web_console, journal, "serve", "--port", "0"}) {}
+  explicit server(const std::string& journal, std::vector<std::string> extra = {})
+      : server(with(std::vector<std::string>{INTERLOCK_PROGRAM_web_console, journal, "serve", "--port", "0"},
+                    std::move(extra))) {}
   explicit server(std::vector<std::string> args) {
     int pipe_fds[2];
     REQUIRE(::pipe(pipe_fds) == 0);
-    out = pipe_fds[0];
+    proc.out = pipe_fds[0];
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -107,20 +131,20 @@ struct server {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-    REQUIRE(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    const int spawned = ::posix_spawn(&proc.pid, argv[0], &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(pipe_fds[1]);
-    url = read_url(out);
+    if (spawned != 0) proc.pid = -1;
+    REQUIRE(spawned == 0);
+    printed = read_serving_line(proc.out);
+    url = url_in(printed);
   }
-  ~server() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    ::close(out);
+  static std::vector<std::string> with(std::vector<std::string> args, std::vector<std::string> extra) {
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
   }
-  // The first "http://..." word the server prints, within 30 s.
-  static std::string read_url(int fd) {
+  // What the server prints up to its serving line, within 30 s.
+  static std::string read_serving_line(int fd) {
     std::string text;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (text.find("(Ctrl-C stops)") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
@@ -131,6 +155,10 @@ struct server {
       if (n <= 0) break;
       text.append(buf, static_cast<std::size_t>(n));
     }
+    return text;
+  }
+  // The first "http://..." word in `text`.
+  static std::string url_in(const std::string& text) {
     auto at = text.find("http://");
     INFO("the server printed: " << text);
     REQUIRE(at != std::string::npos);
@@ -138,11 +166,11 @@ struct server {
   }
   // SIGTERM, then its exit status (-1 if it did not exit within 10 s).
   int stop() {
-    ::kill(pid, SIGTERM);
+    ::kill(proc.pid, SIGTERM);
     for (int i = 0; i < 200; ++i) {
       int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) == pid) {
-        pid = -1;
+      if (::waitpid(proc.pid, &status, WNOHANG) == proc.pid) {
+        proc.pid = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -172,6 +200,9 @@ std::string row_of(const std::string& dom, int position) {
 }
 
 bool have_chromium() { return std::system("command -v chromium > /dev/null 2>&1") == 0; }
+constexpr const char* chromium_missing =
+    "the web view's tests need Debian's chromium on PATH, and it is not there: install it with "
+    "`sudo apt-get install chromium` (or scripts/setup-debian.sh --tests, which installs what the tests use)";
 
 }  // namespace
 
@@ -309,7 +340,7 @@ TEST_CASE("debug serve: the API and the page over HTTP, read-only, stopped by SI
 
 TEST_CASE("debug serve: headless Chromium shows the streams, the events, the states with the change, a search",
           "[debug][web]") {
-  INFO("the web view's test needs Debian's chromium: scripts/setup-debian.sh --tests installs it");
+  INFO(chromium_missing);
   REQUIRE(have_chromium());
   temp_dir dir;
   const auto path = dir.file("j.db");
@@ -377,3 +408,217 @@ TEST_CASE("debug serve: the banking sample's `debug serve`", "[debug][web]") {
   CHECK(s.stop() == 0);
 }
 #endif
+
+namespace {
+
+// Hostile text, as a journal's columns can hold it: an element that marks the
+// page if it is ever created (data-pwned on the body).
+std::string hostile(int n) { return "<img src=x onerror=document.body.dataset.pwned=" + std::to_string(n) + ">"; }
+
+// write_journal's journal damaged with raw SQL, as a hostile or careless hand
+// could: w1's event 2 (Deposited) has a payload that is not JSON, w2's id and
+// its event's version (an INTEGER column) are hostile text, w1's event 3 has a
+// recorded_at that is text, and o1's id is not UTF-8 ("o\xFF").
+void damage(const std::string& path) {
+  testing_support::raw_db db{path};
+  db.exec("UPDATE events SET payload = '" + hostile(1) + "' WHERE global_position = 2");
+  db.exec("UPDATE events SET version = '" + hostile(2) + "' WHERE global_position = 4");
+  db.exec("UPDATE streams SET aggregate_id = '" + hostile(3) + "' WHERE aggregate_id = 'w2'");
+  db.exec("UPDATE events SET recorded_at = '<b>noon</b>' WHERE global_position = 3");
+  db.exec("UPDATE streams SET aggregate_id = CAST(X'6FFF' AS TEXT) WHERE aggregate_id = 'o1'");
+}
+
+}  // namespace
+
+TEST_CASE("debug web API: a limit above 500 is refused, naming the parameter", "[debug][web]") {
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  api_on on{path};
+  auto too_many = on.get("/api/stream", {{"type", "Wallet"}, {"id", "w1"}, {"limit", "501"}});
+  CHECK(too_many.status == 400);
+  CHECK(too_many.body == json{{"error", "the parameter 'limit' must be at most 500, not '501'"}});
+  auto most = on.get("/api/stream", {{"type", "Wallet"}, {"id", "w1"}, {"limit", "500"}});
+  CHECK(most.status == 200);
+  CHECK(most.body["events"].size() == 5);
+  // A page from version 4: the changes of its first event are against the state at version 3.
+  auto late = on.get("/api/stream", {{"type", "Wallet"}, {"id", "w1"}, {"from", "4"}});
+  REQUIRE(late.body["events"].size() == 2);
+  CHECK(late.body["events"][0]["changes"] ==
+        json::parse(R"([{"op":"replace","path":"/balance","text":"balance: 10 -> 15"}])"));
+}
+
+TEST_CASE("debug web API: a damaged journal is still shown: raw payloads, text in number columns, not UTF-8",
+          "[debug][web]") {
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  damage(path);
+  api_on on{path};
+
+  auto streams = on.get("/api/streams");  // every column as it is; the page escapes it
+  REQUIRE(streams.status == 200);
+  const auto text = streams.text();  // not UTF-8: replaced, not thrown
+  CHECK_THAT(text, Catch::Contains("\"id\":\"o\xEF\xBF\xBD\""));
+  auto list = json::parse(text)["streams"];
+  REQUIRE(list.size() == 3);
+  CHECK(list[0]["stream"] == "Opaque/o\xEF\xBF\xBD");
+  CHECK(list[1]["stream"] == "Wallet/" + hostile(3));
+  CHECK(list[1]["version"] == hostile(2));
+  CHECK(list[2]["stream"] == "Wallet/w1");
+  CHECK(list[2]["last_recorded_at"] == "<b>noon</b>");
+
+  // A stream that does not fold: its events without states, the bad payload as its text.
+  auto w1 = on.get("/api/stream", {{"type", "Wallet"}, {"id", "w1"}});
+  CHECK(w1.status == 200);
+  CHECK_THAT(w1.body["state_view"].get<std::string>(),
+             Catch::StartsWith("the stream does not fold, so its events are shown without states: "));
+  REQUIRE(w1.body["events"].size() == 5);
+  CHECK(w1.body["events"][1]["payload"] == hostile(1));
+  CHECK(w1.body["events"][1]["payload_note"] == "the payload is not JSON: shown as stored");
+  CHECK(w1.body["events"][1]["state"] == nullptr);
+  CHECK(w1.body["events"][0]["payload"] == json{{"owner", "Ann"}});
+  CHECK_FALSE(w1.body["events"][0].contains("payload_note"));
+
+  // The journal refuses to read a stream by an id that is not UTF-8: an error, itself written as valid JSON.
+  auto o1 = on.get("/api/stream", {{"type", "Opaque"}, {"id", "o\xFF"}});
+  CHECK(o1.status == 500);
+  CHECK(json::parse(o1.text())["error"] ==
+        "reading Opaque/o\xEF\xBF\xBD: aggregate_id is not valid UTF-8 (byte 0xff at offset 1) (aggregate_type 'Opaque')");
+
+  auto search = on.get("/api/search", {{"q", "o\xFF"}});  // the query itself is not UTF-8
+  CHECK(search.status == 200);
+  auto found = json::parse(search.text());
+  CHECK(found["query"] == "o\xEF\xBF\xBD");
+  REQUIRE(found["streams"].size() == 1);
+  CHECK(found["streams"][0]["type"] == "Opaque");
+  auto c4 = on.get("/api/search", {{"q", "c4"}});
+  REQUIRE(c4.body["events"].size() == 1);
+  CHECK(c4.body["events"][0]["id"] == hostile(3));
+  CHECK(c4.body["events"][0]["version"] == hostile(2));
+}
+
+TEST_CASE("debug serve: a damaged journal over HTTP, and a Host that is not this machine's is refused (403)",
+          "[debug][web]") {
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  damage(path);
+  server s{path};
+  CHECK(s.printed.find("warning") == std::string::npos);
+  httplib::Client http{s.url.substr(0, s.url.size() - 1)};
+  http.set_connection_timeout(5);
+  http.set_read_timeout(10);
+
+  auto streams = http.Get("/api/streams");  // one id not UTF-8: still the list
+  REQUIRE(streams);
+  CHECK(streams->status == 200);
+  CHECK(json::parse(streams->body)["streams"].size() == 3);
+  auto search = http.Get("/api/search?q=%FF");
+  REQUIRE(search);
+  CHECK(search->status == 200);
+  CHECK(json::parse(search->body)["query"] == "\xEF\xBF\xBD");
+  auto w1 = http.Get("/api/stream?type=Wallet&id=w1");
+  REQUIRE(w1);
+  CHECK(w1->status == 200);
+  CHECK(json::parse(w1->body)["events"][1]["payload"] == hostile(1));
+
+  const auto port = s.url.substr(s.url.rfind(':') + 1, s.url.size() - s.url.rfind(':') - 2);
+  for (const std::string& host : std::vector<std::string>{"evil.example", "evil.example:" + port, "127.0.0.1.evil.example", "localhost.:80"}) {
+    INFO("Host: " << host);
+    for (const auto* target : {"/", "/api/streams"}) {
+      auto refused = http.Get(target, {{"Host", host}});
+      REQUIRE(refused);
+      CHECK(refused->status == 403);
+      CHECK(json::parse(refused->body) ==
+            json{{"error", "the web view answers only requests to 127.0.0.1, localhost or [::1], not to Host '" + host +
+                               "' (serve --bind ADDR to listen elsewhere)"}});
+    }
+  }
+  for (const std::string& host : std::vector<std::string>{"localhost:" + port, "LOCALHOST", "127.0.0.1", "[::1]:" + port, "[::1]"}) {
+    INFO("Host: " << host);
+    auto answered = http.Get("/api/streams", {{"Host", host}});
+    REQUIRE(answered);
+    CHECK(answered->status == 200);
+  }
+  CHECK(s.stop() == 0);
+}
+
+TEST_CASE("debug serve: --bind to an address that is not loopback warns, and answers any Host", "[debug][web]") {
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  server s{path, {"--bind", "0.0.0.0"}};
+  CHECK_THAT(s.printed, Catch::Contains("warning: --bind 0.0.0.0 is not this machine only: whoever can reach that "
+                                        "address can read the journal's contents (every event, payload and state)"));
+  CHECK(s.url.starts_with("http://0.0.0.0:"));
+  httplib::Client http{"http://127.0.0.1:" + s.url.substr(s.url.rfind(':') + 1, s.url.size() - s.url.rfind(':') - 2)};
+  http.set_connection_timeout(5);
+  http.set_read_timeout(10);
+  auto answered = http.Get("/api/streams", {{"Host", "journal.example:8080"}});
+  REQUIRE(answered);
+  CHECK(answered->status == 200);
+  CHECK(s.stop() == 0);
+}
+
+TEST_CASE("debug serve: headless Chromium shows a hostile journal's text as text, never as HTML", "[debug][web]") {
+  INFO(chromium_missing);
+  REQUIRE(have_chromium());
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  damage(path);
+  server s{path};
+
+  // The streams (w2's id and version hostile), w1's events (a hostile payload), a search finding w2's event.
+  const auto dom = dom_of(s.url + "?type=Wallet&id=w1&q=c4", dir);
+  INFO("the DOM: " << dom);
+  CHECK_THAT(dom, Catch::Contains("data-loaded=\"yes\""));  // the scripts ran to their end
+  CHECK_THAT(dom, !Catch::Contains("<img"));                 // no element was made of the text
+  CHECK_THAT(dom, !Catch::Contains("data-pwned"));
+  const auto escaped = [](int n) { return "&lt;img src=x onerror=document.body.dataset.pwned=" + std::to_string(n) + "&gt;"; };
+  CHECK_THAT(dom, Catch::Contains("<td class=\"num\">" + escaped(2) + "</td>"));  // w2's version, in the list
+  CHECK_THAT(dom, Catch::Contains(">" + escaped(3) + "</a>"));                      // w2's id
+  CHECK_THAT(dom, Catch::Contains("<pre class=\"payload\">\"" + escaped(1) + "\"</pre>"));
+  CHECK_THAT(dom, Catch::Contains("<div class=\"note payload-note\">the payload is not JSON: shown as stored</div>"));
+  CHECK_THAT(dom, Catch::Contains("the stream does not fold, so its events are shown without states"));
+  CHECK_THAT(dom, Catch::Contains(">Wallet/" + escaped(3) + "</a>"));  // the search's event, in w2
+  CHECK(s.stop() == 0);
+}
+
+TEST_CASE("debug serve: a stop waits for a request under way, a second signal ends it at once (status 130)",
+          "[debug][web]") {
+  temp_dir dir;
+  const auto path = dir.file("j.db");
+  write_journal(path);
+  server s{path};
+  const auto port = std::stoi(s.url.substr(s.url.rfind(':') + 1));
+  // A request whose headers never end: its worker waits for them (seconds), and so does a stop.
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(sock >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(sock, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string partial = "GET /api/streams HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+  REQUIRE(::write(sock, partial.data(), partial.size()) == static_cast<ssize_t>(partial.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  ::kill(s.proc.pid, SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  int status = 0;
+  CHECK(::waitpid(s.proc.pid, &status, WNOHANG) == 0);  // still waiting for the request
+  ::kill(s.proc.pid, SIGINT);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  pid_t ended = 0;
+  while (ended == 0 && std::chrono::steady_clock::now() < deadline) {
+    ended = ::waitpid(s.proc.pid, &status, WNOHANG);
+    if (ended == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::close(sock);
+  REQUIRE(ended == s.proc.pid);
+  s.proc.pid = -1;
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+}

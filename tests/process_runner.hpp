@@ -1,4 +1,5 @@
-// Runs a helper program (tests/programs/) and collects its stdout.
+// Runs a helper program (tests/programs/) and collects its stdout, line by
+// line (whole lines, however long).
 #pragma once
 
 #include <cstdio>
@@ -17,11 +18,15 @@ inline run_result run_program(const std::string& command) {
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return out;
   char buf[512];
+  std::string line;  // a line longer than buf comes in pieces
   while (std::fgets(buf, sizeof buf, pipe)) {
-    std::string line = buf;
-    if (!line.empty() && line.back() == '\n') line.pop_back();
+    line += buf;
+    if (line.back() != '\n') continue;
+    line.pop_back();
     out.lines.push_back(std::move(line));
+    line.clear();
   }
+  if (!line.empty()) out.lines.push_back(std::move(line));  // the last, without a newline
   int status = ::pclose(pipe);
   out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return out;
