@@ -17,6 +17,7 @@ namespace {
 
 constexpr std::string_view path_key = "interlock.journal.database_path";
 constexpr std::string_view memory_key = "interlock.journal.in_memory";
+constexpr std::string_view postgres_key = "interlock.journal.postgres_url";
 
 caf::error bad(std::string what) {
   return interlock::make_error(interlock::errc::invalid_argument, "command line: " + std::move(what));
@@ -29,7 +30,8 @@ std::string program_name(const char* argv0) {
   return std::string{name};
 }
 
-// CAF takes long options as --name=value only; "--db PATH" is the samples'.
+// CAF takes long options as --name=value only; "--db PATH" and
+// "--postgres URL" are the samples'.
 std::vector<std::string> joined_db_argument(int argc, char** argv) {
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {
@@ -39,7 +41,8 @@ std::vector<std::string> joined_db_argument(int argc, char** argv) {
       break;
     }
     // Not a flag after it: "--db --memory" is a --db without its value.
-    if (arg == "--db" && i + 1 < argc && argv[i + 1][0] != '-') args.push_back(std::string{"--db="} + argv[++i]);
+    if ((arg == "--db" || arg == "--postgres") && i + 1 < argc && argv[i + 1][0] != '-')
+      args.push_back(std::string{arg} + "=" + argv[++i]);
     else args.emplace_back(arg);
   }
   return args;
@@ -64,6 +67,8 @@ sample_config::sample_config(std::string default_db) : default_db_(std::move(def
       .add<std::string>("db", "the SQLite journal file (this sample's default: " + default_db_ +
                                   "); = --interlock.journal.database_path")
       .add<bool>("memory", "the journal in memory, nothing survives the run; = --interlock.journal.in_memory=true")
+      .add<std::string>("postgres", "the journal on a PostgreSQL server at this libpq URL (postgresql://...); "
+                                    "= --interlock.journal.postgres_url")
       .add<bool>("status", "print each projection's and saga's status at the end");
 }
 
@@ -81,7 +86,8 @@ caf::error sample_config::parse_args(int argc, char** argv) {
   if (given(args, "--")) return bad("unexpected '--': the samples take no arguments of their own");
   if (wants_help(args)) {  // the help, whatever else the command line holds, once the INI file reads
     if (auto err = parse(string_list{})) return described(err);
-    std::printf("usage: %s [--db=PATH | --memory] [--config-file=FILE] [--interlock.SECTION.KEY=VALUE ...]\n\n",
+    std::printf("usage: %s [--db=PATH | --memory | --postgres=URL] [--config-file=FILE]"
+                " [--interlock.SECTION.KEY=VALUE ...]\n\n",
                 program_name(argc > 0 ? argv[0] : nullptr).c_str());
     auto err = parse(string_list{given(args, "--long-help") ? "--long-help" : "--help"});
     return err ? described(err) : caf::error{};
@@ -99,8 +105,14 @@ caf::error sample_config::parse_args(int argc, char** argv) {
     return bad("--db and --" + std::string{path_key} + " both set the journal file: give one");
   if (memory && given(args, "--" + std::string{memory_key}))
     return bad("--memory and --" + std::string{memory_key} + " both set in_memory: give one");
+  auto postgres = caf::get_if<std::string>(&content, "postgres");
+  if (postgres && postgres->empty()) return bad("--postgres needs a server's URL (--postgres postgresql://...)");
+  if (postgres && (db || memory))
+    return bad(std::string{"--postgres and "} + (db ? "--db" : "--memory") +
+               " contradict each other (one journal: a server, a file or none): give one");
   if (db) caf::put(content, path_key, *db);
   if (memory) caf::put(content, memory_key, std::string{"true"});
+  if (postgres) caf::put(content, postgres_key, *postgres);
   auto settings = interlock::settings_from(*this);
   if (!settings) return std::move(settings.error());
   if (db && settings->in_memory)
@@ -122,8 +134,14 @@ void sample_config::parse_or_exit(int argc, char** argv, const char* after_help)
 
 std::string sample_config::journal() const {
   auto s = interlock::settings_from(*this);
-  if (!s) return "?";
-  return s->in_memory ? std::string{"in memory"} : s->database_path;
+  return s ? journal_description(*s) : std::string{"?"};
+}
+
+// The URL is not printed: it may hold a password.
+std::string journal_description(const interlock::runtime_settings& s) {
+  if (s.in_memory) return "in memory";
+  if (!s.postgres_url.empty()) return "PostgreSQL, schema " + s.postgres_schema;
+  return s.database_path;
 }
 
 sample_args sample_args::parse(int argc, char** argv, const std::string& default_db) {

@@ -8,12 +8,15 @@
 
 #include <interlock/runtime/application_builder.hpp>
 
+/// "in memory", the journal file, or "PostgreSQL, schema S" (never the URL).
+std::string journal_description(const interlock::runtime_settings& s);
+
 struct sample_args {
   interlock::runtime_settings settings;  // every layer applied
   bool status = false;                   // --status
 
-  /// The journal, for printing: "in memory" or the file.
-  std::string journal() const { return settings.in_memory ? std::string{"in memory"} : settings.database_path; }
+  /// The journal, for printing: "in memory", the file, or the PostgreSQL schema.
+  std::string journal() const { return journal_description(settings); }
 
   void apply(interlock::application_builder& builder) const { builder.settings(settings); }
 

@@ -95,6 +95,10 @@ check(NAME help_with_a_broken_ini RC 2 ERR "caf-application\\.ini:2:16: .*string
 file(REMOVE "${WORKDIR}/caf-application.ini")
 check(NAME db_and_memory RC 2 ERR "--db and --memory contradict each other" ARGS --db a.db --memory)
 check(NAME memory_and_db RC 2 ERR "--db and --memory contradict each other" ARGS --memory --db=a.db)
+check(NAME postgres_without_url RC 2 ERR "--postgres needs a value" ARGS --postgres)
+check(NAME postgres_and_db RC 2 ERR "--postgres and --db contradict each other" ARGS --postgres postgresql://x/y --db a.db)
+check(NAME postgres_and_memory RC 2 ERR "--postgres and --memory contradict each other"
+      ARGS --memory --postgres=postgresql://x/y)
 check(NAME db_and_its_option RC 2 ERR "--db and --interlock\\.journal\\.database_path both set the journal file"
       ARGS --db a.db --interlock.journal.database_path=b.db)
 check(NAME memory_and_its_option RC 2 ERR "--memory and --interlock\\.journal\\.in_memory both set in_memory"
