@@ -11,30 +11,16 @@
 #include <interlock/persistence/sqlite_read_store.hpp>
 
 #include "raw_db.hpp"
+#include "read_store_backends.hpp"
 #include "test_support.hpp"
 
 using namespace interlock;
 using Catch::Matchers::Contains;
 using testing_support::raw_db;
 using testing_support::temp_dir;
+using namespace read_store_testing;
 
 namespace {
-
-struct memory_store {
-  read_store_factory factory = memory_read_store_factory();
-};
-
-struct sqlite_store {
-  temp_dir dir;
-  std::string path = dir.file("app.read.db");
-  read_store_factory factory = sqlite_read_store_factory(path);
-};
-
-std::unique_ptr<read_store> open_store(const read_store_factory& factory) {
-  auto store = factory();
-  REQUIRE(store);
-  return std::move(*store);
-}
 
 projection_checkpoint checkpoint_at(std::uint64_t position, std::string state, std::uint32_t state_version = 1) {
   projection_checkpoint cp;

@@ -12,29 +12,15 @@
 #include <interlock/persistence/read_db.hpp>
 #include <interlock/persistence/sqlite_read_store.hpp>
 
+#include "read_store_backends.hpp"
 #include "test_support.hpp"
 
 using namespace interlock;
 using Catch::Matchers::Contains;
 using testing_support::temp_dir;
+using namespace read_store_testing;
 
 namespace {
-
-struct memory_store {
-  read_store_factory factory = memory_read_store_factory();
-};
-
-struct sqlite_store {
-  temp_dir dir;
-  std::string path = dir.file("app.read.db");
-  read_store_factory factory = sqlite_read_store_factory(path);
-};
-
-std::unique_ptr<read_store> open_store(const read_store_factory& factory) {
-  auto store = factory();
-  REQUIRE(store);
-  return std::move(*store);
-}
 
 std::unique_ptr<read_store> open_shadow(read_store& store, const std::string& name) {
   auto shadow = store.open_shadow(name);
