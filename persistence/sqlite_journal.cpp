@@ -32,11 +32,12 @@ caf::expected<std::unique_ptr<journal>> sqlite_journal::open(const sqlite_option
   return std::unique_ptr<journal>{std::move(j)};
 }
 
-// Whether the fold keeps log_copies: the file says so once any connection
-// asked for them. The first to ask empties the indexes, so that the fold
-// at open (check_at_open) indexes every event again, with its copy.
+// Turns log_copies on for the file if `wanted` (a connection that does not
+// ask learns it from the file at its folds: fold_some). The first to ask
+// empties the indexes, so that the fold at open (check_at_open) indexes every
+// event again, with its copy.
 caf::error sqlite_journal::start_copies(bool wanted) {
-  if (!wanted) return read_copies_flag() == SQLITE_OK ? caf::error{} : open_error();
+  if (!wanted) return {};
   if (run(q_.begin) != SQLITE_OK) return open_error();
   fold_state at;
   caf::error err;
