@@ -293,3 +293,27 @@ TEST_CASE("shared SQLite file: an idle process's projections see another process
   CHECK(lags.back() < 10'000);
   report_lags("SQLite, polled every 100 ms", lags);
 }
+
+// The follower waits on its watch for up to `follow_poll`; stopping must not
+// wait for that (the watch is interrupted), on either journal.
+TEST_CASE("postgres processes: an application following the journal stops at once, not after its poll",
+          "[runtime][postgres][processes]") {
+  postgres_backend backend;
+  testing_support::temp_dir dir;
+  for (const auto& store : {on_postgres(backend), on_sqlite(dir.file("bank.db"))}) {
+    testing_support::actor_env env;
+    application_builder b{env.sys};
+    testbank::register_bank(b);
+    auto settings = b.settings();
+    settings.follow_poll = 120s;
+    b.settings(settings);
+    store.use(b);
+    auto app = value_of(b.build());
+    std::this_thread::sleep_for(200ms);  // the follower waits now
+    const auto start = clock_type::now();
+    app.stop();
+    const auto took = std::chrono::duration<double>(clock_type::now() - start).count();
+    INFO(store.args.front());
+    CHECK(took < 10.0);
+  }
+}
