@@ -38,6 +38,7 @@ struct writer_state {
   std::vector<pending_job> in_flight;  // the jobs of the batch being committed
   std::vector<caf::actor> subscribers;
   caf::expected<std::uint64_t> published{std::uint64_t{0}};  // the last position published
+  std::uint64_t followed = 0;  // a head other processes moved to, seen while a batch was in flight
   static inline const char* name = "interlock.journal_writer";
   // A writer never told to exit ends when its last reference goes, and that
   // may be on_committed's, on the commit thread, which cannot join itself:
@@ -132,6 +133,25 @@ void take_unbacked(self_ptr self, pending_job p) {
   if (!st.jobs.empty()) return st.jobs.push_back(std::move(p));
   if (st.committer->busy()) return st.in_flight.push_back(std::move(p));
   p.job->completed({}, self);
+}
+
+// The journal's head moved to `head` (actors/journal_follower.hpp). Beyond
+// what this writer published, another process appended: the subscribers read
+// the journal. Not beyond, the events up to it are either this writer's own
+// or older than some of its own, which the subscribers find as a gap. While a
+// batch is in flight the head may be that batch's, not yet published: it is
+// looked at once the batch is.
+void tell_if_beyond(self_ptr self, std::uint64_t head) {
+  auto& st = self->state;
+  if (st.published && head <= *st.published) return;
+  auto msg = caf::make_message(head_atom::value, head);
+  for (auto& s : st.subscribers) self->send(s, msg);
+}
+
+void followed(self_ptr self, std::uint64_t head) {
+  auto& st = self->state;
+  if (st.committer->busy()) st.followed = std::max(st.followed, head);
+  else tell_if_beyond(self, head);
 }
 
 // Publishes and completes a committed batch; `jobs` are its jobs.
@@ -231,8 +251,12 @@ caf::behavior journal_writer(self_ptr self, std::shared_ptr<std::unique_ptr<jour
           else gathered(self);
         }
         finish(self, std::move(b), std::move(jobs));
+        // A head seen while this batch was in flight: it is published now.
+        // (The batch handed over above came after the head: not in it.)
+        if (const auto head = std::exchange(st.followed, 0); head != 0) tell_if_beyond(self, head);
         settle(self);
       },
+      [=](head_atom, std::uint64_t head) { followed(self, head); },
       [=](subscribe_atom, caf::actor& subscriber) -> caf::result<std::uint64_t> {
         auto& st = self->state;
         if (!st.published) return st.published.error();

@@ -20,6 +20,9 @@
 // Messages: (drain_atom): jobs wait in the inbox.
 //           (subscribe_atom, actor) -> uint64 last published position; later
 //             commits arrive as (events_atom, vector<stored_event>).
+//           (head_atom, uint64): the journal holds that position (another
+//             process appended; actors/journal_follower.hpp). Beyond what it
+//             published, the writer passes it on to its subscribers as is.
 #pragma once
 
 #include <chrono>

@@ -29,6 +29,7 @@ using read_stream_atom = caf::atom_constant<caf::atom("rdstream")>; // (type, id
 using read_all_atom = caf::atom_constant<caf::atom("rdall")>;       // (from_position, max) -> vector<stored_event>
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;  // (actor) -> last committed position
 using events_atom = caf::atom_constant<caf::atom("events")>;        // (vector<stored_event>) committed, in order
+using head_atom = caf::atom_constant<caf::atom("head")>;            // (position) the journal grew to it (another process)
 using rebuild_atom = caf::atom_constant<caf::atom("rebuild")>;      // () -> unit, once rebuilt
 using expire_atom = caf::atom_constant<caf::atom("expire")>;        // (query ticket) a parked query timed out
 using retry_atom = caf::atom_constant<caf::atom("retry")>;          // () try the journal again

@@ -112,6 +112,14 @@ caf::behavior projection_actor(self_ptr self, std::shared_ptr<const detail::proj
         answer_parked(self);
         detail::save_checkpoint_if_due(self);
       },
+      [=](head_atom, std::uint64_t head) {  // another process appended: read the journal
+        auto& st = self->state;
+        st.progress->raise_head(head, 0);
+        if (head <= std::max(st.position, st.sent_position) || st.failure || st.paused || st.poison_wait ||
+            !settled(self))
+          return;  // applied or on its way; or the journal is read later anyway
+        catch_up(self);
+      },
       [=](retry_atom) {
         if (settled(self)) return catch_up(self);
         self->delayed_send(self, std::chrono::milliseconds(100), retry_atom::value);

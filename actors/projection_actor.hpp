@@ -1,7 +1,9 @@
 // One actor per registered projection. On start it subscribes to the journal
 // writer, then catches up by reading the journal from its position; live events
 // queue behind the catch-up, so each committed event is applied exactly once,
-// in global order. Queries wait until catch-up is done, and a query with
+// in global order. Told by the writer that the journal grew beyond its
+// position (another process appended: head_atom), it catches up again, the
+// same way. Queries wait until catch-up is done, and a query with
 // `after = p` waits until position p is applied (read-your-writes).
 // An event that cannot be decoded or applied puts the projection in a failed
 // state: every query then gets that error (nothing is skipped silently).

@@ -7,6 +7,7 @@
 #include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/errors.hpp>
 #include <interlock/persistence/journal_detail.hpp>
+#include <interlock/persistence/journal_watch.hpp>
 
 namespace interlock {
 
@@ -250,5 +251,7 @@ caf::expected<std::size_t> journal::scan_filtered(std::uint64_t from_position, s
   }
   return visited;
 }
+
+caf::expected<std::unique_ptr<journal_watch>> journal::open_watch() { return std::unique_ptr<journal_watch>{}; }
 
 }  // namespace interlock

@@ -32,6 +32,8 @@
 
 namespace interlock {
 
+class journal_watch;  // persistence/journal_watch.hpp
+
 /// An event as emitted by an aggregate, already encoded.
 struct event_record {
   std::string type;
@@ -213,6 +215,12 @@ class journal {
   /// calls it when it has nothing to commit. True if more is due. An error
   /// leaves the journal usable. The default has nothing to do.
   virtual caf::expected<bool> maintain() { return false; }
+
+  /// A watch on the same journal through a connection of its own
+  /// (persistence/journal_watch.hpp), which tells of appends made by other
+  /// processes; nullptr when no other process can append to it (the default:
+  /// a journal in memory). errc::storage if the connection cannot be opened.
+  virtual caf::expected<std::unique_ptr<journal_watch>> open_watch();
 };
 
 /// Opens a journal connection; called once for the writer and once per reader.

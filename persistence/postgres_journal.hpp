@@ -24,6 +24,11 @@
 //  - A batch takes two round trips whatever its size: its checks, then its
 //    writes as one pipeline, the events in one statement (arrays unnested).
 //  - A schema of another format version is refused at open, naming both.
+//  - Every batch with events notifies the channel named after the schema
+//    with its last position (NOTIFY: delivered at COMMIT, in commit order).
+//    open_watch() LISTENs there on a connection of its own, and reads the
+//    counter row after each (re)connect and whenever `poll` passes without
+//    a notification.
 #pragma once
 
 #include <chrono>

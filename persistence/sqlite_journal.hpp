@@ -9,7 +9,8 @@
 // each append runs in a BEGIN IMMEDIATE transaction and re-reads the state it
 // checks, so writers never clash on positions or versions; a writer blocked by
 // another one waits up to busy_timeout_ms, then its batch fails with
-// errc::storage. Readers never block writers.
+// errc::storage. Readers never block writers. open_watch() polls the file
+// (PRAGMA data_version, then the last position) on a connection of its own.
 //
 // Beyond journal.hpp's contract:
 //  - Every error is an interlock error (core/errors.hpp): errc::conflict

@@ -268,6 +268,7 @@ caf::error check_ids(const erased_command& cmd) {
 void app_core::stop() {
   std::call_once(stopped_, [this] {
     stopped_flag_ = true;
+    follower.reset();  // its thread reports to the writer: joined first
     if (!sys) return;
     caf::scoped_actor self{*sys};
     auto stop_and_wait = [&](std::vector<caf::actor> actors) {

@@ -17,6 +17,7 @@
 #include <interlock/actors/read_store_actor.hpp>
 #include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/log.hpp>
+#include <interlock/persistence/journal_watch.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/memory_read_store.hpp>
 #include <interlock/persistence/sqlite_read_store.hpp>
@@ -219,12 +220,20 @@ static caf::error validate(const runtime_settings& s) {
   if (s.group_commit_wait.count() < 0) return bad("setting group_commit_wait must not be negative");
   if (s.client_window == 0) return bad("setting client_window must be at least 1");
   if (s.journal_timeout.count() <= 0) return bad("setting journal_timeout must be positive");
+  if (s.follow_poll.count() < 0) return bad("setting follow_poll must not be negative");
   if (!s.in_memory && s.postgres_url.empty() && s.database_path.empty()) return bad("setting database_path must not be empty");
   if (s.snapshot_keep == 0) return bad("setting snapshot_keep must be at least 1");
   if (s.passivate_after.count() < 0) return bad("setting passivate_after must not be negative");
   if (!s.log_level.empty() && !log_level_from(s.log_level))
     return bad("setting log_level must be one of quiet, error, warning, info, debug (or empty)");
   return {};
+}
+
+// What tells this process of other processes' appends (none: a journal in
+// memory, or following turned off).
+static caf::expected<std::unique_ptr<journal_watch>> open_watch(journal& j, std::chrono::milliseconds poll) {
+  if (poll.count() == 0) return std::unique_ptr<journal_watch>{};
+  return j.open_watch();
 }
 
 // A process's command, sent as application::submit() sends one. Through the
@@ -298,6 +307,8 @@ caf::expected<application> application_builder::build() {
   if (!settings_.in_memory && settings_.postgres_url.empty() && !factory_) ensure_parent_directory(settings_.database_path);
   auto writer_journal = factory();
   if (!writer_journal) return std::move(writer_journal.error());
+  auto watch = open_watch(**writer_journal, settings_.follow_poll);
+  if (!watch) return std::move(watch.error());
   auto reader_journal = factory();
   if (!reader_journal) return std::move(reader_journal.error());
   auto store = default_read_store(settings_, factory_ != nullptr)();
@@ -334,6 +345,10 @@ caf::expected<application> application_builder::build() {
     core->progress.emplace_back(p->type_name, std::move(progress));
     for (auto& q : p->query_types) core->query_routes.emplace(q, actor);
   }
+  if (*watch)
+    core->follower = std::make_unique<detail::journal_follower>(
+        std::move(*watch), settings_.follow_poll,
+        [writer = core->writer](std::uint64_t head) { caf::anon_send(writer, head_atom::value, head); });
   return application{std::move(core)};
 }
 

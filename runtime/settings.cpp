@@ -253,6 +253,9 @@ std::vector<option> make_options() {
       count_option<&rs::read_batch, 1>("journal.read_batch", "events read at a time during recovery and catch-up"),
       duration_option<&rs::journal_timeout, 1>("journal.timeout",
                                                "how long a journal read may take (recovery, catch-up)"),
+      duration_option<&rs::follow_poll, 0>("journal.follow_poll",
+                                           "how long other processes' appends may go unseen by this one's "
+                                           "projections, at most; 0ms: not followed"),
       count_option<&rs::client_window, 1>("client.window", "commands in flight from the application's client actor"),
       count_option<&rs::snapshot_every, 0>("aggregates.snapshot_every", "events between snapshots; 0: no snapshots"),
       count_option<&rs::snapshot_keep, 1>("aggregates.snapshot_keep", "snapshots kept per stream (the newest)"),
@@ -274,7 +277,7 @@ std::vector<option> make_options() {
 // give the member an option in make_options() (and config/interlock.ini,
 // config/README.md), then add a name here.
 [[maybe_unused]] void every_field_has_an_option(const runtime_settings& s) {
-  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, copies, max_batch, wait, read_batch, timeout, window, snap_every, snap_keep,
+  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, copies, max_batch, wait, read_batch, timeout, follow, window, snap_every, snap_keep,
                           passivate, max_live, retries, read_store, level] = s;
 }
 

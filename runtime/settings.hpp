@@ -44,6 +44,10 @@ struct runtime_settings {
   std::chrono::microseconds group_commit_wait{0};         // how long the first append of a batch waits for more
   std::size_t read_batch = 4096;                          // events per read during recovery / catch-up
   std::chrono::milliseconds journal_timeout{30'000};      // journal reads (recovery, catch-up); appends have none
+  // How long other processes' appends to the same journal may go unseen by
+  // this one's projections, at most (PostgreSQL tells at once; this is the
+  // poll behind it, and SQLite's only way); 0: not followed.
+  std::chrono::milliseconds follow_poll{500};
   std::size_t client_window = 1024;                       // commands in flight from the application's client actor
   // Aggregate lifecycle (an aggregate type's own declarations take precedence).
   std::uint64_t snapshot_every = 0;                       // events between snapshots; 0: no snapshots

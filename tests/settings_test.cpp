@@ -129,6 +129,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   want.group_commit_wait = 250us;
   want.read_batch = 9;
   want.journal_timeout = 1500ms;
+  want.follow_poll = 0ms;
   want.client_window = 11;
   want.snapshot_every = 100;
   want.snapshot_keep = 3;
@@ -148,6 +149,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
              "group_commit_wait = 250us\n"
              "read_batch = 9\n"
              "timeout = 1500ms\n"
+             "follow_poll = 0ms\n"
              "[interlock.client]\n"
              "window = 11\n"
              "[interlock.aggregates]\n"
@@ -166,6 +168,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
                     "--interlock.journal.category_copies=true",
                     "--interlock.journal.max_batch=7", "--interlock.journal.group_commit_wait=250us",
                     "--interlock.journal.read_batch=9", "--interlock.journal.timeout=1500ms",
+                    "--interlock.journal.follow_poll=0ms",
                     "--interlock.client.window=11", "--interlock.aggregates.snapshot_every=100",
                     "--interlock.aggregates.snapshot_keep=3", "--interlock.aggregates.passivate_after=2min",
                     "--interlock.aggregates.max_live=0", "--interlock.aggregates.conflict_retries=5",

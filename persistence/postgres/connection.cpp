@@ -245,6 +245,40 @@ std::string connection::refused(pg_result* r) {
   return detail::one_line(PQresultErrorMessage(r)) + (state ? " (SQLSTATE " + sqlstate_ + ")" : "");
 }
 
+namespace detail {
+
+// What came on `conn` (read already by libpq) of NOTIFY's payloads.
+std::vector<std::string> take_notifications(pg_conn* conn) {
+  std::vector<std::string> out;
+  while (PGnotify* n = PQnotifies(conn)) {
+    out.emplace_back(n->extra ? n->extra : "");
+    PQfreemem(n);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+caf::expected<std::vector<std::string>> connection::notifications(std::chrono::milliseconds timeout, int wake_fd) {
+  if (!usable()) return fail("the connection is closed");
+  // Some may have come with the last statement's answer.
+  if (auto early = detail::take_notifications(conn_); !early.empty()) return early;
+  const auto deadline = detail::clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - detail::clock::now()).count();
+    if (left <= 0) return std::vector<std::string>{};
+    pollfd p[2] = {{PQsocket(conn_), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int rc = ::poll(p, wake_fd >= 0 ? 2 : 1, static_cast<int>(std::min<long long>(left, 1 << 30)));
+    if (rc < 0 && errno != EINTR) return fail("cannot wait for notifications");
+    if (rc <= 0) continue;
+    if (p[0].revents != 0) {
+      if (!PQconsumeInput(conn_) || PQstatus(conn_) == CONNECTION_BAD) return fail("the connection broke");
+      if (auto got = detail::take_notifications(conn_); !got.empty()) return got;
+    }
+    if (wake_fd >= 0 && p[1].revents != 0) return std::vector<std::string>{};
+  }
+}
+
 caf::expected<result> connection::run_one(query q, std::chrono::milliseconds timeout) {
   std::vector<query> one;
   one.push_back(std::move(q));

@@ -46,6 +46,12 @@ class connection {
   /// run() of one statement.
   caf::expected<result> run_one(query q, std::chrono::milliseconds timeout);
 
+  /// Between statements, on a connection that LISTENs: waits until a
+  /// notification comes, `wake_fd` (>= 0) is readable or `timeout` passes,
+  /// and returns the payloads that came (empty: none). errc::storage if the
+  /// connection broke (it is then closed).
+  caf::expected<std::vector<std::string>> notifications(std::chrono::milliseconds timeout, int wake_fd);
+
   /// False once the connection broke or timed out.
   bool usable() const;
   /// True inside a transaction block (also one that failed).

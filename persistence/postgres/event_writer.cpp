@@ -194,6 +194,7 @@ std::vector<query> postgres_journal::writes(const std::vector<append_request>& b
     }
   }
   if (events) out.push_back({q_.insert_events, event_rows(batch, results, state.last_position, now)});
+  if (events) out.push_back({q_.notify_head});  // other processes' projections (head_watch.cpp)
   if (st.size() > 0) {
     out.push_back({q_.insert_snapshots,
                    params{}.int64(now).text(st.str()).text(si.str()).text(sv.str()).text(ssv.str()).text(sstate.str())});

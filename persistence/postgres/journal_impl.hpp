@@ -1,6 +1,7 @@
 // The PostgreSQL journal's class, shared by the files that implement it by
 // concern: postgres_journal.cpp (opening, reconnecting), event_writer.cpp
-// (appends), event_reader.cpp (reads, snapshots, the command ledger).
+// (appends), event_reader.cpp (reads, snapshots, the command ledger),
+// head_watch.cpp (telling other processes of appends).
 // Internal to the PostgreSQL journal.
 #pragma once
 
@@ -49,6 +50,7 @@ class postgres_journal final : public journal {
                                                               std::uint64_t max_version,
                                                               std::int64_t max_recorded_at_us) override;
   caf::expected<std::optional<command_record>> find_command(const std::string& command_id) override;
+  caf::expected<std::unique_ptr<journal_watch>> open_watch() override;  // head_watch.cpp
 
  private:
   postgres_journal(postgres_options options, connection db);

@@ -53,6 +53,11 @@ statements make_statements(const std::string& schema) {
         " last_position, last_version, result_json, refusal_code, refusal_message) SELECT * FROM"
         " unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[],"
         " $8::text[], $9::integer[], $10::text[])");
+  // The channel is named after the schema (a checked lowercase identifier,
+  // so it may stand in the literal); the payload is the batch's last
+  // position, read from the counter row the events statement just moved.
+  q.notify_head = s("SELECT pg_notify('" + schema + "', last_position::text) FROM S.journal_head WHERE id = 1");
+  q.listen = "LISTEN \"" + schema + "\"";
   q.read_stream = s("SELECT " + cols + " FROM S.events WHERE aggregate_type = $1 AND aggregate_id = $2"
                     " AND version >= $3::bigint ORDER BY version LIMIT $4::bigint");
   q.read_all = s("SELECT " + cols + " FROM S.events WHERE position >= $1::bigint ORDER BY position LIMIT $2::bigint");

@@ -21,6 +21,7 @@ struct statements {
   std::string insert_snapshots;
   std::string trim_snapshots;
   std::string insert_commands;
+  std::string notify_head;      // tells the schema's channel the counter row's value: delivered at COMMIT
   // -- reads (event_reader.cpp) --
   std::string read_stream;
   std::string read_all;
@@ -29,6 +30,8 @@ struct statements {
   std::string stream_version;
   std::string load_snapshot;
   std::string find_command;
+  // -- watching (head_watch.cpp) --
+  std::string listen;  // the schema's channel, where notify_head tells
 };
 
 /// The statements of a journal in `schema` (a valid schema name).

@@ -1,7 +1,8 @@
 // The SQLite journal's class, shared by the files that implement it by
 // concern: sqlite_journal.cpp (opening), event_writer.cpp (appends),
 // event_reader.cpp (reads), stream_heads.cpp (a stream's version), fold.cpp
-// (the fold into stream_runs and log_runs).
+// (the fold into stream_runs and log_runs), head_watch.cpp (other
+// processes' appends, polled).
 // Internal to the SQLite journal.
 #pragma once
 
@@ -133,6 +134,7 @@ class sqlite_journal final : public journal {
                                                               std::int64_t max_recorded_at_us) override;
   caf::expected<std::optional<command_record>> find_command(const std::string& command_id) override;
   caf::expected<bool> maintain() override;
+  caf::expected<std::unique_ptr<journal_watch>> open_watch() override;  // head_watch.cpp
 
   caf::expected<sqlite_settings> settings();
 

@@ -13,6 +13,7 @@
 
 #include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/deadline_keeper.hpp>
+#include <interlock/actors/journal_follower.hpp>
 #include <interlock/actors/projection_progress.hpp>
 #include <interlock/runtime/application_builder.hpp>
 
@@ -34,6 +35,7 @@ class app_core {
   // Live aggregate actors, sent to directly; null with middleware.
   std::shared_ptr<aggregate_directory> directory;
   std::unique_ptr<deadline_keeper> deadlines = std::make_unique<deadline_keeper>();  // command timeouts
+  std::unique_ptr<journal_follower> follower;  // other processes' appends; null: none followed
   std::unordered_map<std::string, caf::actor> projections;          // by projection type name (processes too)
   std::vector<caf::actor> process_drivers;
   // Each projection's status, in registration order.
