@@ -217,7 +217,7 @@ TEST_CASE("postgres read store: a state with a NUL byte is refused, naming the p
   CHECK_FALSE(*none);
 }
 
-TEST_CASE("postgres read store: a refused statement fails the transaction's commit; nothing of it stays",
+TEST_CASE("postgres read store: a refused statement fails the transaction's commit, and nothing of it stays",
           "[read_store]") {
   postgres_store backend;
   auto store = open_store(backend.factory);
