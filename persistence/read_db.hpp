@@ -8,14 +8,25 @@
 //     ...
 //   auto n = db.value<std::int64_t>("SELECT count(*) FROM balances");  // std::optional: no row gives nullopt
 //
-// Statements are prepared once per SQL text and cached. Parameters bind by
-// type: integers and bool as INTEGER, floating point as REAL, strings as TEXT
-// (valid UTF-8 or refused), std::nullopt or an empty std::optional as NULL.
+// Two backends, one API: the read store is a SQLite database or a PostgreSQL
+// schema (dialect() says which). Parameters are `?` in both (on PostgreSQL
+// rewritten to $1, $2, ...; a `?` inside a string literal, a quoted name or a
+// comment is left alone). Statements are prepared once per SQL text and
+// cached. Parameters bind by type: integers and bool as integers, floating
+// point as REAL, strings as text (valid UTF-8 or refused; on PostgreSQL also
+// no NUL byte), std::nullopt or an empty std::optional as NULL. On PostgreSQL
+// a parameter takes the type its place in the statement gives it: one whose
+// type the statement leaves open (`SELECT ? IS NULL`) needs a CAST.
 // Columns read as the requested type; NULL reads as 0 or "", or as nullopt
-// into a std::optional. A failure (bad SQL, a constraint, text that is not
-// UTF-8) throws interlock::sql_error naming the statement and SQLite's
-// message; the runtime turns it into an error of the event or the query, and
-// the event's transaction is rolled back.
+// into a std::optional; reading a column the statement does not return, or
+// (PostgreSQL) text that is not a number as a number, fails.
+//
+// A failure (bad SQL, a constraint, text that is not UTF-8) throws
+// interlock::sql_error naming the statement and the database's message; the
+// runtime turns it into an error of the event or the query, and the event's
+// transaction is rolled back. On PostgreSQL a refused statement also ends the
+// transaction's usefulness: catching sql_error and going on in the same
+// handler fails the statements after it (SQLSTATE 25P02).
 #pragma once
 
 #include <cstdint>
@@ -34,23 +45,36 @@ namespace interlock {
 
 class sql_error : public std::runtime_error {
  public:
-  sql_error(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
-  /// SQLite's primary result code (SQLITE_CONSTRAINT, SQLITE_FULL, ...); 0 for
-  /// a mistake caught before SQLite ran (parameter count, text not UTF-8).
+  sql_error(const std::string& what, int code, std::string sqlstate = {})
+      : std::runtime_error(what), code_(code), sqlstate_(std::move(sqlstate)) {}
+  /// SQLite's primary result code (SQLITE_CONSTRAINT = 19, SQLITE_FULL, ...);
+  /// 0 for a mistake caught before the database ran (parameter count, text
+  /// not UTF-8). On PostgreSQL the SQLSTATE's class maps onto the same
+  /// meaning: 23 (integrity) is SQLITE_CONSTRAINT, 22 (data) SQLITE_MISMATCH,
+  /// 40 (serialization, deadlock) SQLITE_BUSY, 53 (resources) SQLITE_FULL,
+  /// 08/57/58 and a lost connection SQLITE_IOERR, any other SQLITE_ERROR.
   int code() const { return code_; }
-  /// The database failed (disk full, I/O error, busy, out of memory), not the
-  /// statement or its data: worth trying again later.
+  /// PostgreSQL's SQLSTATE ("23505": a unique violation); "" on SQLite.
+  const std::string& sqlstate() const { return sqlstate_; }
+  /// The database failed (disk full, I/O error, busy, out of memory, the
+  /// server gone), not the statement or its data: worth trying again later.
   bool storage_failure() const;
 
  private:
   int code_;
+  std::string sqlstate_;
 };
+
+/// Which SQL a read_db speaks: its read store's database.
+enum class sql_dialect { sqlite, postgresql };
 
 namespace detail {
 template <class T>
 struct is_sql_optional : std::false_type {};
 template <class T>
 struct is_sql_optional<std::optional<T>> : std::true_type {};
+class sql_statement;   // persistence/read_db_backend.hpp
+class sql_connection;
 }  // namespace detail
 
 class read_db {
@@ -85,10 +109,16 @@ class read_db {
     return c.template column<T>(0);
   }
 
+  /// SQLite's rowid of the last row inserted; on PostgreSQL sql_error (use
+  /// INSERT ... RETURNING, which SQLite also runs).
   std::int64_t last_insert_rowid() const;
+
+  sql_dialect dialect() const;
 
   /// A read_db on `db`, an open connection it does not own (the read store's).
   explicit read_db(sqlite3* db);
+  /// A read_db on a backend (persistence/read_db_backend.hpp).
+  explicit read_db(std::unique_ptr<detail::sql_connection> backend);
   ~read_db();
   read_db(const read_db&) = delete;
   read_db& operator=(const read_db&) = delete;
@@ -149,7 +179,7 @@ class read_db {
         bind_text(i, std::string_view{value});
       }
     }
-    void check(int i, int rc);  // a bind's result code
+    void check_index(int i);  // a parameter the statement has
     void bind_null(int i);
     void bind_int(int i, std::int64_t v);
     void bind_real(int i, double v);
@@ -160,7 +190,7 @@ class read_db {
     std::string_view column_text(int col) const;
 
     read_db& db_;
-    void* stmt_;
+    detail::sql_statement* stmt_;
     std::string_view sql_;
     int index_ = 0;        // parameters bound so far
     bool checked_ = false;  // their count, against the statement's
@@ -168,7 +198,7 @@ class read_db {
 
   std::int64_t changes() const;
 
-  sqlite3* db_;
+  std::unique_ptr<detail::sql_connection> backend_;
   std::unique_ptr<statement_cache> cache_;
 };
 

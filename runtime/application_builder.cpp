@@ -20,6 +20,7 @@
 #include <interlock/persistence/journal_watch.hpp>
 #include <interlock/persistence/memory_journal.hpp>
 #include <interlock/persistence/memory_read_store.hpp>
+#include <interlock/persistence/postgres_read_store.hpp>
 #include <interlock/persistence/sqlite_read_store.hpp>
 #include <interlock/persistence/upcaster.hpp>
 #include <interlock/runtime/detail/app_core.hpp>
@@ -61,9 +62,10 @@ application_builder& application_builder::sqlite(std::string path, sync_mode syn
   return *this;
 }
 
-application_builder& application_builder::postgres(std::string url, std::string schema) {
+application_builder& application_builder::postgres(std::string url, std::string schema, std::string read_schema) {
   settings_.postgres_url = std::move(url);
   settings_.postgres_schema = std::move(schema);
+  if (!read_schema.empty()) settings_.read_store_postgres_schema = std::move(read_schema);
   settings_.in_memory = false;
   factory_ = nullptr;
   return *this;
@@ -108,15 +110,23 @@ void ensure_parent_directory(const std::string& path) {
   if (!parent.empty()) std::filesystem::create_directories(parent, ignored);
 }
 
-// The read store follows the journal: in memory with an in-memory journal,
-// one of the program's own or a PostgreSQL one (unless a path is set; a
-// read store on the server is yet to come), else beside the journal file.
+// The read store follows the journal unless told otherwise (settings.hpp):
+// in memory with an in-memory journal or one of the program's own, a schema
+// of its own on a PostgreSQL journal's server, else beside the journal file.
 read_store_factory default_read_store(const runtime_settings& s, bool own_journal) {
+  if (s.read_store_in_memory) return memory_read_store_factory();
   if (!s.read_store_path.empty()) {
     ensure_parent_directory(s.read_store_path);
     return sqlite_read_store_factory(s.read_store_path);
   }
-  if (s.in_memory || own_journal || !s.postgres_url.empty()) return memory_read_store_factory();
+  if (s.in_memory || own_journal) return memory_read_store_factory();
+  if (!s.postgres_url.empty()) {
+    postgres_read_options options;
+    options.url = s.postgres_url;
+    options.schema = s.read_store_postgres_schema.empty() ? postgres_read_schema_for(s.postgres_schema)
+                                                          : s.read_store_postgres_schema;
+    return postgres_read_store_factory(std::move(options));
+  }
   return sqlite_read_store_factory(read_store_path_for(s.database_path));
 }
 

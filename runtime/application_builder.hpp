@@ -83,9 +83,12 @@ class application_builder {
   application_builder& sqlite(std::string path, sync_mode synchronous = sync_mode::full);
   /// Journal on a PostgreSQL server: `url` is libpq's connection string
   /// (postgresql://user:password@host:5432/db), its tables in `schema`
-  /// (created at the first start). Projections' checkpoints stay in a SQLite
-  /// read store if read_side.database_path is set, else in memory.
-  application_builder& postgres(std::string url, std::string schema = "interlock");
+  /// (created at the first start). The read side (projections' checkpoints,
+  /// durable read models, sagas' state) goes to the same server, in schema
+  /// `read_schema` ("": read_side.postgres_schema, whose "" is `schema` +
+  /// "_read"), held by this process alone while it runs; unless
+  /// read_side.database_path (a SQLite file) or read_side.in_memory is set.
+  application_builder& postgres(std::string url, std::string schema = "interlock", std::string read_schema = "");
   /// Journal in memory: nothing survives the process (tests, --memory runs).
   application_builder& in_memory();
   /// Any journal implementation.

@@ -176,6 +176,24 @@ std::string format_read_store_path(const runtime_settings& s) {
   return std::string{"\""}.append(s.read_store_path).append("\"");
 }
 
+std::string parse_read_store_in_memory(std::string_view v, runtime_settings& s) {
+  if (v != "true" && v != "false") return "expected true or false";
+  s.read_store_in_memory = v == "true";
+  return {};
+}
+std::string format_read_store_in_memory(const runtime_settings& s) { return s.read_store_in_memory ? "true" : "false"; }
+
+std::string parse_read_store_postgres_schema(std::string_view v, runtime_settings& s) {
+  if (!v.empty() && (v.size() > 63 || (v[0] >= '0' && v[0] <= '9') ||
+                     v.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string_view::npos))
+    return "expected a lowercase SQL identifier (a-z, 0-9, _; at most 63 bytes), or \"\"";
+  s.read_store_postgres_schema = std::string{v};
+  return {};
+}
+std::string format_read_store_postgres_schema(const runtime_settings& s) {
+  return std::string{"\""}.append(s.read_store_postgres_schema).append("\"");
+}
+
 std::string parse_in_memory(std::string_view v, runtime_settings& s) {
   if (v != "true" && v != "false") return "expected true or false";
   s.in_memory = v == "true";
@@ -268,6 +286,12 @@ std::vector<option> make_options() {
       {"read_side.database_path", "string",
        "the read store (projections' checkpoints and snapshots); \"\": beside the journal, x.db -> x.read.db",
        &format_read_store_path, &parse_read_store_path},
+      {"read_side.in_memory", "true|false",
+       "true: the read store in memory, whatever the journal (durable read models start again at each run)",
+       &format_read_store_in_memory, &parse_read_store_in_memory},
+      {"read_side.postgres_schema", "string",
+       "with a PostgreSQL journal: the read store's schema on its server; \"\": the journal's schema + \"_read\"",
+       &format_read_store_postgres_schema, &parse_read_store_postgres_schema},
       {"log.level", "quiet|error|warning|info|debug", "how much the runtime logs; \"\": what set_log_level() set",
        &format_log_level, &parse_log_level},
   };
@@ -277,8 +301,9 @@ std::vector<option> make_options() {
 // give the member an option in make_options() (and config/interlock.ini,
 // config/README.md), then add a name here.
 [[maybe_unused]] void every_field_has_an_option(const runtime_settings& s) {
-  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, copies, max_batch, wait, read_batch, timeout, follow, window, snap_every, snap_keep,
-                          passivate, max_live, retries, read_store, level] = s;
+  [[maybe_unused]] auto& [path, sync, memory, pg_url, pg_schema, copies, max_batch, wait, read_batch, timeout, follow, window,
+                          snap_every, snap_keep, passivate, max_live, retries, read_store, read_memory, read_schema,
+                          level] = s;
 }
 
 const std::vector<option>& options() {

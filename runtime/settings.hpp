@@ -56,7 +56,13 @@ struct runtime_settings {
   std::size_t max_live_aggregates = 100'000;              // live aggregate actors, at most (LRU passivated); 0: no cap
   std::size_t conflict_retries = 3;                       // reload + rerun of a command whose append conflicted
   // Read side: projections' checkpoints and read-model snapshots (persistence/read_store.hpp).
-  std::string read_store_path;  // SQLite file; empty: beside the journal ("data/x.db" -> "data/x.read.db")
+  // Where, first match: read_store_in_memory; read_store_path (a SQLite file);
+  // on a PostgreSQL journal, the schema read_store_postgres_schema on its
+  // server ("": the journal's schema + "_read"); beside a SQLite journal's file;
+  // with an in-memory journal, in memory.
+  std::string read_store_path;  // SQLite file; empty: as above
+  bool read_store_in_memory = false;
+  std::string read_store_postgres_schema;
   std::string log_level;  // quiet | error | warning | info | debug; empty: keep set_log_level()'s (default warning)
 
   bool operator==(const runtime_settings&) const = default;

@@ -140,7 +140,13 @@ std::string sample_config::journal() const {
 // The URL is not printed: it may hold a password.
 std::string journal_description(const interlock::runtime_settings& s) {
   if (s.in_memory) return "in memory";
-  if (!s.postgres_url.empty()) return "PostgreSQL, schema " + s.postgres_schema;
+  if (!s.postgres_url.empty()) {
+    auto out = "PostgreSQL, schema " + s.postgres_schema;
+    if (!s.read_store_in_memory && s.read_store_path.empty())  // the read store goes to the server too
+      out += ", read side in schema " +
+             (s.read_store_postgres_schema.empty() ? s.postgres_schema + "_read" : s.read_store_postgres_schema);
+    return out;
+  }
   return s.database_path;
 }
 

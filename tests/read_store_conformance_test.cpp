@@ -38,7 +38,7 @@ std::int64_t now_us() {
 }  // namespace
 
 TEMPLATE_TEST_CASE("read store: no checkpoint until one is saved, then what was saved", "[read_store]", memory_store,
-                   sqlite_store) {
+                   sqlite_store, postgres_store) {
   TestType backend;
   auto store = open_store(backend.factory);
   auto none = store->load_checkpoint("Balances");
@@ -61,7 +61,7 @@ TEMPLATE_TEST_CASE("read store: no checkpoint until one is saved, then what was 
 }
 
 TEMPLATE_TEST_CASE("read store: a save replaces the checkpoint, a removal forgets it", "[read_store]", memory_store,
-                   sqlite_store) {
+                   sqlite_store, postgres_store) {
   TestType backend;
   auto store = open_store(backend.factory);
   REQUIRE_FALSE(store->save_checkpoint("Balances", checkpoint_at(10, R"({"total":1})")));
@@ -93,7 +93,7 @@ TEMPLATE_TEST_CASE("read store: a save replaces the checkpoint, a removal forget
 }
 
 TEMPLATE_TEST_CASE("read store: text that is not UTF-8, or a bad name, is refused and nothing is stored",
-                   "[read_store]", memory_store, sqlite_store) {
+                   "[read_store]", memory_store, sqlite_store, postgres_store) {
   TestType backend;
   auto store = open_store(backend.factory);
   REQUIRE_FALSE(store->save_checkpoint("Balances", checkpoint_at(1, R"({"total":1})")));
@@ -120,7 +120,7 @@ TEMPLATE_TEST_CASE("read store: text that is not UTF-8, or a bad name, is refuse
 }
 
 TEMPLATE_TEST_CASE("read store: the stores of one factory share what they hold", "[read_store]", memory_store,
-                   sqlite_store) {
+                   sqlite_store, postgres_store) {
   TestType backend;
   auto writer = open_store(backend.factory);
   auto reader = open_store(backend.factory);
@@ -132,7 +132,7 @@ TEMPLATE_TEST_CASE("read store: the stores of one factory share what they hold",
 }
 
 TEMPLATE_TEST_CASE("read store: checkpoints and SQL between begin() and commit() land together, or not at all",
-                   "[read_store]", memory_store, sqlite_store) {
+                   "[read_store]", memory_store, sqlite_store, postgres_store) {
   TestType backend;
   auto store = open_store(backend.factory);
   store->sql().exec("CREATE TABLE rows (n INTEGER)");

@@ -136,6 +136,8 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
   want.passivate_after = 2min;
   want.max_live_aggregates = 0;
   want.conflict_retries = 5;
+  want.read_store_in_memory = true;
+  want.read_store_postgres_schema = "bank_2_reads";
   want.log_level = "debug";
   auto ini = "; every option\n"
              "[interlock.journal]\n"
@@ -158,6 +160,9 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
              "passivate_after = 2min\n"
              "max_live = 0\n"
              "conflict_retries = 5\n"
+             "[interlock.read_side]\n"
+             "in_memory = true\n"
+             "postgres_schema = \"bank_2_reads\"\n"
              "[interlock.log]\n"
              "level = \"debug\"\n";
   CHECK(loaded(ini) == want);
@@ -172,6 +177,7 @@ TEST_CASE("settings: every option off its default, from the INI file and from th
                     "--interlock.client.window=11", "--interlock.aggregates.snapshot_every=100",
                     "--interlock.aggregates.snapshot_keep=3", "--interlock.aggregates.passivate_after=2min",
                     "--interlock.aggregates.max_live=0", "--interlock.aggregates.conflict_retries=5",
+                    "--interlock.read_side.in_memory=true", "--interlock.read_side.postgres_schema=bank_2_reads",
                     "--interlock.log.level=debug"}) == want);
 }
 
@@ -256,6 +262,9 @@ TEST_CASE("settings: bad choices list the allowed values", "[settings]") {
   CHECK(error_of("", {"--interlock.log.level=loud"}) ==
         "setting interlock.log.level: bad value 'loud': expected one of quiet, error, warning, info, debug, or \"\"");
   CHECK(error_of(journal("in_memory = 1")) == "setting interlock.journal.in_memory: bad value '1': expected true or false");
+  CHECK(error_of("", {"--interlock.read_side.postgres_schema=Bank-Reads"}) ==
+        "setting interlock.read_side.postgres_schema: bad value 'Bank-Reads': expected a lowercase SQL identifier "
+        "(a-z, 0-9, _; at most 63 bytes), or \"\"");
 }
 
 TEST_CASE("settings: an empty database path is an error unless in memory", "[settings]") {

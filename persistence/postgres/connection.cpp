@@ -127,6 +127,8 @@ bool connection::in_transaction() const {
   return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
 }
 
+bool connection::transaction_failed() const { return usable() && PQtransactionStatus(conn_) == PQTRANS_INERROR; }
+
 caf::error connection::reopen(std::chrono::milliseconds timeout) {
   auto fresh = open(url_, timeout);
   if (!fresh) return std::move(fresh.error());
@@ -194,9 +196,12 @@ caf::error connection::send(const std::vector<query>& queries, std::chrono::stea
                             std::chrono::milliseconds timeout) {
   for (const auto& q : queries) {
     const auto values = q.args.pointers();
-    if (!PQsendQueryParams(conn_, q.sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                           nullptr, 0))
-      return fail("cannot send a statement");
+    const int n = static_cast<int>(values.size());
+    const int sent = q.name.empty()  ? PQsendQueryParams(conn_, q.sql.c_str(), n, nullptr, values.data(), nullptr,
+                                                         nullptr, 0)
+                     : q.sql.empty() ? PQsendQueryPrepared(conn_, q.name.c_str(), n, values.data(), nullptr, nullptr, 0)
+                                     : PQsendPrepare(conn_, q.name.c_str(), q.sql.c_str(), 0, nullptr);
+    if (!sent) return fail("cannot send a statement");
   }
   if (!PQpipelineSync(conn_)) return fail("cannot send the pipeline");
   bool timed_out = false;
@@ -284,6 +289,7 @@ caf::expected<result> connection::run_one(query q, std::chrono::milliseconds tim
   one.push_back(std::move(q));
   auto results = run(one, timeout);
   if (!results) return std::move(results.error());
+  if (results->empty()) return result{};  // an empty query: no rows, no command
   return std::move(results->front());
 }
 

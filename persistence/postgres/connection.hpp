@@ -7,7 +7,7 @@
 // Every failure is an errc::storage error whose message names the server
 // (host, port, database, user; never the password) and what happened, with
 // the server's own message and SQLSTATE when it sent one.
-// Used by one thread at a time. Internal to the PostgreSQL journal.
+// Used by one thread at a time. Internal to the PostgreSQL journal and read store.
 #pragma once
 
 #include <chrono>
@@ -56,6 +56,9 @@ class connection {
   bool usable() const;
   /// True inside a transaction block (also one that failed).
   bool in_transaction() const;
+  /// True inside a transaction block a refused statement ended (its COMMIT
+  /// would roll it back).
+  bool transaction_failed() const;
   /// Closes this connection and opens a new one to the same server.
   caf::error reopen(std::chrono::milliseconds timeout);
   /// The SQLSTATE of the last statement the server refused ("" if none).

@@ -2,7 +2,7 @@
 // format: the SQL casts them ($1::bigint, $2::text[]). A batch of rows goes
 // as one array parameter per column (array_literal), unnested by the
 // statement: one statement for a batch, whatever its size.
-// Internal to the PostgreSQL journal.
+// Internal to the PostgreSQL journal and read store.
 #pragma once
 
 #include <cstdint>
@@ -46,10 +46,13 @@ class array_literal {
   std::size_t count_ = 0;
 };
 
-/// One statement of a pipeline: its SQL and its parameters.
+/// One statement of a pipeline: its SQL and its parameters. With a `name`,
+/// a prepared statement: `sql` prepares it under that name (the parameters'
+/// types left to the server; `args` unused), an empty `sql` runs it with `args`.
 struct query {
   std::string sql;
   params args{};
+  std::string name{};
 };
 
 }  // namespace interlock::postgres

@@ -30,6 +30,8 @@ std::int64_t result::affected() const {
 
 int result::rows() const { return r_ ? PQntuples(r_) : 0; }
 
+int result::columns() const { return r_ ? PQnfields(r_) : 0; }
+
 bool result::is_null(int row, int column) const { return PQgetisnull(r_, row, column) != 0; }
 
 std::string_view result::text(int row, int column) const {

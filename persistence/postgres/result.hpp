@@ -1,5 +1,5 @@
 // The rows a PostgreSQL statement returned (an owned PGresult), read as text.
-// Internal to the PostgreSQL journal.
+// Internal to the PostgreSQL journal and read store.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +21,7 @@ class result {
 
   pg_result* get() const { return r_; }
   int rows() const;
+  int columns() const;
   /// The rows an INSERT, UPDATE or DELETE touched.
   std::int64_t affected() const;
   bool is_null(int row, int column) const;

@@ -32,20 +32,22 @@ namespace {
 // Why the runtime's tables and not the user's: a step's state, its commands
 // and the checkpoint of the events it came from must commit together, and
 // the read store's transaction is the one they share.
+// Both dialects (read_db.hpp): 64-bit integers are BIGINT (PostgreSQL's
+// INTEGER has 32 bits), and the outbox's key is each database's own way of
+// never giving an id twice.
 constexpr const char* create_state = R"sql(
 CREATE TABLE IF NOT EXISTS interlock_saga_state (
   saga TEXT NOT NULL,
   key TEXT NOT NULL,      -- the conversation (correlation) id
   state TEXT NOT NULL,    -- the saga object's JSON
-  deadline_us INTEGER,    -- when deadline_passed() runs, µs since the Unix epoch (UTC); NULL: none
+  deadline_us BIGINT,     -- when deadline_passed() runs, µs since the Unix epoch (UTC); NULL: none
   deadline_step TEXT,     -- the step that set it: its commands' ids derive from it
-  PRIMARY KEY (saga, key)) WITHOUT ROWID)sql";
+  PRIMARY KEY (saga, key)))sql";
 // Commands decided and stored, not yet answered; id is the order they were
-// decided in. AUTOINCREMENT: an id is never used again, so the driver, which
-// knows rows by id, cannot take a new row for one it is still finishing.
-constexpr const char* create_outbox = R"sql(
-CREATE TABLE IF NOT EXISTS interlock_outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
+// decided in. An id is never used again (SQLite's AUTOINCREMENT, a
+// PostgreSQL identity), so the driver, which knows rows by id, cannot take a
+// new row for one it is still finishing.
+constexpr const char* outbox_columns = R"sql(
   process TEXT NOT NULL,
   key TEXT NOT NULL,
   command_id TEXT NOT NULL UNIQUE,
@@ -54,6 +56,12 @@ CREATE TABLE IF NOT EXISTS interlock_outbox (
   body TEXT NOT NULL,
   correlation_id TEXT NOT NULL,
   causation_id TEXT NOT NULL))sql";
+std::string create_outbox(sql_dialect dialect) {
+  return std::string{"CREATE TABLE IF NOT EXISTS interlock_outbox (\n  id "}
+      .append(dialect == sql_dialect::postgresql ? "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+                                                 : "INTEGER PRIMARY KEY AUTOINCREMENT,")
+      .append(outbox_columns);
+}
 constexpr const char* create_outbox_index =
     "CREATE INDEX IF NOT EXISTS interlock_outbox_by_process ON interlock_outbox (process, id)";
 
@@ -166,19 +174,19 @@ caf::error process_model_base::store_commands(const step& s, std::vector<decided
     outbox_row row{0, s.key, s.id_prefix + ":" + std::to_string(n), std::move(c.command_type),
                    std::move(c.aggregate_id), std::move(c.body), s.correlation, s.causation};
     if (info_->is_saga) row.correlation_id = s.key;
-    const auto added = db_->exec(
-        "INSERT OR IGNORE INTO interlock_outbox (process, key, command_id, command_type, aggregate_id, body, "
-        "correlation_id, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    const auto added = db_->value<std::int64_t>(
+        "INSERT INTO interlock_outbox (process, key, command_id, command_type, aggregate_id, body, "
+        "correlation_id, causation_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         info_->type_name, row.key, row.command_id, row.command_type, row.aggregate_id, row.body, row.correlation_id,
         row.causation_id);
-    if (added == 0) {  // decided again: it must be the same command
+    if (!added) {  // decided again: it must be the same command
       auto stored = db_->value<std::string>("SELECT body FROM interlock_outbox WHERE command_id = ?", row.command_id);
       if (stored && *stored != row.body)
         return make_error(errc::corrupt_event, "process " + std::string{info_->type_name} + ": command id " +
                                                    row.command_id + " is in the outbox with another command");
       continue;
     }
-    row.id = db_->last_insert_rowid();
+    row.id = *added;
     news_.commands.push_back(std::move(row));
   }
   return {};
@@ -217,7 +225,7 @@ query_outcome process_model_base::answer(const erased_query& q) {
 caf::error process_model_base::create_tables() {
   try {
     db_->exec(create_state);
-    db_->exec(create_outbox);
+    db_->exec(create_outbox(db_->dialect()));
     db_->exec(create_outbox_index);
     return {};
   } catch (const sql_error& ex) {

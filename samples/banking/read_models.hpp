@@ -96,7 +96,8 @@ struct GetTransactionHistory {
 INTERLOCK_JSON(GetTransactionHistory, account_id)
 
 // A durable read model: its rows live in the read store's tables
-// (data/banking.read.db beside the journal), updated in the transaction that
+// (data/banking.read.db beside the journal; with --postgres, the read schema
+// on the server: the SQL is the same), updated in the transaction that
 // also records how far it has read, so a restart goes on from there and never
 // applies an event twice. Its handlers take the read store's connection.
 struct TransactionHistoryProjection {
@@ -105,9 +106,10 @@ struct TransactionHistoryProjection {
   using queries = interlock::types<GetTransactionHistory>;
 
   void create(interlock::read_db& db) {
-    db.exec("CREATE TABLE IF NOT EXISTS transaction_history (account_id TEXT NOT NULL, position INTEGER NOT NULL, "
-            "type TEXT NOT NULL, amount INTEGER NOT NULL, balance_after INTEGER NOT NULL, "
-            "recorded_at_us INTEGER NOT NULL, PRIMARY KEY (account_id, position))");
+    // BIGINT: 64 bits on both databases (PostgreSQL's INTEGER has 32).
+    db.exec("CREATE TABLE IF NOT EXISTS transaction_history (account_id TEXT NOT NULL, position BIGINT NOT NULL, "
+            "type TEXT NOT NULL, amount BIGINT NOT NULL, balance_after BIGINT NOT NULL, "
+            "recorded_at_us BIGINT NOT NULL, PRIMARY KEY (account_id, position))");
   }
   void reset(interlock::read_db& db) { db.exec("DELETE FROM transaction_history"); }
 

@@ -4,6 +4,9 @@
 // it also deposits N times (live events while it catches up). Prints
 // "caught up <position>" once the read model has applied the journal's end,
 // then exits 0. The test kills it at random moments before that.
+// With --postgres URL --schema S: the journal in schema S on that server, the
+// read store in S_read (tests/postgres_durable_crash_test.cpp); --open N
+// first opens accounts acc-0 .. acc-N-1 (those open already stay as they are).
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -13,25 +16,32 @@
 #include "../test_support.hpp"
 
 int main(int argc, char** argv) {
-  std::string db;
-  long deposits = 0;
+  std::string db, postgres, schema;
+  long deposits = 0, open = 0;
   std::size_t read_batch = 4096;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string arg = argv[i];
     if (arg == "--db") db = argv[i + 1];
     else if (arg == "--deposits") deposits = std::atol(argv[i + 1]);
     else if (arg == "--read-batch") read_batch = std::strtoul(argv[i + 1], nullptr, 10);
+    else if (arg == "--postgres") postgres = argv[i + 1];
+    else if (arg == "--schema") schema = argv[i + 1];
+    else if (arg == "--open") open = std::atol(argv[i + 1]);
   }
   testing_support::actor_env env;
   interlock::runtime_settings settings;
   settings.read_batch = read_batch;
   interlock::application_builder b{env.sys};
-  b.settings(settings).sqlite(db).aggregate<testbank::Account>().projection<testbank::CountedBalances>();
+  b.settings(settings);
+  if (postgres.empty()) b.sqlite(db);
+  else b.postgres(postgres, schema);
+  b.aggregate<testbank::Account>().projection<testbank::CountedBalances>();
   auto app = b.build();
   if (!app) {
     std::fprintf(stderr, "cannot start: %s\n", interlock::describe(app.error()).c_str());
     return 1;
   }
+  for (long i = 0; i < open; ++i) app->dispatch("acc-" + std::to_string(i), testbank::Open{"owner"});
   std::vector<std::future<caf::expected<interlock::receipt<std::int64_t>>>> inflight;
   for (long i = 0; i < deposits; ++i) {
     testbank::Deposit d;

@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
   if (o.follow_poll_ms >= 0) settings.follow_poll = std::chrono::milliseconds{o.follow_poll_ms};
   if (!o.db.empty()) settings.read_store_path = o.db + "." + o.name + ".read.db";  // a process's own
   b.settings(settings);
-  if (o.db.empty()) b.postgres(o.url, o.schema);
+  if (o.db.empty()) b.postgres(o.url, o.schema, o.schema + "_read_" + o.name);  // a read schema of its own
   else b.sqlite(o.db);
   auto app = b.build();
   if (!app) die("cannot start: " + interlock::describe(app.error()));

@@ -1,0 +1,48 @@
+// A read store on a PostgreSQL server (read_store.hpp's contract, checked by
+// the same conformance suite as the SQLite and in-memory stores): its tables
+// (projection_checkpoints, parked_events, read_store_meta, and the durable
+// read models' own) in one schema of their own, the read schema, which is
+// the connection's search_path: read_db's unqualified table names land there.
+//
+//  - One writer: while a factory's stores are open, a session advisory lock
+//    on the read schema is held; another process (or factory) opening the
+//    same read schema gets errc::storage naming it. Durable read models
+//    written by two processes at once would apply each event twice: each
+//    process of a deployment takes a read schema of its own.
+//  - begin() ... commit() is one PostgreSQL transaction: checkpoints and the
+//    read models' SQL commit together or not at all.
+//  - Text cannot hold a NUL byte on PostgreSQL: a state holding one is
+//    refused (errc::invalid_argument naming the projection).
+//  - No call waits without a bound (`timeout` a round trip); a connection
+//    that broke is replaced at the next begin() (the lock taken again).
+//  - Durable read models' rebuilds beside their tables (open_shadow) are not
+//    supported yet: errc::invalid_argument saying so.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <interlock/persistence/read_store.hpp>
+
+namespace interlock {
+
+struct postgres_read_options {
+  /// libpq's connection string (postgres_journal.hpp).
+  std::string url;
+  /// The read schema (a lowercase SQL identifier), created if missing.
+  std::string schema = "interlock_read";
+  /// How long connecting or one round trip may take before it fails.
+  std::chrono::milliseconds timeout{10'000};
+};
+
+/// The read schema beside journal schema `journal_schema`: "<it>_read".
+std::string postgres_read_schema_for(const std::string& journal_schema);
+
+/// A factory whose stores share one lock on the read schema (taken by the
+/// first, let go with the last) and each have a connection of their own.
+/// errc::invalid_argument for an empty URL or a bad schema name; errc::storage
+/// for a server that cannot be reached or refuses, a schema another process
+/// holds, or one that is not a read store of this format.
+read_store_factory postgres_read_store_factory(postgres_read_options options);
+
+}  // namespace interlock

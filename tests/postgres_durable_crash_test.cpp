@@ -1,0 +1,151 @@
+// A durable read model on PostgreSQL survives kill -9: a process catching up
+// on a journal on the server (and taking live deposits meanwhile) is killed,
+// then restarted to the journal's end; its table in the read schema then
+// equals the read model computed from the journal, row for row (each row
+// counts the events applied to it). The restart also shows that a killed
+// process lets go of the read schema's lock. And a second process on a read
+// schema a running one holds is refused, saying why.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "child_process.hpp"
+#include "durable_rows.hpp"
+#include "journal_test_support.hpp"
+#include "test_support.hpp"
+
+using namespace testing_support;
+using journal_testing::postgres_exec;
+
+namespace {
+
+struct crash_schemas {
+  std::string url = journal_testing::postgres_test_url();
+  std::string schema = journal_testing::fresh_postgres_schema();
+  std::string s = "\"" + schema + "\"", r = "\"" + schema + "_read\"";
+  ~crash_schemas() {
+    postgres_exec(url, "DROP SCHEMA IF EXISTS " + s + " CASCADE");
+    postgres_exec(url, "DROP SCHEMA IF EXISTS " + r + " CASCADE");
+  }
+  // Every row of `sql`, its cells joined by '|'.
+  std::vector<std::string> rows(const std::string& sql) const {
+    auto result = postgres_exec(url, sql);
+    if (!result) FAIL(interlock::describe(result.error()));
+    std::vector<std::string> out;
+    for (int row = 0; row < result->rows(); ++row) {
+      std::string line;
+      for (int col = 0; col < result->columns(); ++col)
+        line.append(col ? "|" : "").append(result->text(row, col));
+      out.push_back(std::move(line));
+    }
+    return out;
+  }
+  std::vector<std::string> expected() const {
+    return rows("SELECT aggregate_id, sum(coalesce((payload::json->>'amount')::bigint, 0)), count(*) FROM " + s +
+                ".events WHERE aggregate_type = 'Account' GROUP BY aggregate_id ORDER BY aggregate_id");
+  }
+  std::vector<std::string> stored() const {
+    return rows("SELECT account, amount, events FROM " + r + ".counted ORDER BY account");
+  }
+  std::vector<std::string> reader(long deposits, std::size_t batch, long open = 0) const {
+    return {INTERLOCK_PROGRAM_durable_reader, "--postgres", url,   "--schema", schema, "--deposits",
+            std::to_string(deposits),         "--read-batch", std::to_string(batch), "--open", std::to_string(open)};
+  }
+};
+
+int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+}  // namespace
+
+TEST_CASE("durable crash on postgres: kill -9 while catching up and taking deposits, after a restart the rows are "
+          "exact",
+          "[durable][crash]") {
+  auto seed = std::random_device{}();
+  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);
+  INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
+  std::mt19937 rng{seed};
+  auto pick = [&](long lo, long hi) { return std::uniform_int_distribution<long>{lo, hi}(rng); };
+
+  crash_schemas pg;
+  REQUIRE(exit_code(child{pg.reader(20'000, 512, 10)}.wait()) == 0);  // the journal, and its read model
+  REQUIRE(pg.stored() == pg.expected());
+  const auto reset_tables = [&] {  // with no reader running: their rows and their checkpoint go together
+    REQUIRE(postgres_exec(pg.url, "DELETE FROM " + pg.r + ".counted"));
+    REQUIRE(postgres_exec(pg.url, "DELETE FROM " + pg.r + ".projection_checkpoints"));
+  };
+  reset_tables();
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(exit_code(child{pg.reader(0, 512)}.wait()) == 0);
+  const auto whole = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  REQUIRE(pg.stored() == pg.expected());
+  int killed_mid_way = 0;
+  constexpr int rounds = 8;
+  for (int round = 0; round < rounds; ++round) {
+    const std::size_t batches[] = {64, 512, 4096};
+    const auto batch = batches[pick(0, 2)];
+    const auto deposits = pick(0, 300);
+    const auto delay = std::chrono::milliseconds{pick(0, whole.count() * 9 / 10)};
+    INFO("round " << round << ": read_batch " << batch << ", " << deposits << " deposits, kill after "
+                  << delay.count() << " ms of a whole catch-up's " << whole.count() << " ms");
+    reset_tables();
+    {
+      child reader{pg.reader(deposits, batch)};
+      std::this_thread::sleep_for(delay);
+      ::kill(reader.pid, SIGKILL);
+      reader.wait();
+    }
+    const auto at = pg.rows("SELECT coalesce(max(position), 0) FROM " + pg.r + ".projection_checkpoints");
+    const auto end = pg.rows("SELECT max(position) FROM " + pg.s + ".events");
+    if (at.at(0) != "0" && std::stoull(at.at(0)) < std::stoull(end.at(0))) ++killed_mid_way;
+    REQUIRE(exit_code(child{pg.reader(0, batch)}.wait()) == 0);  // it takes the lock the killed one held
+    REQUIRE(pg.stored() == pg.expected());
+    REQUIRE(pg.rows("SELECT position FROM " + pg.r + ".projection_checkpoints WHERE projection = 'CountedBalances'") ==
+            pg.rows("SELECT max(position) FROM " + pg.s + ".events"));
+  }
+  INFO(killed_mid_way << " of " << rounds << " rounds were killed with part of the catch-up committed");
+  CHECK(killed_mid_way >= 2);
+}
+
+TEST_CASE("durable on postgres: a second process on a read schema another one holds exits, naming it",
+          "[durable]") {
+  crash_schemas pg;
+  temp_dir dir;
+  const auto errors = dir.file("stderr.txt");
+  auto run_reader = [&] {
+    std::vector<std::string> args = pg.reader(0, 512);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = -1;
+    REQUIRE(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    std::ifstream in{errors};
+    std::stringstream text;
+    text << in.rdbuf();
+    return std::pair{exit_code(status), text.str()};
+  };
+  {
+    actor_env env;
+    interlock::application_builder b{env.sys};
+    b.postgres(pg.url, pg.schema).aggregate<testbank::Account>().projection<testbank::CountedBalances>();
+    auto holder = b.build();
+    REQUIRE(holder);
+    auto [code, text] = run_reader();
+    CHECK(code == 1);
+    CHECK_THAT(text, Catch::Matchers::Contains("read schema '" + pg.schema + "_read'") &&
+                         Catch::Matchers::Contains("another process holds it"));
+  }
+  auto [code, text] = run_reader();  // the holder stopped: its turn
+  CHECK(code == 0);
+  CHECK(text.empty());
+}
