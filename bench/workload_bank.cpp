@@ -28,6 +28,7 @@ void postgres_ceiling(const options& opts, const std::vector<std::size_t>& batch
   } catch (const std::exception& e) {
     r.error = "the raw libpq ceiling: " + std::string{e.what()};
   }
+  if (opts.keep) return;
   if (auto err = pg::drop_schema(opts.postgres_url, schema); !err.empty() && r.error.empty())
     r.error = "dropping schema " + schema + ": " + err;
 }
