@@ -40,9 +40,14 @@ struct options {
   std::string dir;                     // where the database files go (default: a new temp dir)
   interlock::sync_mode sync = interlock::sync_mode::full;
   bool category_copies = false;        // SQLite journals keep category copies (what they cost to write)
+  std::string postgres_url;            // non-empty: bank and catchup on the PostgreSQL journal there
+  std::string postgres_run;            // this run's part of its schema names (postgres_bench.hpp)
 
   bool selected(const std::string& workload) const;
-  std::string journal_name() const { return memory ? "memory" : category_copies ? "sqlite+copies" : "sqlite"; }
+  std::string journal_name() const {
+    if (!postgres_url.empty()) return "postgres";
+    return memory ? "memory" : category_copies ? "sqlite+copies" : "sqlite";
+  }
   std::size_t driver_count() const { return drivers ? drivers : (window + 255) / 256; }
 };
 

@@ -26,6 +26,7 @@
 
 #include "bench.hpp"
 #include "bench_domain.hpp"
+#include "postgres_bench.hpp"
 
 namespace {
 
@@ -56,6 +57,9 @@ constexpr const char* usage_text = R"(usage: interlock-bench [options]
   --commands C      latency and ceiling (c): commands one at a time (default 1000; quick 100)
   --sync MODE       off | normal | full | extra (default full, like the runtime)
   --category-copies the SQLite journals keep category copies (journal.category_copies)
+  --postgres URL    bank and catchup on the PostgreSQL journal at URL (libpq's), each in a new
+                    schema dropped afterwards, against raw libpq on the same server in the same
+                    run; needs --only with bank and/or catchup
   --dir PATH        put the database files here (default: a new temp dir, removed at the end)
   --keep            keep the database files
   --timeout S       kill a workload after S seconds and report it as hung (default 1800; quick 300)
@@ -87,6 +91,20 @@ void check_cold_sizes(options& opts) {
     usage_error("--cold-events " + std::to_string(opts.cold_events) + " does not fit " +
                 std::to_string(opts.cold_probes) + " streams of " + std::to_string(bench::cold_stream_length) +
                 " events and at least one for each of the other " + std::to_string(others));
+}
+
+// Only bank and catchup run on PostgreSQL; the other workloads, the SQLite
+// ceilings and the other journal choices are refused rather than run on SQLite.
+void check_postgres(options& opts) {
+  if (opts.postgres_url.empty()) return;
+  if (opts.memory) usage_error("--postgres and --memory choose two journals: pass one");
+  if (opts.category_copies) usage_error("--category-copies is a SQLite journal setting: not with --postgres");
+  if (opts.only.empty())
+    usage_error("--postgres runs bank and catchup only: pass --only bank,catchup (or one of them)");
+  for (const auto& w : opts.only)
+    if (w != "bank" && w != "catchup")
+      usage_error("workload '" + w + "' does not run on PostgreSQL: with --postgres, --only takes bank and catchup");
+  opts.postgres_run = std::to_string(getpid());
 }
 
 options parse_args(int argc, char** argv) {
@@ -124,6 +142,10 @@ options parse_args(int argc, char** argv) {
     else if (arg == "--churn-window") churn_window = parse_size(arg, value());
     else if (arg == "--timeout") timeout = parse_size(arg, value());
     else if (arg == "--dir") opts.dir = value();
+    else if (arg == "--postgres") {
+      opts.postgres_url = value();
+      if (opts.postgres_url.empty()) usage_error("--postgres needs a URL");
+    }
     else if (arg == "--sync") {
       auto v = value();
       if (v == "off") opts.sync = interlock::sync_mode::off;
@@ -178,6 +200,7 @@ options parse_args(int argc, char** argv) {
   if (cold_streams) opts.cold_streams = *cold_streams;
   if (churn_window) opts.churn_window = *churn_window;
   check_cold_sizes(opts);
+  check_postgres(opts);
   return opts;
 }
 
@@ -294,6 +317,9 @@ struct printer {
 #endif
                  std::thread::hardware_concurrency(), bench::malloc_name(), sqlite3_libversion(), sync_name(opts.sync),
                  opts.journal_name().c_str(), BENCH_JSON_CODEC);
+    if (!opts.postgres_url.empty())
+      std::fprintf(human, "  %s; schemas interlock_bench_%s_*\n", bench::pg::describe_server(opts.postgres_url).c_str(),
+                   opts.postgres_run.c_str());
     std::fprintf(human,
                  "  accounts %zu, deposits %zu, events %s, window %zu (%zu drivers), commands %zu, aggregates %s "
                  "(cap %s), cold %s events / %zu streams%s | files in %s\n\n",
@@ -331,7 +357,7 @@ struct printer {
 
   static std::string ratios(const result& r) {
     char buf[128];
-    if (r.workload == "bank" && r.ratio_to_ceiling) {
+    if (r.workload == "bank" && r.ratio_to_ceiling && r.ceiling == "(a)") {
       std::snprintf(buf, sizeof buf, "%.2fx (a)", *r.ratio_to_ceiling);
       std::string out = buf;
       if (r.ratio_to_interleaved) {
@@ -430,7 +456,7 @@ const result* find(const std::vector<result>& all, const std::string& workload) 
 }
 
 void add_ratios(result& r, const std::vector<result>& all) {
-  if (!r.error.empty()) return;
+  if (!r.error.empty() || r.journal == "postgres") return;  // its ceiling ran in its own process
   auto rate_ratio = [&](const char* ceiling) -> std::optional<double> {
     auto* c = find(all, ceiling);
     if (!c || c->events_per_s <= 0) return std::nullopt;
@@ -490,23 +516,32 @@ int main(int argc, char** argv) {
   }
 
   printer out{opts, opts.json ? stderr : stdout};
+  if (!opts.postgres_url.empty()) {
+    if (auto err = bench::pg::check_server(opts.postgres_url); !err.empty()) {
+      std::fprintf(stderr, "interlock-bench: --postgres: %s\n", err.c_str());
+      return 1;
+    }
+  }
   out.header(dir);
 
   // -- what runs, in order: each ceiling right before the workloads measured
   // against it (so both see the same machine state) and every row can print its ratio
   const bool all_ceilings = opts.selected("ceiling");
+  // On PostgreSQL each workload measures its raw-libpq ceiling itself.
+  const bool sqlite_ceilings = opts.postgres_url.empty();
   struct step {
     std::string name;
     bool run;
     result (*fn)(const options&, const std::string&);
   };
   const step steps[] = {
-      {"ceiling_seq", all_ceilings || opts.selected("bank"), bench::ceiling_sequential},
-      {"ceiling_interleaved", all_ceilings || opts.selected("bank"), bench::ceiling_interleaved},
+      {"ceiling_seq", all_ceilings || (sqlite_ceilings && opts.selected("bank")), bench::ceiling_sequential},
+      {"ceiling_interleaved", all_ceilings || (sqlite_ceilings && opts.selected("bank")), bench::ceiling_interleaved},
       {"bank", opts.selected("bank"), bench::workload_bank},
       {"ceiling_commit", all_ceilings || opts.selected("latency"), bench::ceiling_commit},
       {"latency", opts.selected("latency"), bench::workload_latency},
-      {"ceiling_read", all_ceilings || opts.selected("replay") || opts.selected("catchup"), bench::ceiling_read},
+      {"ceiling_read", all_ceilings || (sqlite_ceilings && (opts.selected("replay") || opts.selected("catchup"))),
+       bench::ceiling_read},
       {"replay", opts.selected("replay"), bench::workload_replay},
       {"catchup", opts.selected("catchup"), bench::workload_catchup},
       {"resume", opts.selected("resume"), bench::workload_resume},
@@ -535,6 +570,10 @@ int main(int argc, char** argv) {
   }
   out.details(results);
 
+  if (!opts.postgres_url.empty() && !opts.keep) {
+    if (auto err = bench::pg::drop_run_schemas(opts); !err.empty())
+      std::fprintf(stderr, "interlock-bench: dropping this run's schemas: %s\n", err.c_str());
+  }
   if (own_dir && !opts.keep) {
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);

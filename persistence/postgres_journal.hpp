@@ -22,7 +22,10 @@
 //    back. An append whose COMMIT went unanswered fails with errc::storage
 //    although it may have committed (the aggregate then reloads its stream).
 //  - A batch takes two round trips whatever its size: its checks, then its
-//    writes as one pipeline, the events in one statement (arrays unnested).
+//    writes as one pipeline, the events in one statement (arrays unnested);
+//    one when the connection's last batch left the versions of all its
+//    streams, none records a command and no other connection appended since
+//    (docs/design.md, "A batch").
 //  - A schema of another format version is refused at open, naming both.
 //  - Every batch with events notifies the channel named after the schema
 //    with its last position (NOTIFY: delivered at COMMIT, in commit order).

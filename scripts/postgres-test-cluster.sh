@@ -4,6 +4,7 @@
 # else on the machine can reach it or clash with it).
 #
 #   scripts/postgres-test-cluster.sh start DIR   # prints the connection URL, also left in DIR/url
+#   scripts/postgres-test-cluster.sh start DIR --durable   # the same with PostgreSQL's durable defaults
 #   scripts/postgres-test-cluster.sh stop DIR    # stops it and removes its data
 #
 # start stops and wipes a cluster left in DIR by an earlier run that was
@@ -12,16 +13,19 @@
 # schema. initdb refuses to run as root: as root, the server runs as the
 # `postgres` user (runuser), which must be able to reach DIR.
 # The cluster trades durability for speed (fsync off): nothing in it is
-# meant to survive a crash of the machine.
+# meant to survive a crash of the machine. With --durable it keeps the
+# server's defaults (fsync, full_page_writes, synchronous_commit on), so a
+# commit waits for its WAL flush, as on a real server: for benchmarks.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 start|stop DIR" >&2
+  echo "usage: $0 start DIR [--durable] | stop DIR" >&2
   exit 2
 }
-[[ $# -eq 2 ]] || usage
+[[ $# -eq 2 || ( $# -eq 3 && "$1" == start && "$3" == --durable ) ]] || usage
 action=$1
 dir=$2
+durable=${3:-}
 [[ "$action" == start || "$action" == stop ]] || usage
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -72,8 +76,10 @@ as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C
   cat "$dir/initdb.log" >&2
   exit 1
 }
+speed="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+[[ -n "$durable" ]] && speed="-c fsync=on -c full_page_writes=on -c synchronous_commit=on"
 as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-c listen_addresses='' -k $dir -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
+  -o "-c listen_addresses='' -k $dir $speed -c max_connections=200" \
   start >/dev/null || {
   echo "postgres-test-cluster: the server did not start; its log:" >&2
   cat "$dir/server.log" >&2

@@ -332,3 +332,54 @@ TEST_CASE("postgres journal: an application runs on it with .postgres(url) or th
   REQUIRE(loaded);
   CHECK(loaded->state.text() == "v5 total 17 [5,5,5,1,1,]");
 }
+
+// A connection keeps the versions its own batches left and trusts them only
+// while the counter row is where its last batch left it.
+TEST_CASE("postgres journal: a stream another connection appended to is read again, not taken from the last batch",
+          "[journal][postgres]") {
+  postgres_backend backend;
+  auto first = open_journal(backend.factory);
+  auto second = open_journal(backend.factory);
+  append_ok(*first, request("A", "x", 0, 2));
+  CHECK(append_ok(*second, request("A", "x", 2, 1)).last_version == 3);
+  CHECK(is(append_error(*first, request("A", "x", 2, 1)), errc::conflict));
+  CHECK(append_ok(*first, request("A", "x", 3, 1)).first_position == 4);
+  // Another stream moves the counter too: the first connection reads A/x again.
+  append_ok(*second, request("B", "y", 0, 1));
+  CHECK(append_ok(*second, request("A", "x", 4, 1)).last_version == 5);
+  CHECK(is(append_error(*first, request("A", "x", 4, 1)), errc::conflict));
+  CHECK(append_ok(*first, request("A", "x", 5, 2)).last_version == 7);
+  CHECK(positions_of(read_everything(*first)) == iota(1, 8));
+  // A batch written the short way (one round trip, on the versions the
+  // connection's last batch left) that finds the counter moved is rolled
+  // back and goes the long way, landing after the other connection's.
+  auto third = open_journal(backend.factory);
+  append_ok(*third, request("C", "z", 0, 1));
+  CHECK(append_ok(*third, request("C", "z", 1, 1)).first_position == 10);
+  append_ok(*second, request("B", "y", 1, 1));
+  const auto landed = append_ok(*third, request("C", "z", 2, 1));
+  CHECK(landed.first_position == 12);
+  CHECK(landed.last_version == 3);
+  CHECK(positions_of(read_everything(*third)) == iota(1, 12));
+  CHECK(versions_of(value_of(third->read_stream("C", "z", 1, 10))) == iota(1, 3));
+}
+
+TEST_CASE("postgres journal: a batch rolled back in the server leaves no version behind in the connection",
+          "[journal][postgres]") {
+  postgres_backend backend;
+  auto j = open_journal(backend.factory);
+  exec_ok(backend.url, "CREATE FUNCTION \"" + backend.schema +
+                           "\".boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.payload = '{\"boom\":1}'"
+                           " THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$");
+  exec_ok(backend.url, "CREATE TRIGGER boom AFTER INSERT ON \"" + backend.schema +
+                           "\".events FOR EACH ROW EXECUTE FUNCTION \"" + backend.schema + "\".boom()");
+  append_ok(*j, request("A", "x", 0, 1));
+  auto boom = request("B", "y", 0, 1);
+  boom.events.back().payload = R"({"boom":1})";
+  auto res = j->append({request("A", "x", 1, 2), boom});
+  REQUIRE_FALSE(res[0]);
+  CHECK(is(res[0].error(), errc::storage));
+  CHECK(is(append_error(*j, request("A", "x", 3, 1)), errc::conflict));
+  CHECK(append_ok(*j, request("A", "x", 1, 1)).first_position == 2);
+  CHECK(append_ok(*j, request("B", "y", 0, 1)).first_position == 3);
+}

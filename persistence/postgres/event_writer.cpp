@@ -6,6 +6,9 @@
 // snapshots, commands: a statement each, rows as unnested arrays) and
 // commits. While a batch holds the counter row no other writer can change
 // what it read, so the checks hold at commit, also against other processes.
+// The connection keeps the versions its batches left (version_cache.hpp): the
+// first round trip reads only the others, and a batch whose streams it all
+// knows may take the short way, one round trip (write_known()).
 #include <interlock/persistence/postgres/journal_impl.hpp>
 
 #include <interlock/core/errors.hpp>
@@ -54,12 +57,86 @@ void postgres_journal::abandon() {
 caf::error postgres_journal::write_batch(const std::vector<append_request>& batch,
                                          std::vector<caf::expected<append_result>>& results) {
   if (auto err = ready()) return err;
+  if (auto written = write_known(batch, results)) return std::move(*written);
   auto state = lock_and_read(batch, results);
   if (!state) return std::move(state.error());
   const auto now = detail::now_us();
   decide(batch, *state, now, results);
-  auto done = db_.run(writes(batch, results, *state, now), options_.timeout);
-  if (done) return {};
+  return committed(db_.run(writes(batch, results, *state, now), options_.timeout), *state);
+}
+
+// The short way, one round trip: when versions_ holds every stream of the
+// batch and no request records a command (the ledger must be read), the
+// batch is decided on those versions and written at once. It takes the
+// counter row's lock without waiting (a batch that waited with its COMMIT
+// already sent could commit long after it timed out), and its events'
+// statement lands only if the counter is where versions_ left it; else
+// (another connection appended since) its positions are NULL, which the
+// primary key refuses. Either way the batch is rolled back and undone
+// here: nullopt, go the long way. nullopt also
+// when there is nothing to insert, so nothing would check the counter. With
+// other connections appending to the schema the short way would mostly miss
+// and cost a round trip more: after a miss it rests for a while.
+std::optional<caf::error> postgres_journal::write_known(const std::vector<append_request>& batch,
+                                                        std::vector<caf::expected<append_result>>& results) {
+  constexpr int rest_after_miss = 100;  // batches
+  constexpr const char* not_null_violation = "23502";  // the counter moved
+  constexpr const char* lock_not_available = "55P03";  // another holds the counter row
+  if (short_way_rests_ > 0) {
+    --short_way_rests_;
+    return std::nullopt;
+  }
+  auto state = known_state(batch, results);
+  if (!state) return std::nullopt;
+  const auto undecided = results;  // placeholders and validation errors: cheap to copy
+  const auto chain = chain_;       // almost always empty
+  const auto undo = [&] {
+    results = undecided;
+    chain_ = chain;
+    return std::nullopt;
+  };
+  const auto now = detail::now_us();
+  decide(batch, *state, now, results);
+  if (state->next_position == state->last_position + 1) return undo();
+  auto pipeline = writes(batch, results, *state, now);
+  pipeline.insert(pipeline.begin(), {query{"BEGIN"}, query{q_.lock_head_now}});
+  auto error = committed(db_.run(pipeline, options_.timeout), *state);
+  const auto missed = db_.last_sqlstate() == not_null_violation || db_.last_sqlstate() == lock_not_available;
+  if (error && db_.usable() && missed) {
+    abandon();
+    short_way_rests_ = rest_after_miss;
+    return undo();
+  }
+  return error;
+}
+
+// What versions_ says of the batch's streams, as of its counter value; nullopt
+// if it does not know one of them or a request records a command.
+std::optional<batch_state> postgres_journal::known_state(const std::vector<append_request>& batch,
+                                                         const std::vector<caf::expected<append_result>>& results) const {
+  const auto head = versions_.head();
+  if (!head) return std::nullopt;
+  batch_state state;
+  state.last_position = *head;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!results[i]) continue;
+    if (batch[i].record_command) return std::nullopt;
+    auto key = stream_key(batch[i].aggregate_type, batch[i].aggregate_id);
+    const auto* version = versions_.find(key);
+    if (!version) return std::nullopt;
+    state.versions.emplace(std::move(key), *version);
+  }
+  return state;
+}
+
+// What a batch's writes came to: versions_ keeps the versions it left, or
+// forgets everything when it failed (it may or may not have committed).
+caf::error postgres_journal::committed(caf::expected<std::vector<result>> done, const batch_state& state) {
+  if (done) {
+    versions_.keep(state.next_position - 1, state.versions);
+    return {};
+  }
+  versions_.forget();
   // A statement the server refused rolled the batch back. A connection that
   // broke or went silent may have taken the COMMIT with it: say so.
   if (db_.usable()) return std::move(done.error());
@@ -67,27 +144,52 @@ caf::error postgres_journal::write_batch(const std::vector<append_request>& batc
                                        "; the batch may have committed (its COMMIT went unanswered)");
 }
 
+namespace {
+
+// Streams whose versions one statement reads ($1 types, $2 ids).
+struct stream_list {
+  array_literal types, ids;
+  std::vector<std::string> keys;
+
+  void add(const append_request& req, std::string key) {
+    types.add(req.aggregate_type);
+    ids.add(req.aggregate_id);
+    keys.push_back(std::move(key));
+  }
+  query versions(const statements& q) const { return {q.stream_versions, params{}.text(types.str()).text(ids.str())}; }
+};
+
+void read_versions(const result& rows, std::unordered_map<std::string, std::uint64_t>& out) {
+  for (int r = 0; r < rows.rows(); ++r)
+    out[std::string{rows.text(r, 0)} + '\0' + std::string{rows.text(r, 1)}] = static_cast<std::uint64_t>(rows.int64(r, 2));
+}
+
+}  // namespace
+
 // Round trip 1: BEGIN, the counter row locked (READ COMMITTED: each statement
 // after it reads what was committed before the lock was granted), the
-// versions of the batch's streams and its command ids already recorded.
+// versions of the batch's streams that versions_ does not hold, and which of
+// its command ids are recorded. versions_ is trusted only if the counter is
+// where it left it; else another connection appended since, and the
+// versions it held for this batch are read again under the lock (one more
+// round trip, only then).
 caf::expected<batch_state> postgres_journal::lock_and_read(const std::vector<append_request>& batch,
                                                            const std::vector<caf::expected<append_result>>& results) {
-  array_literal types, ids, commands;
+  stream_list unknown, cached;
+  array_literal commands;
   std::unordered_set<std::string> asked;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;
     const auto& req = batch[i];
-    if (asked.insert(stream_key(req.aggregate_type, req.aggregate_id)).second) {
-      types.add(req.aggregate_type);
-      ids.add(req.aggregate_id);
-    }
+    if (auto key = stream_key(req.aggregate_type, req.aggregate_id); asked.insert(key).second)
+      (versions_.find(key) ? cached : unknown).add(req, std::move(key));
     if (req.record_command) commands.add(req.command_id);
   }
   std::vector<query> look;
   look.push_back({"BEGIN"});
   look.push_back({q_.lock_head});
-  look.push_back({q_.stream_versions, params{}.text(types.str()).text(ids.str())});
-  look.push_back({q_.commands_seen, params{}.text(commands.str())});
+  if (!unknown.keys.empty()) look.push_back(unknown.versions(q_));
+  if (commands.size() > 0) look.push_back({q_.commands_seen, params{}.text(commands.str())});
   auto seen = db_.run(look, options_.timeout);
   if (!seen) return std::move(seen.error());
   const auto& head = (*seen)[1];
@@ -96,12 +198,20 @@ caf::expected<batch_state> postgres_journal::lock_and_read(const std::vector<app
                                          "' holds no counter row");
   batch_state state;
   state.last_position = static_cast<std::uint64_t>(head.int64(0, 0));
-  const auto& versions = (*seen)[2];
-  for (int r = 0; r < versions.rows(); ++r)
-    state.versions[std::string{versions.text(r, 0)} + '\0' + std::string{versions.text(r, 1)}] =
-        static_cast<std::uint64_t>(versions.int64(r, 2));
-  const auto& recorded = (*seen)[3];
-  for (int r = 0; r < recorded.rows(); ++r) state.commands_seen.emplace(recorded.text(r, 0));
+  if (!unknown.keys.empty()) read_versions((*seen)[2], state.versions);
+  if (commands.size() > 0) {
+    const auto& recorded = seen->back();
+    for (int r = 0; r < recorded.rows(); ++r) state.commands_seen.emplace(recorded.text(r, 0));
+  }
+  if (versions_.valid_at(state.last_position)) {
+    for (const auto& key : cached.keys) state.versions[key] = *versions_.find(key);
+    return state;
+  }
+  versions_.forget();
+  if (cached.keys.empty()) return state;
+  auto again = db_.run_one(cached.versions(q_), options_.timeout);
+  if (!again) return std::move(again.error());
+  read_versions(*again, state.versions);
   return state;
 }
 
@@ -110,7 +220,7 @@ caf::expected<batch_state> postgres_journal::lock_and_read(const std::vector<app
 // version fail it alone; the others land at the next positions.
 void postgres_journal::decide(const std::vector<append_request>& batch, batch_state& state, std::int64_t now,
                               std::vector<caf::expected<append_result>>& results) {
-  auto next_position = state.last_position + 1;
+  state.next_position = state.last_position + 1;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& req = batch[i];
     if (results[i] && chain_.broken(req)) results[i] = detail::previous_failed(req);
@@ -121,8 +231,8 @@ void postgres_journal::decide(const std::vector<append_request>& batch, batch_st
       } else if (version != req.expected_version) {
         results[i] = detail::conflict(req, version);
       } else {
-        results[i] = detail::landing(req, next_position, now);
-        next_position += req.events.size();
+        results[i] = detail::landing(req, state.next_position, now);
+        state.next_position += req.events.size();
         version = results[i]->last_version;
         if (req.record_command) state.commands_seen.insert(req.command_id);
       }

@@ -15,6 +15,7 @@
 #include <interlock/persistence/append_chain.hpp>
 #include <interlock/persistence/postgres/connection.hpp>
 #include <interlock/persistence/postgres/statements.hpp>
+#include <interlock/persistence/postgres/version_cache.hpp>
 #include <interlock/persistence/postgres_journal.hpp>
 
 namespace interlock::postgres {
@@ -22,6 +23,7 @@ namespace interlock::postgres {
 /// What the first round trip of a batch read under the counter row's lock.
 struct batch_state {
   std::uint64_t last_position = 0;
+  std::uint64_t next_position = 0;  // decide(): where the next accepted event lands
   std::unordered_map<std::string, std::uint64_t> versions;  // "type\0id" -> version
   std::unordered_set<std::string> commands_seen;
 };
@@ -60,6 +62,11 @@ class postgres_journal final : public journal {
 
   // -- appending (event_writer.cpp) --
   caf::error write_batch(const std::vector<append_request>& batch, std::vector<caf::expected<append_result>>& results);
+  std::optional<caf::error> write_known(const std::vector<append_request>& batch,
+                                        std::vector<caf::expected<append_result>>& results);
+  std::optional<batch_state> known_state(const std::vector<append_request>& batch,
+                                         const std::vector<caf::expected<append_result>>& results) const;
+  caf::error committed(caf::expected<std::vector<result>> done, const batch_state& state);
   caf::expected<batch_state> lock_and_read(const std::vector<append_request>& batch,
                                            const std::vector<caf::expected<append_result>>& results);
   void decide(const std::vector<append_request>& batch, batch_state& state, std::int64_t now,
@@ -77,6 +84,8 @@ class postgres_journal final : public journal {
   connection db_;
   statements q_;
   detail::append_chain chain_;  // what the batches so far left of after_previous chains
+  version_cache versions_;      // the stream versions this connection's batches left
+  int short_way_rests_ = 0;     // batches that go the long way before write_known() is tried again
 };
 
 /// "type\0id": a stream's key in batch_state.

@@ -22,6 +22,7 @@ statements make_statements(const std::string& schema) {
   const std::string cols = event_columns;
   const auto s = [&](const std::string& sql) { return with_schema(sql, schema); };
   q.lock_head = s("SELECT last_position FROM S.journal_head WHERE id = 1 FOR UPDATE");
+  q.lock_head_now = s("SELECT last_position FROM S.journal_head WHERE id = 1 FOR UPDATE NOWAIT");
   q.stream_versions =
       s("SELECT k.t, k.i, coalesce((SELECT max(e.version) FROM S.events e WHERE e.aggregate_type = k.t"
         " AND e.aggregate_id = k.i), 0) FROM unnest($1::text[], $2::text[]) AS k(t, i)");

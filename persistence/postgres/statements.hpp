@@ -15,6 +15,7 @@ enum event_column : int {
 struct statements {
   // -- appends (event_writer.cpp) --
   std::string lock_head;        // locks the counter row: the last position
+  std::string lock_head_now;    // the same, or fails at once (lock_not_available) if another holds it
   std::string stream_versions;  // ($1 types[], $2 ids[]) -> type, id, version
   std::string commands_seen;    // ($1 ids[]) -> the ones recorded
   std::string insert_events;    // advances the counter row and inserts the batch's events
