@@ -23,6 +23,9 @@
 //    although it may have committed (the aggregate then reloads its stream).
 //  - A batch takes two round trips whatever its size: its checks, then its
 //    writes as one pipeline, the events in one statement (arrays unnested).
+//    If the server refuses a request's data (SQLSTATE class 22 or 23), the
+//    batch is tried again a request per transaction: only that one fails.
+//  - The connection speaks UTF-8 whatever the URL or PGCLIENTENCODING say.
 //  - A schema of another format version is refused at open, naming both.
 #pragma once
 
