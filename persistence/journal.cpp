@@ -95,7 +95,8 @@ caf::error validate_text(const append_request& req, const Name& name) {
     if (auto problem = text_problem(req.snapshot->state); !problem.empty())
       return refuse("the snapshot's state (version " + std::to_string(req.snapshot->version) + ") " + problem);
   if (auto problem = text_problem(req.result_json); !problem.empty())
-    return refuse("the result of command " + req.command_id + " (type " + req.command_type + ") " + problem);
+    return refuse("the result of command " + req.command_id +
+                  (req.command_type.empty() ? "" : " (type " + req.command_type + ")") + " " + problem);
   return {};
 }
 

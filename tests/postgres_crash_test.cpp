@@ -22,6 +22,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -39,9 +40,13 @@ namespace {
 
 constexpr long keyed_every = 4;  // deposit i carries an idempotency key when i % 4 == 0
 
+// The writer's sessions carry this name, so the test can wait for them to end.
+std::string writer_name(const postgres_backend& pg) { return "bank_writer_" + pg.schema; }
+
 std::vector<std::string> writer_args(const postgres_backend& pg, int accounts, long deposits, int window,
                                      const std::string& id_prefix) {
-  return {INTERLOCK_PROGRAM_bank_writer, "--postgres", pg.url,      "--schema", pg.schema,
+  const auto url = pg.url + (pg.url.find('?') == std::string::npos ? "?" : "&") + "application_name=" + writer_name(pg);
+  return {INTERLOCK_PROGRAM_bank_writer, "--postgres", url,         "--schema", pg.schema,
           "--accounts", std::to_string(accounts),     "--deposits", std::to_string(deposits),
           "--window",   std::to_string(window),       "--idempotent-every", std::to_string(keyed_every),
           "--id-prefix", id_prefix};
@@ -89,6 +94,19 @@ std::vector<std::string> verify_ledger(interlock::journal& j, const journal_snap
               std::to_string(it->second.front()->position));
   }
   return problems;
+}
+
+/// Waits (at most 20 s) until the killed writer's server sessions are gone:
+/// a COMMIT it sent just before it died may still be under way there, and
+/// the journal must be read after it (committed or rolled back), not during.
+bool writer_sessions_ended(const postgres_backend& pg) {
+  for (int i = 0; i < 400; ++i) {
+    auto n = journal_testing::postgres_exec(
+        pg.url, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + writer_name(pg) + "'");
+    if (n && n->text(0, 0) == "0") return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return false;
 }
 
 /// What a retry of keyed deposit `index` answered.
@@ -151,6 +169,7 @@ TEST_CASE("postgres crash: SIGKILL at random moments loses no acknowledged comma
     REQUIRE(WIFSIGNALED(crashed.status));  // it was still running when killed
     REQUIRE(WTERMSIG(crashed.status) == SIGKILL);
     REQUIRE(crashed.acks.size() >= kill_after);
+    REQUIRE(writer_sessions_ended(pg));
 
     // 2. In the schema: every ack is there; versions and positions gapless;
     //    every keyed command stored and recorded once.
