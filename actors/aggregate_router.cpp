@@ -3,6 +3,7 @@
 #include <list>
 #include <unordered_map>
 
+#include <interlock/actors/aggregate/messages.hpp>
 #include <interlock/actors/aggregate_directory.hpp>
 #include <interlock/actors/messages.hpp>
 #include <interlock/core/log.hpp>
@@ -143,7 +144,9 @@ caf::expected<caf::actor> spawn_for(self_ptr self, const detail::erased_command&
   auto kind = st.kinds.find(cmd.aggregate_type);
   if (kind == st.kinds.end())
     return make_error(errc::unknown_command, "no aggregate type " + cmd.aggregate_type + " is registered");
-  auto actor = spawn_aggregate_actor(self, kind->second, cmd.aggregate_id, st.ctx);
+  auto ctx = st.ctx;
+  ctx.router = self->address();
+  auto actor = spawn_aggregate_actor(self, kind->second, cmd.aggregate_id, std::move(ctx));
   self->monitor(actor);
   aggregate_key key{cmd.aggregate_type, cmd.aggregate_id};
   st.keys.emplace(actor.address(), key);
@@ -252,6 +255,18 @@ caf::result<detail::erased_reply> take(self_ptr self, detail::erased_command& cm
   return route(self, cmd);
 }
 
+// A live actor whose recovery failed asks to go: passivated like an idle one,
+// so the commands that come meanwhile wait here for a fresh actor.
+void retire(self_ptr self) {
+  auto& st = self->state;
+  const auto sender = self->current_sender();
+  if (!sender) return;
+  auto key = st.keys.find(sender->address());
+  if (key == st.keys.end()) return;
+  if (auto live = st.live.find(key->second); live != st.live.end() && live->second.actor.address() == key->first)
+    passivate(self, live);
+}
+
 // A stopped actor: forget it; if it was passivated, its waiting commands go
 // to a fresh actor, which recovers from the journal.
 void on_down(self_ptr self, const caf::down_msg& dm) {
@@ -302,6 +317,7 @@ caf::behavior aggregate_router(self_ptr self, std::vector<std::shared_ptr<const 
         return result;
       },
       [=](live_atom) -> std::size_t { return self->state.live.size() + self->state.stopping.size(); },
+      [=](retire_atom) { retire(self); },
       [=](sweep_atom) {
         if (self->state.ctx.passivate_after.count() > 0) sweep_idle(self);
         report_slow_stops(self);

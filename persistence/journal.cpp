@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <iterator>
 
 #include <interlock/core/detail/utf8.hpp>
@@ -56,18 +57,25 @@ caf::error validate_stream_name(const std::string& aggregate_type, const std::st
 
 namespace {
 
-bool is_text(const std::string& text) { return utf8_error_at(text) == std::string::npos; }
-
-// For text that is not valid UTF-8: "is not valid UTF-8 (byte 0xff at offset 3)".
+// What is stored as text besides identifiers (JSON, a refusal's message) must
+// be valid UTF-8 without a NUL byte: PostgreSQL's text cannot hold one (the
+// server would refuse the request's whole batch), a C client reads text only
+// up to it, and JSON never needs one (it writes \u0000). Why `text` cannot be
+// stored ("is not valid UTF-8 (byte 0xff at offset 3)", "holds a NUL byte at
+// offset 5 ..."), or "" if it can.
 std::string text_problem(const std::string& text) {
-  const auto at = utf8_error_at(text);
-  return "is not valid UTF-8 (" + describe_utf8_error(text[at], at) + ")";
+  if (const auto at = utf8_error_at(text); at != std::string::npos)
+    return "is not valid UTF-8 (" + describe_utf8_error(text[at], at) + ")";
+  if (const auto at = text.find('\0'); at != std::string::npos)
+    return "holds a NUL byte at offset " + std::to_string(at) + " (stored text cannot; JSON writes it as \\u0000)";
+  return {};
 }
 
 // What a request stores as text besides its stream name must be valid UTF-8
 // too (utf8.hpp says why): its ids and event types, and, as a last line
 // behind the runtime's own checks (which name the field), its JSON. One pass
-// over each, mostly 8 bytes at a time: little beside what storing them costs.
+// over each, mostly 8 bytes at a time, and a memchr: little beside what
+// storing them costs.
 template <class Name>
 caf::error validate_text(const append_request& req, const Name& name) {
   const auto refuse = [&](const std::string& why) {
@@ -80,11 +88,16 @@ caf::error validate_text(const append_request& req, const Name& name) {
   for (std::size_t i = 0; i < req.events.size(); ++i) {
     const auto& e = req.events[i];
     if (!is_identifier(e.type)) return refuse("event " + std::to_string(i) + ": " + identifier_problem("its type", e.type));
-    if (!is_text(e.payload))
-      return refuse("the payload of event " + std::to_string(i) + " (type " + e.type + ") " + text_problem(e.payload));
+    if (auto problem = text_problem(e.payload); !problem.empty())
+      return refuse("the payload of event " + std::to_string(i) + " (version " +
+                    std::to_string(req.expected_version + 1 + i) + ", type " + e.type + ") " + problem);
   }
-  if (req.snapshot && !is_text(req.snapshot->state)) return refuse("the snapshot's state " + text_problem(req.snapshot->state));
-  if (!is_text(req.result_json)) return refuse("the command's result " + text_problem(req.result_json));
+  if (req.snapshot)
+    if (auto problem = text_problem(req.snapshot->state); !problem.empty())
+      return refuse("the snapshot's state (version " + std::to_string(req.snapshot->version) + ") " + problem);
+  if (auto problem = text_problem(req.result_json); !problem.empty())
+    return refuse("the result of command " + req.command_id +
+                  (req.command_type.empty() ? "" : " (type " + req.command_type + ")") + " " + problem);
   return {};
 }
 
@@ -104,8 +117,29 @@ caf::error validate_refusal(const append_request& req, const Name& name) {
   if (req.snapshot) return refuse("and a snapshot: a refused command stores no snapshot");
   if (!req.result_json.empty()) return refuse("and a result: a refused command's outcome is its refusal");
   // (message_of() only on a set error: CAF's context() of an empty one is null.)
-  if (const auto message = message_of(req.refusal); !is_text(message))
-    return refuse("whose message " + text_problem(message));
+  if (auto problem = text_problem(message_of(req.refusal)); !problem.empty())
+    return refuse("whose message " + problem);
+  return {};
+}
+
+// Schema versions are stored as 32-bit signed integers (PostgreSQL's
+// integer): one above that would fail the request's whole batch there.
+template <class Name>
+caf::error validate_schema_versions(const append_request& req, const Name& name) {
+  constexpr std::uint32_t most = INT32_MAX;
+  const auto refuse = [&](const std::string& what, std::uint32_t value) {
+    return make_error(errc::invalid_argument, "the append to '" + name() + "': " + what + " is " +
+                                                  std::to_string(value) + ", at most " + std::to_string(most) +
+                                                  " is stored");
+  };
+  for (std::size_t i = 0; i < req.events.size(); ++i)
+    if (const auto& e = req.events[i]; e.schema_version > most)
+      return refuse("the schema_version of event " + std::to_string(i) + " (version " +
+                        std::to_string(req.expected_version + 1 + i) + ", type " + e.type + ")",
+                    e.schema_version);
+  if (req.snapshot && req.snapshot->state_version > most)
+    return refuse("the state_version of the snapshot (version " + std::to_string(req.snapshot->version) + ")",
+                  req.snapshot->state_version);
   return {};
 }
 
@@ -123,6 +157,7 @@ caf::error validate(const append_request& req) {
     if (req.events[i].type.empty())
       return make_error(errc::invalid_argument,
                         "event " + std::to_string(i) + " of the append to '" + name() + "' has an empty type");
+  if (auto err = validate_schema_versions(req, name)) return err;
   if (auto err = validate_text(req, name)) return err;
   if (auto err = validate_refusal(req, name)) return err;
   // A snapshot comes with the events that lead to it: without any, it holds a

@@ -9,10 +9,15 @@
 //    version) is unique. Global positions are 1-based and gapless, assigned in
 //    commit order inside the transaction.
 //  - Reads see only committed events, in version (stream) or position (all) order.
-//  - What is stored as text is valid UTF-8, so any SQLite client reads it:
-//    a request whose ids, types or JSON are not (or whose stream name or ids
-//    are not identifiers: runtime/detail/utf8.hpp) fails with
-//    errc::invalid_argument naming the field; so does a read of such a stream.
+//  - What is stored as text is valid UTF-8 without a NUL byte, so any SQLite
+//    client reads it and PostgreSQL's text holds it: a request whose ids,
+//    types, JSON or refusal message are not (or whose stream name or ids are
+//    not identifiers: core/detail/utf8.hpp), or whose schema or state version
+//    is above INT32_MAX, fails with errc::invalid_argument naming the field
+//    (and the event's version and type); so does a read of such a stream.
+//  - A request the store itself refuses (a constraint or a value it cannot
+//    take) fails alone, with errc::storage; a storage failure of any other
+//    kind fails every request of the batch.
 // A journal object is used by one thread at a time; open several for
 // concurrent readers.
 #pragma once

@@ -19,8 +19,9 @@ caf::error validate_stream_name(const std::string& aggregate_type, const std::st
 
 /// An errc::invalid_argument if `req` could never be appended (a bad stream
 /// name, no events without record_command, an event without a type, an id,
-/// command type or event type that is not a valid identifier, JSON that is
-/// not valid UTF-8, a refusal with events, a snapshot or a result, or one
+/// command type or event type that is not a valid identifier, JSON or a
+/// refusal message that is not valid UTF-8 or holds a NUL byte, a schema or
+/// state version above INT32_MAX, a refusal with events, a snapshot or a result, or one
 /// that is not an interlock error, ...), or no error.
 caf::error validate(const append_request& req);
 

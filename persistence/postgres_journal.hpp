@@ -25,7 +25,10 @@
 //    writes as one pipeline, the events in one statement (arrays unnested);
 //    one when the connection's last batch left the versions of all its
 //    streams, none records a command and no other connection appended since
-//    (docs/design.md, "A batch").
+//    (docs/design.md, "A batch"). If the server refuses a request's data
+//    (SQLSTATE class 22 or 23), the batch is tried again a request per
+//    transaction: only that one fails.
+//  - The connection speaks UTF-8 whatever the URL or PGCLIENTENCODING say.
 //  - A schema of another format version is refused at open, naming both.
 //  - Every batch with events notifies the channel named after the schema
 //    with its last position (NOTIFY: delivered at COMMIT, in commit order).

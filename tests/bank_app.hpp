@@ -18,4 +18,15 @@ inline caf::expected<interlock::application> start_bank(caf::actor_system& sys, 
   return b.build();
 }
 
+/// The test bank with its journal in `schema` on the PostgreSQL server at `url`.
+inline caf::expected<interlock::application> start_bank_on_postgres(caf::actor_system& sys, const std::string& url,
+                                                                    const std::string& schema,
+                                                                    interlock::runtime_settings settings = {}) {
+  interlock::application_builder b{sys};
+  testbank::register_bank(b);
+  b.settings(settings);
+  b.postgres(url, schema);
+  return b.build();
+}
+
 }  // namespace testing_support

@@ -559,6 +559,60 @@ TEMPLATE_TEST_CASE("journal: a refusal stores nothing else, only a recorded comm
   CHECK(value_of(j->stream_version("A", "x")) == 0);
 }
 
+TEMPLATE_TEST_CASE("journal: text with a NUL byte or a schema version beyond 32 bits fails its request alone, named",
+                   "[journal]", memory_backend, sqlite_backend, postgres_backend) {
+  TestType backend;
+  auto j = open_journal(backend.factory);
+  using namespace std::string_literals;
+  // Valid UTF-8 all, and each would fail a whole batch on PostgreSQL were it
+  // sent: its text cannot hold a NUL, its integer column a version above 2^31-1.
+  auto nul_payload = request("N", "p", 0, 2);
+  nul_payload.events[1].payload = "{\"a\":\"x\0y\"}"s;
+  auto nul_state = request("N", "s", 0, 1);
+  nul_state.snapshot = snapshot_record{1, 1, "{\"a\":\"\0\"}"s};
+  auto nul_result = recorded(request("N", "r", 0, 1), "Ping", "\"a\0\""s);
+  auto nul_refusal = refused("N", "f", 0, "no\0pe"s);
+  auto huge_schema = request("N", "v", 0, 1);
+  huge_schema.events[0].schema_version = 2147483648u;
+  auto huge_state = request("N", "w", 0, 1);
+  huge_state.snapshot = snapshot_record{1, 4294967295u, "{}"};
+  const std::vector<std::pair<append_request, std::vector<std::string>>> bad{
+      {nul_payload, {"'N/p'", "payload of event 1 (version 2, type Happened)", "NUL byte at offset 7"}},
+      {nul_state, {"'N/s'", "snapshot's state (version 1)", "NUL byte at offset 6"}},
+      {nul_result, {"'N/r'", "result of command cmd-r-0 (type Ping)", "NUL byte at offset 2"}},
+      {nul_refusal, {"'N/f'", "refusal whose message holds a NUL byte at offset 2"}},
+      {huge_schema, {"'N/v'", "schema_version of event 0 (version 1, type Happened) is 2147483648", "2147483647"}},
+      {huge_state, {"'N/w'", "state_version of the snapshot (version 1) is 4294967295"}},
+  };
+  // In one batch with valid requests: only the bad ones fail, and take no positions.
+  std::vector<append_request> batch{request("A", "x", 0, 1)};
+  for (const auto& b : bad) batch.push_back(b.first);
+  batch.push_back(request("A", "y", 0, 2));
+  auto results = j->append(batch);
+  REQUIRE(results.size() == bad.size() + 2);
+  CHECK(value_of(std::move(results.front())).first_position == 1);
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    INFO("case " << i);
+    REQUIRE_FALSE(results[i + 1]);
+    check_error(results[i + 1].error(), errc::invalid_argument, bad[i].second);
+  }
+  const auto last = value_of(std::move(results.back()));
+  CHECK((last.first_position == 2 && last.last_position == 3));
+  CHECK(positions_of(read_everything(*j)) == iota(1, 3));
+  for (const auto& id : {"p", "s", "r", "f", "v", "w"}) CHECK(value_of(j->stream_version("N", id)) == 0);
+  CHECK_FALSE(value_of(j->find_command("cmd-r-0")));
+  // \u0000 is how JSON carries a NUL: stored and read back as written.
+  auto escaped = request("N", "p", 0, 1);
+  escaped.events[0].payload = R"({"a":"x\u0000y"})";
+  append_ok(*j, escaped);
+  CHECK(value_of(j->read_stream("N", "p", 1, 10)).at(0).payload == R"({"a":"x\u0000y"})");
+  // The largest schema version is stored.
+  auto largest = request("N", "v", 0, 1);
+  largest.events[0].schema_version = 2147483647u;
+  append_ok(*j, largest);
+  CHECK(value_of(j->read_stream("N", "v", 1, 10)).at(0).schema_version == 2147483647u);
+}
+
 TEMPLATE_TEST_CASE("journal: concurrent writers on separate connections stay gapless", "[journal]",
                    memory_backend, sqlite_backend, postgres_backend) {
   TestType backend;

@@ -196,6 +196,58 @@ TEST_CASE("postgres journal: a COMMIT that goes unanswered says the batch may ha
   CHECK(append_ok(*j, request("A", "y", 0, 1)).first_position == last + 1);
 }
 
+TEST_CASE("postgres journal: a request the server refuses (a constraint, a value) fails alone, the rest of its batch lands",
+          "[journal][postgres]") {
+  postgres_backend backend;
+  auto j = open_journal(backend.factory);
+  append_ok(*j, request("A", "x", 0, 1));
+  // What a person might add to the table: a check (SQLSTATE class 23) and a
+  // value the server cannot convert (class 22: text that is not JSON).
+  const auto events = "\"" + backend.schema + "\".events";
+  exec_ok(backend.url, "ALTER TABLE " + events + " ADD CONSTRAINT no_poison CHECK (event_type <> 'Poison')");
+  exec_ok(backend.url, "ALTER TABLE " + events + " ADD CONSTRAINT json_only CHECK (payload::jsonb IS NOT NULL)");
+  auto poisoned = request("P", "p", 0, 2);
+  poisoned.events[1].type = "Poison";
+  auto not_json = request("Q", "q", 0, 1);
+  not_json.events[0].payload = "not json";
+  auto results = j->append({request("A", "x", 1, 1), poisoned, request("B", "y", 0, 2), chained(request("P", "p", 2, 1)),
+                            not_json, request("P", "p", 0, 1)});
+  REQUIRE(results.size() == 6);
+  CHECK(value_of(std::move(results[0])).first_position == 2);
+  REQUIRE_FALSE(results[1]);
+  check_error(results[1].error(), errc::storage,
+              {"cannot append to 'P/p'", "PostgreSQL server", "no_poison", "SQLSTATE 23514"});
+  const auto b = value_of(std::move(results[2]));
+  CHECK((b.first_position == 3 && b.last_position == 4));
+  REQUIRE_FALSE(results[3]);  // it rests on the refused one
+  check_error(results[3].error(), errc::conflict, {"'P/p'", "not tried"});
+  REQUIRE_FALSE(results[4]);
+  check_error(results[4].error(), errc::storage, {"cannot append to 'Q/q'", "json", "SQLSTATE 22P02"});
+  CHECK(value_of(std::move(results[5])).first_position == 5);
+  CHECK(positions_of(read_everything(*j)) == iota(1, 5));
+  CHECK(versions_of(value_of(j->read_stream("P", "p", 1, 10))) == iota(1, 1));
+  CHECK(value_of(j->stream_version("Q", "q")) == 0);
+  // Alone, it fails as it did; the journal goes on.
+  check_error(append_error(*j, not_json), errc::storage, {"'Q/q'", "SQLSTATE 22P02"});
+  CHECK(append_ok(*j, request("Q", "q", 0, 1)).first_position == 6);
+}
+
+TEST_CASE("postgres journal: text goes to the server as UTF-8, whatever client encoding the URL or environment asks",
+          "[journal][postgres]") {
+  postgres_backend backend;
+  ::setenv("PGCLIENTENCODING", "LATIN1", 1);
+  auto j = open_postgres_journal({with_param(backend.url, "client_encoding=LATIN1"), backend.schema});
+  ::unsetenv("PGCLIENTENCODING");
+  REQUIRE(j);
+  auto req = request("A", "x", 0, 1);
+  req.events[0].payload = "{\"a\":\"\u20ac \u00e9\"}";  // the euro sign has no LATIN1 byte
+  append_ok(**j, req);
+  CHECK(value_of((*j)->read_stream("A", "x", 1, 10)).at(0).payload == req.events[0].payload);
+  // Another client reads the same characters (not the bytes taken as LATIN1).
+  CHECK(exec_ok(backend.url, "SELECT payload = '" + req.events[0].payload + "' FROM \"" + backend.schema +
+                                 "\".events") == "t");
+}
+
 TEST_CASE("postgres journal: positions stay gapless and are never skipped with writers racing and batches rolled back",
           "[journal][postgres]") {
   postgres_backend backend;

@@ -396,11 +396,11 @@ TEMPLATE_TEST_CASE("valid text: the journal refuses ids, types and JSON that are
   add([](auto& r) { r.correlation_id = "\x80"; }, {"'Note/n'", "correlation_id is not valid UTF-8"});
   add([](auto& r) { r.causation_id = std::string(1025, 'c'); }, {"'Note/n'", "causation_id is 1025 bytes long"});
   add([](auto& r) { r.events[1].payload = "{\"v\":\"\xf0\x9f\x98\"}"; },
-      {"'Note/n'", "the payload of event 1 (type Happened) is not valid UTF-8 (byte 0xf0 at offset 6)"});
+      {"'Note/n'", "the payload of event 1 (version 2, type Happened) is not valid UTF-8 (byte 0xf0 at offset 6)"});
   add([](auto& r) { r.snapshot = interlock::snapshot_record{2, 1, "{\"s\":\"\xff\"}"}; },
-      {"'Note/n'", "the snapshot's state is not valid UTF-8"});
+      {"'Note/n'", "the snapshot's state (version 2) is not valid UTF-8"});
   add([](auto& r) { r.record_command = true, r.result_json = "\"\xc0\x80\""; },
-      {"'Note/n'", "the command's result is not valid UTF-8"});
+      {"'Note/n'", "the result of command cmd-n-0 is not valid UTF-8"});
 
   std::vector<interlock::append_request> batch;
   for (auto& b : bad) batch.push_back(b.req);

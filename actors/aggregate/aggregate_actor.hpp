@@ -23,6 +23,7 @@
 //           served; sent by the router after the last command it routed here.
 //           (handed_back_atom, command_batch_ptr, first, error),
 //           (sync_lost_atom): from a batch (actors/aggregate/messages.hpp).
+// Sends:    (retire_atom) to the router when its recovery failed transiently.
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,7 @@
 #include <string>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 
 #include <interlock/model/aggregate_instance.hpp>
 #include <interlock/model/middleware.hpp>
@@ -52,6 +54,9 @@ struct aggregate_context {
   std::size_t max_live = 100'000;                       // 0: no cap
   std::size_t conflict_retries = 3;                     // reload + rerun after a conflicting append
   std::vector<std::shared_ptr<command_middleware>> middleware;  // run by the router around every command
+  // The router that spawned the actor: asked to retire it (retire_atom) when
+  // its recovery failed for a journal that did not answer. None: it stops.
+  caf::actor_addr router{};
 };
 
 caf::actor spawn_aggregate_actor(caf::local_actor* parent, std::shared_ptr<const detail::aggregate_kind> kind,

@@ -1,7 +1,10 @@
 // Failed: recovery did not succeed, and every command waiting or to come gets
 // the error. Bad data stays an error until it is fixed; a journal that did
 // not answer (transient) gets another chance with a fresh actor: this one
-// stops at once, and the router starts another for the next command.
+// asks the router to retire it, answers what comes until passivate_atom
+// (callers send straight to it until then: had it stopped at once, their
+// commands would be dropped, "receiver down"), and the router starts another
+// for the next command.
 #include <interlock/actors/aggregate/aggregate_state.hpp>
 
 #include <interlock/actors/aggregate/messages.hpp>
@@ -11,7 +14,11 @@ namespace interlock::detail {
 
 void start_failed(aggregate_self self, caf::error why, bool transient) {
   refuse_all(self, why);
-  if (transient) return self->quit();
+  if (transient) {
+    auto router = caf::actor_cast<caf::actor>(self->state.ctx.router);
+    if (!router) return self->quit();
+    self->send(router, retire_atom::value);
+  }
   self->become({
       [=](erased_command&) -> caf::result<erased_reply> { return why; },
       [=](passivate_atom) { self->quit(); },

@@ -17,6 +17,9 @@ using sync_lost_atom = caf::atom_constant<caf::atom("synclost")>;
 // () -> string: the actor's phase ("recovering", "running", ...), for tests
 // and debugging tools.
 using phase_atom = caf::atom_constant<caf::atom("phase")>;
+// (), to the router: the sender's recovery failed (the journal did not
+// answer); passivate it, so the next commands go to a fresh actor.
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
 
 }  // namespace interlock
 

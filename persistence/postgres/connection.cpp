@@ -52,9 +52,13 @@ std::string describe_server(pg_conn* conn) {
 // Connects without blocking past `deadline`: PQconnectStartParams, then
 // PQconnectPoll whenever the socket is ready.
 pg_conn* connect(const std::string& url, clock::time_point deadline, std::string& error) {
-  // Ours first: the URL's own settings (expanded from dbname) override them.
-  const char* keys[] = {"application_name", "dbname", nullptr};
-  const char* values[] = {"interlock", url.c_str(), nullptr};
+  // The application name before the URL, which may override it; the
+  // encoding after it, so that nothing (the URL, PGCLIENTENCODING) does: the
+  // journal's text is UTF-8, and the server must convert from UTF-8 (or
+  // refuse what its database encoding cannot hold), never store the bytes
+  // as another encoding's characters.
+  const char* keys[] = {"application_name", "dbname", "client_encoding", nullptr};
+  const char* values[] = {"interlock", url.c_str(), "UTF8", nullptr};
   pg_conn* conn = PQconnectStartParams(keys, values, 1);
   if (!conn) {
     error = "out of memory";

@@ -19,19 +19,25 @@ namespace interlock::postgres {
 std::vector<caf::expected<append_result>> postgres_journal::append(const std::vector<append_request>& batch) {
   std::vector<caf::expected<append_result>> results;
   results.reserve(batch.size());
-  bool any_valid = false;
+  std::size_t valid = 0;
   for (const auto& req : batch) {
     if (auto err = detail::validate(req)) {
       results.emplace_back(std::move(err));
     } else {
       results.emplace_back(append_result{});
-      any_valid = true;
+      ++valid;
     }
   }
+  const bool any_valid = valid > 0;
   // decide() records each request's fate in chain_; a batch that fails as a
   // whole must not count. (Almost always empty: then nothing to copy.)
   const auto chain_before = chain_.empty() ? detail::append_chain{} : chain_;
   auto failure = any_valid ? write_batch(batch, results) : caf::error{};
+  if (failure && valid > 1 && refused_data()) {
+    abandon();
+    chain_ = chain_before;
+    return one_by_one(batch);
+  }
   if (!any_valid || failure) {
     chain_ = chain_before;
     for (const auto& req : batch) chain_.record(req, false);
@@ -45,6 +51,24 @@ std::vector<caf::expected<append_result>> postgres_journal::append(const std::ve
       results[i] = make_error(errc::storage, "cannot append to '" +
                                                  detail::stream_name(batch[i].aggregate_type, batch[i].aggregate_id) +
                                                  "' in journal schema '" + options_.schema + "': " + message_of(failure));
+  return results;
+}
+
+// Whether the server refused a value or a constraint (SQLSTATE class 22, data
+// exception, or 23, integrity constraint violation): something of one
+// request's rows, the connection still fine.
+bool postgres_journal::refused_data() const {
+  const auto& state = db_.last_sqlstate();
+  return db_.usable() && (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0);
+}
+
+// The error does not say which request the server refused: each is tried in a
+// transaction of its own, in batch order, so that only that one fails (as on
+// SQLite) and the others land as they would have.
+std::vector<caf::expected<append_result>> postgres_journal::one_by_one(const std::vector<append_request>& batch) {
+  std::vector<caf::expected<append_result>> results;
+  results.reserve(batch.size());
+  for (const auto& req : batch) results.push_back(std::move(append({req}).front()));
   return results;
 }
 
@@ -286,7 +310,7 @@ std::vector<query> postgres_journal::writes(const std::vector<append_request>& b
     if (req.snapshot) {
       st.add(req.aggregate_type), si.add(req.aggregate_id), sv.add(static_cast<std::int64_t>(req.snapshot->version));
       ssv.add(static_cast<std::int64_t>(req.snapshot->state_version)), sstate.add(req.snapshot->state);
-      kt.add(req.aggregate_type), ki.add(req.aggregate_id), keep.add(static_cast<std::int64_t>(req.keep_snapshots));
+      kt.add(req.aggregate_type), ki.add(req.aggregate_id), keep.add(to_bigint(req.keep_snapshots));
     }
     if (req.record_command) {
       const auto& res = *results[i];

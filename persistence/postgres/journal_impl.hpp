@@ -75,6 +75,8 @@ class postgres_journal final : public journal {
                             const std::vector<caf::expected<append_result>>& results, const batch_state& state,
                             std::int64_t now) const;
   void abandon();
+  bool refused_data() const;
+  std::vector<caf::expected<append_result>> one_by_one(const std::vector<append_request>& batch);
 
   // -- reading (event_reader.cpp) --
   caf::expected<std::size_t> visit_rows(query q, std::size_t max_count, const event_visitor& visit,

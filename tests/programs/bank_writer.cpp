@@ -1,7 +1,10 @@
 // A separate process for restart and crash tests: opens the test bank on a
-// SQLite file, opens `accounts` accounts (ids acc-0..), deposits into them
-// round-robin, and prints one line per acknowledged command:
+// SQLite file (--db FILE) or a PostgreSQL schema (--postgres URL --schema S),
+// opens `accounts` accounts (ids acc-0..), deposits into them round-robin
+// (deposit i tagged i), and prints one line per acknowledged command:
 //   ack <account> <version> <position> <balance>
+// With --idempotent-every N, deposit i with i % N == 0 carries the command id
+// <id-prefix>-<i> (an idempotency key, recorded with its event).
 // With --deposits 0 it runs until killed. Exit code 0 when done.
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +14,8 @@
 #include "../bank_app.hpp"
 
 int main(int argc, char** argv) {
-  std::string db;
+  std::string db, postgres_url, schema = "interlock", id_prefix = "dep";
+  long idempotent_every = 0;
   int accounts = 10;
   long deposits = 10;
   int window = 64;
@@ -21,9 +25,14 @@ int main(int argc, char** argv) {
     else if (arg == "--accounts") accounts = std::atoi(argv[i + 1]);
     else if (arg == "--deposits") deposits = std::atol(argv[i + 1]);
     else if (arg == "--window") window = std::atoi(argv[i + 1]);
+    else if (arg == "--postgres") postgres_url = argv[i + 1];
+    else if (arg == "--schema") schema = argv[i + 1];
+    else if (arg == "--idempotent-every") idempotent_every = std::atol(argv[i + 1]);
+    else if (arg == "--id-prefix") id_prefix = argv[i + 1];
   }
   testing_support::actor_env env;
-  auto app = testing_support::start_bank(env.sys, db);
+  auto app = postgres_url.empty() ? testing_support::start_bank(env.sys, db)
+                                  : testing_support::start_bank_on_postgres(env.sys, postgres_url, schema);
   if (!app) {
     std::fprintf(stderr, "cannot start: %s\n", interlock::describe(app.error()).c_str());
     return 1;
@@ -50,7 +59,9 @@ int main(int argc, char** argv) {
     testbank::Deposit d;
     d.amount = 1;
     d.tag = std::to_string(i);
-    inflight.emplace_back(id, app->dispatch_async(id, d));
+    interlock::dispatch_options opts;
+    if (idempotent_every > 0 && i % idempotent_every == 0) opts.command_id = id_prefix + "-" + std::to_string(i);
+    inflight.emplace_back(id, app->dispatch_async(id, d, opts));
     drain(static_cast<std::size_t>(window));
   }
   drain(0);
