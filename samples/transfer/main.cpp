@@ -6,6 +6,7 @@
 //
 //   build/samples/transfer --db data/transfer.db --kill-midway   # dies mid-transfer
 //   build/samples/transfer --db data/transfer.db --status        # finishes it; prints the saga's status
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <map>
@@ -106,16 +107,30 @@ void finish_earlier(interlock::application& app) {
   for (auto& id : *open) print_outcome(app, id);
 }
 
-// The debit of transfer `id` is stored, the credit maybe not: die here, as a crash would.
-[[noreturn]] void kill_midway(interlock::application& app, const std::string& from, const std::string& to) {
-  const auto before = app.load_as_of<Account>(from)->state.version();
+// --kill-midway dies (kill -9) as the saga sends a credit, which it does only
+// once the debit is stored: the debit is then in the journal and the credit
+// is not, whatever the timing (waiting for the debit on the main thread would
+// race the saga, which may finish the transfer first).
+class kill_before_credit : public interlock::command_middleware {
+ public:
+  std::atomic<bool> armed{false};
+
+  std::optional<interlock::command_result> before(interlock::command_envelope& cmd) override {
+    if (!armed || cmd.command_type != interlock::type_name_of<Credit>()) return std::nullopt;
+    std::printf("  $25.00 from Alice to Bob: debited; the program kills itself now (kill -9): run it again\n");
+    std::fflush(stdout);
+    std::raise(SIGKILL);
+    std::abort();
+  }
+};
+
+[[noreturn]] void kill_midway(interlock::application& app, kill_before_credit& killer, const std::string& from,
+                              const std::string& to) {
+  killer.armed = true;
   request(app, from, to, 2500);
-  while (app.load_as_of<Account>(from)->state.version() == before) std::this_thread::sleep_for(std::chrono::microseconds(100));
-  std::printf("  %s from %s to %s: debited; the program kills itself now (kill -9): run it again\n",
-              money(2500).c_str(), owner_of(app, from).c_str(), owner_of(app, to).c_str());
-  std::fflush(stdout);
-  std::raise(SIGKILL);
-  std::abort();
+  std::this_thread::sleep_for(std::chrono::seconds(60));  // the credit comes long before
+  std::fprintf(stderr, "the saga sent no credit within 60 s\n");
+  std::exit(1);
 }
 
 }  // namespace
@@ -127,6 +142,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   interlock::application_builder builder{sys};
   builder.aggregate<Account>().aggregate<Transfer>().saga<TransferSaga>().projection<TransferBoard>();
+  auto killer = std::make_shared<kill_before_credit>();
+  if (cfg.flag("kill-midway")) builder.use(killer);
   auto app = builder.build();
   if (!app) {
     std::fprintf(stderr, "cannot start: %s\n", interlock::describe(app.error()).c_str());
@@ -141,7 +158,7 @@ int main(int argc, char** argv) {
   std::printf("\nTransfers of this run:\n");
   print_outcome(*app, request(*app, alice, bob, 3000));    // completes
   print_outcome(*app, request(*app, alice, carol, 2000));  // the credit is refused: refunded
-  if (cfg.flag("kill-midway")) kill_midway(*app, alice, bob);
+  if (cfg.flag("kill-midway")) kill_midway(*app, *killer, alice, bob);
 
   std::printf("\nBalances: Alice %s, Bob %s, Carol %s\n", money(app->load_as_of<Account>(alice)->state.balance).c_str(),
               money(app->load_as_of<Account>(bob)->state.balance).c_str(),
