@@ -309,9 +309,11 @@ raw_outcome raw_bank_inserts(const std::string& url, const std::string& schema, 
 raw_outcome raw_log_reads(const std::string& url, const std::string& schema,
                           const std::vector<journal_log::page>& pages) {
   raw_connection db{url};
-  db.prepare("read_log", "SELECT position, aggregate_type, aggregate_id, version, event_type, schema_version, payload,"
-                         " recorded_at_us FROM " + quoted(schema) +
-                         ".events WHERE position >= $1::bigint ORDER BY position LIMIT $2::bigint");
+  // The journal's own page query (statements.cpp's read_all): keys where the
+  // names would be; the runtime adds looking those up.
+  db.prepare("read_log", "SELECT position, stream_key, version, type_key, schema_version, payload, recorded_at_us,"
+                         " command_id, correlation_id, causation_id FROM " + quoted(schema) +
+                         ".event_rows WHERE position >= $1::bigint ORDER BY position LIMIT $2::bigint");
   std::uint64_t rows = 0, checksum = 0;
   const auto t0 = clock::now();
   for (const auto& p : pages) {
@@ -324,10 +326,10 @@ raw_outcome raw_log_reads(const std::string& url, const std::string& schema,
     }
     const int n = PQntuples(r);
     for (int row = 0; row < n; ++row) {
-      for (int col : {0, 3, 5, 7}) checksum += std::strtoull(PQgetvalue(r, row, col), nullptr, 10);
-      for (int col : {1, 2, 4}) checksum += static_cast<unsigned char>(PQgetvalue(r, row, col)[0]);
-      const char* payload = PQgetvalue(r, row, 6);
-      for (int i = 0, len = PQgetlength(r, row, 6); i < len; ++i) checksum += static_cast<unsigned char>(payload[i]);
+      for (int col : {0, 1, 2, 3, 4, 6}) checksum += std::strtoull(PQgetvalue(r, row, col), nullptr, 10);
+      for (int col : {7, 8, 9}) checksum += static_cast<unsigned char>(PQgetvalue(r, row, col)[0]);
+      const char* payload = PQgetvalue(r, row, 5);
+      for (int i = 0, len = PQgetlength(r, row, 5); i < len; ++i) checksum += static_cast<unsigned char>(payload[i]);
     }
     rows += static_cast<std::uint64_t>(n);
     PQclear(r);

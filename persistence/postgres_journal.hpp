@@ -68,6 +68,6 @@ caf::expected<std::unique_ptr<journal>> open_postgres_journal(const postgres_opt
 journal_factory postgres_journal_factory(postgres_options options);
 
 /// The one format this build reads and writes (journal_meta.format_version).
-inline constexpr int postgres_journal_format_version = 1;
+inline constexpr int postgres_journal_format_version = 2;
 
 }  // namespace interlock

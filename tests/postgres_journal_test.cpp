@@ -78,7 +78,7 @@ TEST_CASE("postgres journal: a schema of another format version is refused, nami
   exec_ok(backend.url, "UPDATE \"" + backend.schema + "\".journal_meta SET format_version = 99");
   check_error(open_error({backend.url, backend.schema}), errc::storage,
               {"journal schema '" + backend.schema + "'", "PostgreSQL server", "format version is 99",
-               "reads format 1"});
+               "reads format 2"});
 }
 
 TEST_CASE("postgres journal: a schema with an events table but no journal_meta is refused", "[journal][postgres]") {
@@ -183,13 +183,13 @@ TEST_CASE("postgres journal: a COMMIT that goes unanswered says the batch may ha
   exec_ok(backend.url, "CREATE FUNCTION \"" + backend.schema +
                            "\".slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$");
   exec_ok(backend.url, "CREATE TRIGGER slow AFTER INSERT ON \"" + backend.schema +
-                           "\".events FOR EACH STATEMENT EXECUTE FUNCTION \"" + backend.schema + "\".slow()");
+                           "\".event_rows FOR EACH STATEMENT EXECUTE FUNCTION \"" + backend.schema + "\".slow()");
   auto j = value_of(open_postgres_journal({backend.url, backend.schema, 300ms}));
   check_error(append_error(*j, request("A", "x", 0, 1)), errc::storage,
               {"no answer within 300 ms", "the batch may have committed (its COMMIT went unanswered)"});
   // Whether it did is the server's to say: either way the log is whole.
   std::this_thread::sleep_for(1500ms);
-  exec_ok(backend.url, "DROP TRIGGER slow ON \"" + backend.schema + "\".events");
+  exec_ok(backend.url, "DROP TRIGGER slow ON \"" + backend.schema + "\".event_rows");
   const auto last = value_of(j->last_position());
   CHECK(last <= 1);
   CHECK(positions_of(read_everything(*j)) == iota(1, last));
@@ -203,9 +203,9 @@ TEST_CASE("postgres journal: a request the server refuses (a constraint, a value
   append_ok(*j, request("A", "x", 0, 1));
   // What a person might add to the table: a check (SQLSTATE class 23) and a
   // value the server cannot convert (class 22: text that is not JSON).
-  const auto events = "\"" + backend.schema + "\".events";
-  exec_ok(backend.url, "ALTER TABLE " + events + " ADD CONSTRAINT no_poison CHECK (event_type <> 'Poison')");
-  exec_ok(backend.url, "ALTER TABLE " + events + " ADD CONSTRAINT json_only CHECK (payload::jsonb IS NOT NULL)");
+  const auto in_schema = "\"" + backend.schema + "\".";
+  exec_ok(backend.url, "ALTER TABLE " + in_schema + "event_types ADD CONSTRAINT no_poison CHECK (event_type <> 'Poison')");
+  exec_ok(backend.url, "ALTER TABLE " + in_schema + "event_rows ADD CONSTRAINT json_only CHECK (payload::jsonb IS NOT NULL)");
   auto poisoned = request("P", "p", 0, 2);
   poisoned.events[1].type = "Poison";
   auto not_json = request("Q", "q", 0, 1);
@@ -258,7 +258,7 @@ TEST_CASE("postgres journal: positions stay gapless and are never skipped with w
                            "\".boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.payload = '{\"boom\":1}'"
                            " THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$");
   exec_ok(backend.url, "CREATE TRIGGER boom AFTER INSERT ON \"" + backend.schema +
-                           "\".events FOR EACH ROW EXECUTE FUNCTION \"" + backend.schema + "\".boom()");
+                           "\".event_rows FOR EACH ROW EXECUTE FUNCTION \"" + backend.schema + "\".boom()");
   constexpr int writers = 4;
   constexpr int rounds = 60;
   struct outcome {
@@ -424,7 +424,7 @@ TEST_CASE("postgres journal: a batch rolled back in the server leaves no version
                            "\".boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.payload = '{\"boom\":1}'"
                            " THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$");
   exec_ok(backend.url, "CREATE TRIGGER boom AFTER INSERT ON \"" + backend.schema +
-                           "\".events FOR EACH ROW EXECUTE FUNCTION \"" + backend.schema + "\".boom()");
+                           "\".event_rows FOR EACH ROW EXECUTE FUNCTION \"" + backend.schema + "\".boom()");
   append_ok(*j, request("A", "x", 0, 1));
   auto boom = request("B", "y", 0, 1);
   boom.events.back().payload = R"({"boom":1})";
@@ -434,4 +434,67 @@ TEST_CASE("postgres journal: a batch rolled back in the server leaves no version
   CHECK(is(append_error(*j, request("A", "x", 3, 1)), errc::conflict));
   CHECK(append_ok(*j, request("A", "x", 1, 1)).first_position == 2);
   CHECK(append_ok(*j, request("B", "y", 0, 1)).first_position == 3);
+}
+
+TEST_CASE("postgres journal: keys of streams and event types handed out by several connections read back as their names",
+          "[journal][postgres]") {
+  postgres_backend backend;
+  auto one = open_journal(backend.factory);
+  auto two = open_journal(backend.factory);
+  const auto typed = [](append_request req, const std::string& type) {
+    for (auto& e : req.events) e.type = type;
+    return req;
+  };
+  // Each connection meets streams and event types the other made, by its
+  // short way (all known) and its long way (something new), in turn.
+  append_ok(*one, request("A", "x", 0, 2));
+  append_ok(*two, typed(request("B", "y", 0, 1), "Opened"));
+  append_ok(*two, request("A", "x", 2, 1));
+  append_ok(*one, typed(request("A", "x", 3, 1), "Opened"));  // A's Opened is not B's
+  append_ok(*one, request("A", "x", 4, 1));
+  // A batch the server rolls back hands out keys that must not stay in the
+  // connection: the next batch gives the same stream and type new keys.
+  exec_ok(backend.url, "CREATE FUNCTION \"" + backend.schema +
+                           "\".boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF NEW.payload = '{\"boom\":1}'"
+                           " THEN RAISE EXCEPTION 'boom'; END IF; RETURN NEW; END $$");
+  exec_ok(backend.url, "CREATE TRIGGER boom AFTER INSERT ON \"" + backend.schema +
+                           "\".event_rows FOR EACH ROW EXECUTE FUNCTION \"" + backend.schema + "\".boom()");
+  auto boom = typed(request("C", "z", 0, 1), "Closed");
+  boom.events[0].payload = R"({"boom":1})";
+  CHECK(is(append_error(*two, boom), errc::storage));
+  append_ok(*one, typed(request("D", "w", 0, 1), "Closed"));
+  append_ok(*two, typed(request("C", "z", 0, 1), "Closed"));
+  append_ok(*two, typed(request("B", "y", 1, 1), "Closed"));
+
+  struct named {
+    std::string type, id, event_type;
+    std::uint64_t version;
+    bool operator==(const named&) const = default;
+  };
+  const std::vector<named> expected = {{"A", "x", "Happened", 1}, {"A", "x", "Happened", 2}, {"B", "y", "Opened", 1},
+                                       {"A", "x", "Happened", 3}, {"A", "x", "Opened", 4},   {"A", "x", "Happened", 5},
+                                       {"D", "w", "Closed", 1},   {"C", "z", "Closed", 1},   {"B", "y", "Closed", 2}};
+  auto three = open_journal(backend.factory);  // knows no key
+  for (auto* reader : {one.get(), two.get(), three.get()}) {
+    const auto all = read_everything(*reader);
+    std::vector<named> got;
+    for (const auto& e : all) got.push_back({e.aggregate_type, e.aggregate_id, e.event_type, e.version});
+    CHECK(got == expected);
+    CHECK(positions_of(all) == iota(1, expected.size()));
+  }
+  log_filter closed;
+  closed.event_types = {"Closed"};
+  std::vector<std::string> streams;
+  auto n = two->scan_filtered(1, 100, closed, [&](const event_view& e) {
+    streams.push_back(std::string{e.aggregate_type} + "/" + std::string{e.aggregate_id});
+    return true;
+  });
+  REQUIRE(n);
+  CHECK(streams == std::vector<std::string>{"D/w", "C/z", "B/y"});
+  CHECK(exec_ok(backend.url, "SELECT count(*) FROM \"" + backend.schema + "\".streams") == "4");
+  CHECK(exec_ok(backend.url, "SELECT count(*) FROM \"" + backend.schema + "\".event_types") == "6");
+  // The view people query shows the names too.
+  CHECK(exec_ok(backend.url, "SELECT string_agg(aggregate_id || ':' || event_type, ',' ORDER BY position) FROM \"" +
+                                 backend.schema + "\".events WHERE aggregate_type <> 'A'") ==
+        "y:Opened,w:Closed,z:Closed,y:Closed");
 }

@@ -117,3 +117,21 @@ TEST_CASE("short correlation: a format-3 file, ids stored in full, upgrades and 
   raw_db db{backend.path};
   CHECK(stored_correlations(db) == std::vector<std::string>{"NULL", "NULL", "'corr-other'", "''", "NULL"});
 }
+
+TEST_CASE("short correlation: postgres stores a correlation equal to the command id as NULL and reads every id back",
+          "[journal][postgres][format]") {
+  postgres_backend backend;
+  auto j = open_journal(backend.factory);
+  append_and_read_back(*j, every_kind_of_correlation());
+  const auto in_schema = "\"" + backend.schema + "\".";
+  auto stored = postgres_exec(backend.url, "SELECT string_agg(coalesce(quote_literal(correlation_id), 'NULL'), ','"
+                                           " ORDER BY position) FROM " + in_schema + "event_rows");
+  REQUIRE(stored);
+  CHECK(std::string{stored->text(0, 0)} == "NULL,NULL,'corr-other','',NULL");
+  // psql's view shows the ids as appended.
+  auto shown = postgres_exec(backend.url, "SELECT string_agg(command_id || '|' || correlation_id, ',' ORDER BY position)"
+                                          " FROM " + in_schema + "events");
+  REQUIRE(shown);
+  CHECK(std::string{shown->text(0, 0)} ==
+        "cmd-same-0|cmd-same-0,cmd-same-0|cmd-same-0,cmd-other-0|corr-other,cmd-none-0|,|");
+}

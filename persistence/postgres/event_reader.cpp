@@ -20,8 +20,27 @@ event_view view_at(const result& r, int row) {
   v.payload = r.text(row, col_payload);
   v.recorded_at_us = r.int64(row, col_recorded_at_us);
   v.command_id = r.text(row, col_command_id);
-  v.correlation_id = r.text(row, col_correlation_id);
+  v.correlation_id = r.is_null(row, col_correlation_id) ? v.command_id : r.text(row, col_correlation_id);
   v.causation_id = r.text(row, col_causation_id);
+  return v;
+}
+
+// A log row, its names from `names` (fetch_names() found every key).
+event_view log_view_at(const result& r, int row, const name_cache& names) {
+  event_view v;
+  const auto& stream = *names.stream(r.int64(row, log_stream_key));
+  const auto& type = *names.type(r.int64(row, log_type_key));
+  v.position = static_cast<std::uint64_t>(r.int64(row, log_position));
+  v.aggregate_type = stream.first;
+  v.aggregate_id = stream.second;
+  v.version = static_cast<std::uint64_t>(r.int64(row, log_version));
+  v.event_type = type.second;
+  v.schema_version = static_cast<std::uint32_t>(r.int64(row, log_schema_version));
+  v.payload = r.text(row, log_payload);
+  v.recorded_at_us = r.int64(row, log_recorded_at_us);
+  v.command_id = r.text(row, log_command_id);
+  v.correlation_id = r.is_null(row, log_correlation_id) ? v.command_id : r.text(row, log_correlation_id);
+  v.causation_id = r.text(row, log_causation_id);
   return v;
 }
 
@@ -68,20 +87,65 @@ caf::expected<std::size_t> postgres_journal::scan_stream(const std::string& aggr
                     max_count, visit, "read stream '" + detail::stream_name(aggregate_type, aggregate_id) + "'");
 }
 
+// A page of the log, then the names of the keys in it that names_ lacks
+// (one more round trip, only then), then its events visited.
+caf::expected<std::size_t> postgres_journal::visit_log(query q, std::size_t max_count, const event_visitor& visit,
+                                                       const std::string& what) {
+  if (max_count == 0) return std::size_t{0};
+  if (auto err = ready()) return failed(what, err);
+  auto rows = db_.run_one(std::move(q), options_.timeout);
+  if (!rows) return failed(what, rows.error());
+  if (auto err = fetch_names(*rows)) return failed(what, err);
+  std::size_t n = 0;
+  for (int r = 0; r < rows->rows(); ++r) {
+    ++n;
+    if (!visit(log_view_at(*rows, r, names_))) break;
+  }
+  return n;
+}
+
+caf::error postgres_journal::fetch_names(const result& rows) {
+  std::unordered_set<std::int64_t> streams, types;
+  const auto collect_misses = [&] {
+    for (int r = 0; r < rows.rows(); ++r) {
+      if (const auto k = rows.int64(r, log_stream_key); !names_.stream(k)) streams.insert(k);
+      if (const auto k = rows.int64(r, log_type_key); !names_.type(k)) types.insert(k);
+    }
+  };
+  collect_misses();
+  if (streams.empty() && types.empty()) return {};
+  if (names_.make_room(streams.size() + types.size())) collect_misses();
+  array_literal stream_keys, type_keys;
+  for (auto k : streams) stream_keys.add(k);
+  for (auto k : types) type_keys.add(k);
+  auto found = db_.run({{q_.stream_names, params{}.text(stream_keys.str())},
+                        {q_.type_names, params{}.text(type_keys.str())}},
+                       options_.timeout);
+  if (!found) return std::move(found.error());
+  const auto& s = (*found)[0];
+  const auto& t = (*found)[1];
+  for (int r = 0; r < s.rows(); ++r) names_.add_stream(s.int64(r, 0), {std::string{s.text(r, 1)}, std::string{s.text(r, 2)}});
+  for (int r = 0; r < t.rows(); ++r) names_.add_type(t.int64(r, 0), {std::string{t.text(r, 1)}, std::string{t.text(r, 2)}});
+  if (s.rows() != static_cast<int>(streams.size()) || t.rows() != static_cast<int>(types.size()))
+    return make_error(errc::storage, db_.server() + ": journal schema '" + options_.schema +
+                                         "' holds events whose stream or event type key has no row");
+  return {};
+}
+
 caf::expected<std::size_t> postgres_journal::scan_all(std::uint64_t from_position, std::size_t max_count,
                                                       const event_visitor& visit, scan_fields) {
-  return visit_rows({q_.read_all, params{}.int64(to_bigint(from_position)).int64(to_bigint(max_count))}, max_count,
+  return visit_log({q_.read_all, params{}.int64(to_bigint(from_position)).int64(to_bigint(max_count))}, max_count,
                     visit, "read the log from position " + std::to_string(from_position));
 }
 
-// The filter runs in the server, on the events' type indexes.
+// The filter runs in the server, on the index of the events' type keys.
 caf::expected<std::size_t> postgres_journal::scan_filtered(std::uint64_t from_position, std::size_t max_count,
                                                            const log_filter& filter, const event_visitor& visit,
                                                            scan_fields) {
   array_literal aggregate_types, event_types;
   for (const auto& t : filter.aggregate_types) aggregate_types.add(t);
   for (const auto& t : filter.event_types) event_types.add(t);
-  return visit_rows({q_.read_filtered, params{}
+  return visit_log({q_.read_filtered, params{}
                                            .int64(to_bigint(from_position))
                                            .text(aggregate_types.str())
                                            .text(event_types.str())

@@ -134,8 +134,10 @@ std::optional<caf::error> postgres_journal::write_known(const std::vector<append
   return error;
 }
 
-// What versions_ says of the batch's streams, as of its counter value; nullopt
-// if it does not know one of them or a request records a command.
+// What versions_ and keys_ say of the batch's streams and event types, as
+// of its counter value; nullopt if they do not know one of them (a new
+// stream or type needs a key handed out under the lock) or a request
+// records a command.
 std::optional<batch_state> postgres_journal::known_state(const std::vector<append_request>& batch,
                                                          const std::vector<caf::expected<append_result>>& results) const {
   const auto head = versions_.head();
@@ -145,10 +147,18 @@ std::optional<batch_state> postgres_journal::known_state(const std::vector<appen
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;
     if (batch[i].record_command) return std::nullopt;
-    auto key = stream_key(batch[i].aggregate_type, batch[i].aggregate_id);
-    const auto* version = versions_.find(key);
-    if (!version) return std::nullopt;
-    state.versions.emplace(std::move(key), *version);
+    auto names = names_key(batch[i].aggregate_type, batch[i].aggregate_id);
+    const auto* version = versions_.find(names);
+    const auto* key = keys_.stream(names);
+    if (!version || !key) return std::nullopt;
+    for (const auto& e : batch[i].events) {
+      auto type = names_key(batch[i].aggregate_type, e.type);
+      const auto* type_key = keys_.type(type);
+      if (!type_key) return std::nullopt;
+      state.type_keys.emplace(std::move(type), *type_key);
+    }
+    state.stream_keys.emplace(names, *key);
+    state.versions.emplace(std::move(names), *version);
   }
   return state;
 }
@@ -158,6 +168,7 @@ std::optional<batch_state> postgres_journal::known_state(const std::vector<appen
 caf::error postgres_journal::committed(caf::expected<std::vector<result>> done, const batch_state& state) {
   if (done) {
     versions_.keep(state.next_position - 1, state.versions);
+    keys_.keep(state.stream_keys, state.type_keys);
     return {};
   }
   versions_.forget();
@@ -170,7 +181,7 @@ caf::error postgres_journal::committed(caf::expected<std::vector<result>> done, 
 
 namespace {
 
-// Streams whose versions one statement reads ($1 types, $2 ids).
+// Streams whose keys and versions one statement reads ($1 types, $2 ids).
 struct stream_list {
   array_literal types, ids;
   std::vector<std::string> keys;
@@ -183,37 +194,75 @@ struct stream_list {
   query versions(const statements& q) const { return {q.stream_versions, params{}.text(types.str()).text(ids.str())}; }
 };
 
-void read_versions(const result& rows, std::unordered_map<std::string, std::uint64_t>& out) {
+// Event types whose keys one statement reads ($1 aggregate types, $2 event types).
+struct type_list {
+  array_literal aggregate_types, event_types;
+  std::unordered_set<std::string> asked;
+
+  void add(const std::string& aggregate_type, const std::string& event_type, std::string key) {
+    if (!asked.insert(std::move(key)).second) return;
+    aggregate_types.add(aggregate_type);
+    event_types.add(event_type);
+  }
+  query keys(const statements& q) const {
+    return {q.type_keys, params{}.text(aggregate_types.str()).text(event_types.str())};
+  }
+};
+
+// Rows of (type, id, key or NULL, version).
+void read_versions(const result& rows, batch_state& state) {
+  for (int r = 0; r < rows.rows(); ++r) {
+    auto names = names_key(std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)});
+    if (!rows.is_null(r, 2)) state.stream_keys[names] = rows.int64(r, 2);
+    state.versions[std::move(names)] = static_cast<std::uint64_t>(rows.int64(r, 3));
+  }
+}
+
+// Rows of (aggregate type, event type, key).
+void read_type_keys(const result& rows, batch_state& state) {
   for (int r = 0; r < rows.rows(); ++r)
-    out[std::string{rows.text(r, 0)} + '\0' + std::string{rows.text(r, 1)}] = static_cast<std::uint64_t>(rows.int64(r, 2));
+    state.type_keys[names_key(std::string{rows.text(r, 0)}, std::string{rows.text(r, 1)})] = rows.int64(r, 2);
 }
 
 }  // namespace
 
 // Round trip 1: BEGIN, the counter row locked (READ COMMITTED: each statement
-// after it reads what was committed before the lock was granted), the
-// versions of the batch's streams that versions_ does not hold, and which of
-// its command ids are recorded. versions_ is trusted only if the counter is
-// where it left it; else another connection appended since, and the
-// versions it held for this batch are read again under the lock (one more
-// round trip, only then).
+// after it reads what was committed before the lock was granted), the keys
+// and versions of the batch's streams that versions_ and keys_ do not hold,
+// which of its command ids are recorded, the keys of its event types that
+// keys_ does not hold, and, if any of those has none yet, the highest keys
+// handed out. versions_ is trusted only if the counter is where it left it;
+// else another connection appended since, and the versions it held for this
+// batch are read again under the lock (one more round trip, only then).
 caf::expected<batch_state> postgres_journal::lock_and_read(const std::vector<append_request>& batch,
                                                            const std::vector<caf::expected<append_result>>& results) {
   stream_list unknown, cached;
+  type_list types;
   array_literal commands;
   std::unordered_set<std::string> asked;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;
     const auto& req = batch[i];
-    if (auto key = stream_key(req.aggregate_type, req.aggregate_id); asked.insert(key).second)
-      (versions_.find(key) ? cached : unknown).add(req, std::move(key));
+    if (auto key = names_key(req.aggregate_type, req.aggregate_id); asked.insert(key).second) {
+      const bool known = versions_.find(key) && keys_.stream(key);
+      (known ? cached : unknown).add(req, std::move(key));
+    }
+    for (const auto& e : req.events)
+      if (auto type = names_key(req.aggregate_type, e.type); !keys_.type(type))
+        types.add(req.aggregate_type, e.type, std::move(type));
     if (req.record_command) commands.add(req.command_id);
   }
   std::vector<query> look;
   look.push_back({"BEGIN"});
   look.push_back({q_.lock_head});
+  const auto at_versions = look.size();
   if (!unknown.keys.empty()) look.push_back(unknown.versions(q_));
+  const auto at_commands = look.size();
   if (commands.size() > 0) look.push_back({q_.commands_seen, params{}.text(commands.str())});
+  const auto at_types = look.size();
+  if (types.aggregate_types.size() > 0) look.push_back(types.keys(q_));
+  const auto at_last_keys = look.size();
+  if (!unknown.keys.empty() || types.aggregate_types.size() > 0) look.push_back({q_.last_keys});
   auto seen = db_.run(look, options_.timeout);
   if (!seen) return std::move(seen.error());
   const auto& head = (*seen)[1];
@@ -222,11 +271,18 @@ caf::expected<batch_state> postgres_journal::lock_and_read(const std::vector<app
                                          "' holds no counter row");
   batch_state state;
   state.last_position = static_cast<std::uint64_t>(head.int64(0, 0));
-  if (!unknown.keys.empty()) read_versions((*seen)[2], state.versions);
-  if (commands.size() > 0) {
-    const auto& recorded = seen->back();
+  if (at_commands > at_versions) read_versions((*seen)[at_versions], state);
+  if (at_types > at_commands) {
+    const auto& recorded = (*seen)[at_commands];
     for (int r = 0; r < recorded.rows(); ++r) state.commands_seen.emplace(recorded.text(r, 0));
   }
+  if (at_last_keys > at_types) read_type_keys((*seen)[at_types], state);
+  if (seen->size() > at_last_keys) {
+    state.last_stream_key = (*seen)[at_last_keys].int64(0, 0);
+    state.last_type_key = (*seen)[at_last_keys].int64(0, 1);
+  }
+  for (const auto& [type, key] : types_known(batch, results)) state.type_keys.emplace(type, key);
+  for (const auto& key : cached.keys) state.stream_keys[key] = *keys_.stream(key);
   if (versions_.valid_at(state.last_position)) {
     for (const auto& key : cached.keys) state.versions[key] = *versions_.find(key);
     return state;
@@ -235,8 +291,21 @@ caf::expected<batch_state> postgres_journal::lock_and_read(const std::vector<app
   if (cached.keys.empty()) return state;
   auto again = db_.run_one(cached.versions(q_), options_.timeout);
   if (!again) return std::move(again.error());
-  read_versions(*again, state.versions);
+  read_versions(*again, state);
   return state;
+}
+
+// The keys keys_ holds of the batch's event types.
+key_map postgres_journal::types_known(const std::vector<append_request>& batch,
+                                      const std::vector<caf::expected<append_result>>& results) const {
+  key_map known;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!results[i]) continue;
+    for (const auto& e : batch[i].events)
+      if (auto type = names_key(batch[i].aggregate_type, e.type); const auto* key = keys_.type(type))
+        known.emplace(std::move(type), *key);
+  }
+  return known;
 }
 
 // Decides each valid request in batch order, as the other journals do: a
@@ -249,7 +318,7 @@ void postgres_journal::decide(const std::vector<append_request>& batch, batch_st
     const auto& req = batch[i];
     if (results[i] && chain_.broken(req)) results[i] = detail::previous_failed(req);
     if (results[i]) {
-      auto& version = state.versions[stream_key(req.aggregate_type, req.aggregate_id)];
+      auto& version = state.versions[names_key(req.aggregate_type, req.aggregate_id)];
       if (req.record_command && state.commands_seen.count(req.command_id)) {
         results[i] = detail::command_seen(req);
       } else if (version != req.expected_version) {
@@ -257,6 +326,7 @@ void postgres_journal::decide(const std::vector<append_request>& batch, batch_st
       } else {
         results[i] = detail::landing(req, state.next_position, now);
         state.next_position += req.events.size();
+        hand_out_keys(req, state);
         version = results[i]->last_version;
         if (req.record_command) state.commands_seen.insert(req.command_id);
       }
@@ -265,32 +335,56 @@ void postgres_journal::decide(const std::vector<append_request>& batch, batch_st
   }
 }
 
+// Keys for an accepted request's stream and event types that have none yet:
+// the next ones after the highest handed out (lock_and_read() read those
+// whenever one of them had no key).
+void postgres_journal::hand_out_keys(const append_request& req, batch_state& state) {
+  if (req.events.empty()) return;
+  if (auto names = names_key(req.aggregate_type, req.aggregate_id); !state.stream_keys.count(names)) {
+    state.stream_keys.emplace(std::move(names), ++state.last_stream_key);
+    state.new_streams.push_back({state.last_stream_key, &req.aggregate_type, &req.aggregate_id});
+  }
+  for (const auto& e : req.events)
+    if (auto type = names_key(req.aggregate_type, e.type); !state.type_keys.count(type)) {
+      state.type_keys.emplace(std::move(type), ++state.last_type_key);
+      state.new_types.push_back({state.last_type_key, &req.aggregate_type, &e.type});
+    }
+}
+
 namespace {
 
 // The events statement's parameters: the counter's move, then one array per column.
 params event_rows(const std::vector<append_request>& batch, const std::vector<caf::expected<append_result>>& results,
-                  std::uint64_t last_position, std::int64_t now) {
-  array_literal t, id, v, et, sv, p, c, co, ca;
+                  const batch_state& state, std::int64_t now) {
+  array_literal k, v, tk, sv, p, c, co, ca;
   std::int64_t count = 0;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!results[i]) continue;
     const auto& req = batch[i];
+    const auto stream = req.events.empty() ? 0 : state.stream_keys.at(names_key(req.aggregate_type, req.aggregate_id));
     for (std::size_t e = 0; e < req.events.size(); ++e, ++count) {
-      t.add(req.aggregate_type);
-      id.add(req.aggregate_id);
+      k.add(stream);
       v.add(static_cast<std::int64_t>(req.expected_version + 1 + e));
-      et.add(req.events[e].type);
+      tk.add(state.type_keys.at(names_key(req.aggregate_type, req.events[e].type)));
       sv.add(static_cast<std::int64_t>(req.events[e].schema_version));
       p.add(req.events[e].payload);
       c.add(req.command_id);
-      co.add(req.correlation_id);
+      if (req.correlation_id == req.command_id) co.add_null();  // schema.cpp: NULL is the command id
+      else co.add(req.correlation_id);
       ca.add(req.causation_id);
     }
   }
   params out;
-  out.int64(count).int64(static_cast<std::int64_t>(last_position)).int64(now);
-  for (auto* a : {&t, &id, &v, &et, &sv, &p, &c, &co, &ca}) out.text(a->str());
+  out.int64(count).int64(static_cast<std::int64_t>(state.last_position)).int64(now);
+  for (auto* a : {&k, &v, &tk, &sv, &p, &c, &co, &ca}) out.text(a->str());
   return out;
+}
+
+// The rows of the keys a batch hands out ($1 keys, $2 and $3 the names).
+params new_keys(const std::vector<batch_state::new_key>& keys) {
+  array_literal key, first, second;
+  for (const auto& k : keys) key.add(k.key), first.add(*k.first), second.add(*k.second);
+  return params{}.text(key.str()).text(first.str()).text(second.str());
 }
 
 }  // namespace
@@ -327,7 +421,9 @@ std::vector<query> postgres_journal::writes(const std::vector<append_request>& b
       }
     }
   }
-  if (events) out.push_back({q_.insert_events, event_rows(batch, results, state.last_position, now)});
+  if (!state.new_streams.empty()) out.push_back({q_.insert_streams, new_keys(state.new_streams)});
+  if (!state.new_types.empty()) out.push_back({q_.insert_types, new_keys(state.new_types)});
+  if (events) out.push_back({q_.insert_events, event_rows(batch, results, state, now)});
   if (events) out.push_back({q_.notify_head});  // other processes' projections (head_watch.cpp)
   if (st.size() > 0) {
     out.push_back({q_.insert_snapshots,

@@ -14,6 +14,8 @@
 
 #include <interlock/persistence/append_chain.hpp>
 #include <interlock/persistence/postgres/connection.hpp>
+#include <interlock/persistence/postgres/key_cache.hpp>
+#include <interlock/persistence/postgres/name_cache.hpp>
 #include <interlock/persistence/postgres/statements.hpp>
 #include <interlock/persistence/postgres/version_cache.hpp>
 #include <interlock/persistence/postgres_journal.hpp>
@@ -26,6 +28,15 @@ struct batch_state {
   std::uint64_t next_position = 0;  // decide(): where the next accepted event lands
   std::unordered_map<std::string, std::uint64_t> versions;  // "type\0id" -> version
   std::unordered_set<std::string> commands_seen;
+  // The keys of the batch's streams and event types (key_cache.hpp); decide()
+  // hands out new ones after the highest ones handed out so far.
+  key_map stream_keys, type_keys;
+  std::int64_t last_stream_key = 0, last_type_key = 0;
+  struct new_key {
+    std::int64_t key;
+    const std::string *first, *second;  // the names, in the batch's requests
+  };
+  std::vector<new_key> new_streams, new_types;
 };
 
 class postgres_journal final : public journal {
@@ -69,8 +80,11 @@ class postgres_journal final : public journal {
   caf::error committed(caf::expected<std::vector<result>> done, const batch_state& state);
   caf::expected<batch_state> lock_and_read(const std::vector<append_request>& batch,
                                            const std::vector<caf::expected<append_result>>& results);
+  key_map types_known(const std::vector<append_request>& batch,
+                      const std::vector<caf::expected<append_result>>& results) const;
   void decide(const std::vector<append_request>& batch, batch_state& state, std::int64_t now,
               std::vector<caf::expected<append_result>>& results);
+  static void hand_out_keys(const append_request& req, batch_state& state);
   std::vector<query> writes(const std::vector<append_request>& batch,
                             const std::vector<caf::expected<append_result>>& results, const batch_state& state,
                             std::int64_t now) const;
@@ -79,6 +93,9 @@ class postgres_journal final : public journal {
   std::vector<caf::expected<append_result>> one_by_one(const std::vector<append_request>& batch);
 
   // -- reading (event_reader.cpp) --
+  caf::expected<std::size_t> visit_log(query q, std::size_t max_count, const event_visitor& visit,
+                                       const std::string& what);
+  caf::error fetch_names(const result& rows);
   caf::expected<std::size_t> visit_rows(query q, std::size_t max_count, const event_visitor& visit,
                                         const std::string& what);
 
@@ -87,12 +104,15 @@ class postgres_journal final : public journal {
   statements q_;
   detail::append_chain chain_;  // what the batches so far left of after_previous chains
   version_cache versions_;      // the stream versions this connection's batches left
+  key_cache keys_;              // the stream and event type keys they read or handed out
+  name_cache names_;            // the names behind the keys the log reads met
   int short_way_rests_ = 0;     // batches that go the long way before write_known() is tried again
 };
 
-/// "type\0id": a stream's key in batch_state.
-inline std::string stream_key(const std::string& aggregate_type, const std::string& aggregate_id) {
-  return aggregate_type + '\0' + aggregate_id;
+/// "first\0second": how batch_state and the caches name a stream ("type\0id")
+/// or an event type ("aggregate type\0event type").
+inline std::string names_key(const std::string& first, const std::string& second) {
+  return first + '\0' + second;
 }
 
 /// A count or version as a bigint parameter (clamped: LIMIT takes no more).

@@ -6,17 +6,28 @@
 
 namespace interlock::postgres {
 
-/// The columns every event read returns, in this order.
+/// The columns read_stream returns, in this order.
 enum event_column : int {
   col_position, col_aggregate_type, col_aggregate_id, col_version, col_event_type, col_schema_version,
   col_payload, col_recorded_at_us, col_command_id, col_correlation_id, col_causation_id
+};
+
+/// The columns a log read (read_all, read_filtered) returns, in this order:
+/// keys where the names would be (name_cache.hpp).
+enum log_column : int {
+  log_position, log_stream_key, log_version, log_type_key, log_schema_version, log_payload, log_recorded_at_us,
+  log_command_id, log_correlation_id, log_causation_id
 };
 
 struct statements {
   // -- appends (event_writer.cpp) --
   std::string lock_head;        // locks the counter row: the last position
   std::string lock_head_now;    // the same, or fails at once (lock_not_available) if another holds it
-  std::string stream_versions;  // ($1 types[], $2 ids[]) -> type, id, version
+  std::string stream_versions;  // ($1 types[], $2 ids[]) -> type, id, key (or NULL), version
+  std::string type_keys;        // ($1 aggregate types[], $2 event types[]) -> the pairs that have a key, their key
+  std::string last_keys;        // -> the highest stream key and type key handed out
+  std::string insert_streams;   // ($1 keys[], $2 types[], $3 ids[])
+  std::string insert_types;     // ($1 keys[], $2 aggregate types[], $3 event types[])
   std::string commands_seen;    // ($1 ids[]) -> the ones recorded
   std::string insert_events;    // advances the counter row and inserts the batch's events
   std::string insert_snapshots;
@@ -27,6 +38,8 @@ struct statements {
   std::string read_stream;
   std::string read_all;
   std::string read_filtered;
+  std::string stream_names;  // ($1 stream keys[]) -> key, aggregate type, aggregate id
+  std::string type_names;    // ($1 type keys[]) -> key, aggregate type, event type
   std::string last_position;
   std::string stream_version;
   std::string load_snapshot;
