@@ -9,6 +9,18 @@
 namespace interlock::postgres {
 namespace {
 
+// The columns both kinds of read end with, from schema_version (at `first`)
+// to causation_id, in statements.hpp's order.
+static_assert(col_causation_id - col_schema_version == 5 && log_causation_id - log_schema_version == 5);
+void read_tail(const result& r, int row, int first, event_view& v) {
+  v.schema_version = static_cast<std::uint32_t>(r.int64(row, first));
+  v.payload = r.text(row, first + 1);
+  v.recorded_at_us = r.int64(row, first + 2);
+  v.command_id = r.text(row, first + 3);
+  v.correlation_id = r.is_null(row, first + 4) ? v.command_id : r.text(row, first + 4);  // NULL: the command id
+  v.causation_id = r.text(row, first + 5);
+}
+
 event_view view_at(const result& r, int row) {
   event_view v;
   v.position = static_cast<std::uint64_t>(r.int64(row, col_position));
@@ -16,12 +28,7 @@ event_view view_at(const result& r, int row) {
   v.aggregate_id = r.text(row, col_aggregate_id);
   v.version = static_cast<std::uint64_t>(r.int64(row, col_version));
   v.event_type = r.text(row, col_event_type);
-  v.schema_version = static_cast<std::uint32_t>(r.int64(row, col_schema_version));
-  v.payload = r.text(row, col_payload);
-  v.recorded_at_us = r.int64(row, col_recorded_at_us);
-  v.command_id = r.text(row, col_command_id);
-  v.correlation_id = r.is_null(row, col_correlation_id) ? v.command_id : r.text(row, col_correlation_id);
-  v.causation_id = r.text(row, col_causation_id);
+  read_tail(r, row, col_schema_version, v);
   return v;
 }
 
@@ -29,18 +36,12 @@ event_view view_at(const result& r, int row) {
 event_view log_view_at(const result& r, int row, const name_cache& names) {
   event_view v;
   const auto& stream = *names.stream(r.int64(row, log_stream_key));
-  const auto& type = *names.type(r.int64(row, log_type_key));
   v.position = static_cast<std::uint64_t>(r.int64(row, log_position));
   v.aggregate_type = stream.first;
   v.aggregate_id = stream.second;
   v.version = static_cast<std::uint64_t>(r.int64(row, log_version));
-  v.event_type = type.second;
-  v.schema_version = static_cast<std::uint32_t>(r.int64(row, log_schema_version));
-  v.payload = r.text(row, log_payload);
-  v.recorded_at_us = r.int64(row, log_recorded_at_us);
-  v.command_id = r.text(row, log_command_id);
-  v.correlation_id = r.is_null(row, log_correlation_id) ? v.command_id : r.text(row, log_correlation_id);
-  v.causation_id = r.text(row, log_causation_id);
+  v.event_type = names.type(r.int64(row, log_type_key))->second;
+  read_tail(r, row, log_schema_version, v);
   return v;
 }
 

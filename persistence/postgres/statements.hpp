@@ -6,7 +6,8 @@
 
 namespace interlock::postgres {
 
-/// The columns read_stream returns, in this order.
+/// The columns read_stream returns, in this order (both kinds of read end
+/// with the same six, from schema_version on).
 enum event_column : int {
   col_position, col_aggregate_type, col_aggregate_id, col_version, col_event_type, col_schema_version,
   col_payload, col_recorded_at_us, col_command_id, col_correlation_id, col_causation_id
