@@ -139,19 +139,44 @@ caf::expected<std::size_t> postgres_journal::scan_all(std::uint64_t from_positio
                     visit, "read the log from position " + std::to_string(from_position));
 }
 
-// The filter runs in the server, on the index of the events' type keys.
+// The filter runs in the server, in two round trips: the page's positions
+// from the index of the events' type keys (statements.cpp), then its rows.
 caf::expected<std::size_t> postgres_journal::scan_filtered(std::uint64_t from_position, std::size_t max_count,
                                                            const log_filter& filter, const event_visitor& visit,
                                                            scan_fields) {
+  const auto what = "read the log by type from position " + std::to_string(from_position);
+  if (max_count == 0) return std::size_t{0};
+  if (auto err = ready()) return failed(what, err);
   array_literal aggregate_types, event_types;
   for (const auto& t : filter.aggregate_types) aggregate_types.add(t);
   for (const auto& t : filter.event_types) event_types.add(t);
-  return visit_log({q_.read_filtered, params{}
-                                           .int64(to_bigint(from_position))
-                                           .text(aggregate_types.str())
-                                           .text(event_types.str())
-                                           .int64(to_bigint(max_count))},
-                    max_count, visit, "read the log by type from position " + std::to_string(from_position));
+  auto page = db_.run_one({q_.filtered_positions, params{}
+                                                      .int64(to_bigint(from_position))
+                                                      .text(aggregate_types.str())
+                                                      .text(event_types.str())
+                                                      .int64(to_bigint(max_count))},
+                          options_.timeout);
+  if (!page) return failed(what, page.error());
+  if (page->rows() == 0) return std::size_t{0};
+  return visit_log(rows_of(*page), max_count, visit, what);
+}
+
+// The rows of a page of positions (position, type key), in order: a range
+// when they lie close together (it reads at most twice the rows it
+// returns), else each by its position. Every event of the page's types
+// between its first and last position is in the page.
+query postgres_journal::rows_of(const result& page) const {
+  const auto count = page.rows();
+  const auto first = page.int64(0, 0), last = page.int64(count - 1, 0);
+  array_literal list;
+  if (last - first < 2 * static_cast<std::int64_t>(count)) {
+    std::unordered_set<std::int64_t> types;
+    for (int r = 0; r < count; ++r)
+      if (types.insert(page.int64(r, 1)).second) list.add(page.int64(r, 1));
+    return {q_.read_range_of_types, params{}.int64(first).int64(last).text(list.str())};
+  }
+  for (int r = 0; r < count; ++r) list.add(page.int64(r, 0));
+  return {q_.read_positions, params{}.text(list.str())};
 }
 
 caf::expected<std::vector<stored_event>> postgres_journal::read_stream(const std::string& aggregate_type,

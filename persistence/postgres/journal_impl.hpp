@@ -96,6 +96,7 @@ class postgres_journal final : public journal {
   caf::expected<std::size_t> visit_log(query q, std::size_t max_count, const event_visitor& visit,
                                        const std::string& what);
   caf::error fetch_names(const result& rows);
+  query rows_of(const result& page) const;
   caf::expected<std::size_t> visit_rows(query q, std::size_t max_count, const event_visitor& visit,
                                         const std::string& what);
 

@@ -81,20 +81,26 @@ statements make_statements(const std::string& schema) {
       " correlation_id, causation_id";
   q.read_all = s("SELECT " + log_cols + " FROM S.event_rows WHERE position >= $1::bigint ORDER BY position"
                  " LIMIT $2::bigint");
-  // The filter becomes type keys; for each, at most a page of positions from
-  // the index of (type_key, position) alone (an index-only scan starting at
-  // (key, from)); the first page of those is joined to its rows. Written as a
-  // row comparison ordered by both columns, so that no plan can use the
-  // primary key instead: a generic plan that takes each type for common
-  // would scan the log by position and filter, and a read of a rare type
-  // would cost like reading the whole log before its events.
-  q.read_filtered =
-      s("SELECT " + log_cols + " FROM (SELECT p.position FROM (SELECT type_key FROM S.event_types WHERE"
+  // A filtered read takes two steps (event_reader.cpp). First the page's
+  // positions: the filter becomes type keys, and for each, at most a page of
+  // positions comes from the index of (type_key, position) alone (an
+  // index-only scan started at (key, from)). Written as a row comparison
+  // ordered by both columns so that no plan can use the primary key
+  // instead: a generic plan takes each type for common, would scan the log
+  // by position and filter, and a read of a rare type would cost like
+  // reading the whole log before its events.
+  q.filtered_positions =
+      s("SELECT p.position, p.type_key FROM (SELECT type_key FROM S.event_types WHERE"
         " (cardinality($2::text[]) = 0 OR aggregate_type = ANY($2::text[])) AND (cardinality($3::text[]) = 0"
-        " OR event_type = ANY($3::text[]))) k, LATERAL (SELECT i.position FROM S.event_rows i WHERE"
+        " OR event_type = ANY($3::text[]))) k, LATERAL (SELECT i.position, i.type_key FROM S.event_rows i WHERE"
         " (i.type_key, i.position) >= (k.type_key, $1::bigint) AND i.type_key <= k.type_key"
-        " ORDER BY i.type_key, i.position LIMIT $4::bigint) p ORDER BY p.position LIMIT $4::bigint) f"
-        " JOIN S.event_rows e USING (position) ORDER BY position");
+        " ORDER BY i.type_key, i.position LIMIT $4::bigint) p ORDER BY p.position LIMIT $4::bigint");
+  // Then their rows: the rows between the first and the last, of the page's
+  // types, when they lie close together; else each by its position.
+  q.read_range_of_types = s("SELECT " + log_cols + " FROM S.event_rows WHERE position >= $1::bigint AND"
+                            " position <= $2::bigint AND type_key = ANY($3::integer[]) ORDER BY position");
+  q.read_positions =
+      s("SELECT " + log_cols + " FROM S.event_rows WHERE position = ANY($1::bigint[]) ORDER BY position");
   q.stream_names = s("SELECT stream_key, aggregate_type, aggregate_id FROM S.streams WHERE stream_key = ANY($1::bigint[])");
   q.type_names = s("SELECT type_key, aggregate_type, event_type FROM S.event_types WHERE type_key = ANY($1::integer[])");
   // The counter row as committed: the last position any reader can see.

@@ -13,7 +13,7 @@ enum event_column : int {
   col_payload, col_recorded_at_us, col_command_id, col_correlation_id, col_causation_id
 };
 
-/// The columns a log read (read_all, read_filtered) returns, in this order:
+/// The columns a log read (read_all, read_range_of_types, read_positions) returns, in this order:
 /// keys where the names would be (name_cache.hpp).
 enum log_column : int {
   log_position, log_stream_key, log_version, log_type_key, log_schema_version, log_payload, log_recorded_at_us,
@@ -38,7 +38,9 @@ struct statements {
   // -- reads (event_reader.cpp) --
   std::string read_stream;
   std::string read_all;
-  std::string read_filtered;
+  std::string filtered_positions;   // ($1 from, $2 aggregate types[], $3 event types[], $4 limit) -> position, type key
+  std::string read_range_of_types;  // ($1 first, $2 last, $3 type keys[]): log rows
+  std::string read_positions;       // ($1 positions[]): log rows
   std::string stream_names;  // ($1 stream keys[]) -> key, aggregate type, aggregate id
   std::string type_names;    // ($1 type keys[]) -> key, aggregate type, event type
   std::string last_position;
