@@ -28,7 +28,7 @@ std::vector<query> create_statements(const std::string& s) {
   // Streams and (aggregate type, event type) pairs get integer keys, handed
   // out by appends under the counter row's lock and never changed: an
   // event's row holds two integers where it would hold three names, and
-  // its indexes compare integers (design.md: about 1.4x the inserts/s).
+  // its indexes compare integers (design.md, "Keys instead of names").
   q.push_back({in(s, "CREATE TABLE ", "streams",
                   " (stream_key bigint PRIMARY KEY, aggregate_type text NOT NULL, aggregate_id text NOT NULL,"
                   " UNIQUE (aggregate_type, aggregate_id))")});
@@ -43,8 +43,8 @@ std::vector<query> create_statements(const std::string& s) {
                   " causation_id text NOT NULL, UNIQUE (stream_key, version))")});
   // The category reads (scan_filtered): by type key, in position order.
   q.push_back({in(s, "CREATE INDEX event_rows_by_type ON ", "event_rows", " (type_key, position)")});
-  // The events with their names, as the reads return them and as people
-  // query them with psql.
+  // The log with its names, for people with psql (the journal's own reads
+  // turn keys into names themselves).
   q.push_back({in(s, "CREATE VIEW ", "events",
                   " AS SELECT e.position, s.aggregate_type, s.aggregate_id, e.version, t.event_type,"
                   " e.schema_version, e.payload, e.recorded_at_us, e.command_id,"
