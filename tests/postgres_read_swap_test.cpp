@@ -276,6 +276,17 @@ TEST_CASE("postgres read store swap: shadow schemas are valid names of their own
                                               Contains("someone else's"));
   CHECK(schema_exists(backend, theirs));
   postgres_exec(backend.url, "DROP SCHEMA \"" + theirs + "\"");
+  // A name no identifier could hold, quotes and backslashes in its mark too.
+  const std::string odd = "ns::Ledger<'it''s'> \\ \"x\"; DROP SCHEMA public";
+  {
+    auto shadow = open_shadow(*store, odd);
+    const auto schema = shadow_schema_for(backend.schema, odd);
+    CHECK(server_value(backend.url, "SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = '" +
+                                        schema + "'") == postgres::shadow_comment_for(backend.schema, odd));
+    in_transaction(*shadow, [](read_db& db) { db.exec("CREATE TABLE odd_rows (v TEXT)"); }, 1);
+    REQUIRE_FALSE(store->swap_in(odd, *shadow, 1));
+  }
+  CHECK(store->sql().value<std::int64_t>("SELECT count(*) FROM odd_rows") == 0);
   // One this store left (its object not destroyed: as after a crash) is dropped when the next rebuild opens.
   auto first = open_shadow(*store, "Ledger");
   first->sql().exec("CREATE TABLE half (v TEXT)");
