@@ -4,9 +4,11 @@
 
 #include <interlock/core/detail/utf8.hpp>
 #include <interlock/core/errors.hpp>
+#include <interlock/core/log.hpp>
 #include <interlock/persistence/journal_detail.hpp>  // now_us
 #include <interlock/persistence/postgres/read_db_postgres.hpp>
 #include <interlock/persistence/postgres/read_schema.hpp>
+#include <interlock/persistence/postgres/read_swap.hpp>
 #include <interlock/persistence/postgres/schema.hpp>  // valid_schema_name
 #include <interlock/persistence/read_db.hpp>
 #include <interlock/persistence/read_store_checks.hpp>
@@ -34,19 +36,31 @@ std::string storable(std::string text) {
 
 class postgres_read_store final : public read_store {
  public:
+  /// With a `read_schema`, a rebuild's shadow (open_shadow()): options.schema
+  /// is its shadow schema, dropped with the object; `lock` is the read
+  /// schema's, checked by its transactions as by the read store's.
   postgres_read_store(postgres_read_options options, std::shared_ptr<postgres::read_schema_lock> lock,
-                      postgres::connection db)
-      : options_(std::move(options)), lock_(std::move(lock)), db_(std::move(db)) {
+                      postgres::connection db, std::string read_schema = {})
+      : options_(std::move(options)), lock_(std::move(lock)), db_(std::move(db)),
+        read_schema_(read_schema.empty() ? options_.schema : std::move(read_schema)),
+        shadow_(read_schema_ != options_.schema) {
     session_.db = &db_;
     session_.timeout = options_.timeout;
     session_.reconnect = [this] { return ensure_connection(); };
   }
 
-  ~postgres_read_store() override { sql_.reset(); }  // its statements before the connection
+  ~postgres_read_store() override {
+    sql_.reset();  // its statements before the connection
+    if (shadow_) drop_shadow();
+  }
 
-  caf::error open() {
+  /// `drop_leftovers`: the shadow schemas a crash left are dropped (only
+  /// when the lock was just taken: no store of this process has one going).
+  caf::error open(bool drop_leftovers = false) {
     if (auto err = postgres::create_or_check_read_schema(db_, options_.schema, options_.timeout)) return err;
-    return set_search_path();
+    if (auto err = set_search_path()) return err;
+    if (drop_leftovers) drop_leftover_shadows();
+    return {};
   }
 
   caf::expected<std::optional<projection_checkpoint>> load_checkpoint(std::string_view name) override {
@@ -178,12 +192,108 @@ class postgres_read_store final : public read_store {
     if (db_.in_transaction()) db_.run_one({"ROLLBACK"}, options_.timeout);
   }
 
+  // The shadow schema is made on this store's connection, after the lock
+  // was checked: a schema of that name belongs to this process's rebuilds.
   caf::expected<std::unique_ptr<read_store>> open_shadow(std::string_view name) override {
-    return make_error(errc::invalid_argument, "projection " + std::string{name} + ": rebuilding a durable read model "
-                                              "beside its tables is not supported on the PostgreSQL read store yet");
+    if (auto err = detail::check_projection_name(name)) return err;
+    if (shadow_) return make_error(errc::invalid_argument, "projection " + std::string{name} + ": a rebuild's store "
+                                                           "cannot hold another rebuild");
+    auto options = options_;
+    options.schema = postgres::shadow_schema_for(options_.schema, name);
+    const auto failed = [&](const caf::error& err) {
+      return make_error(errc::storage, "projection " + std::string{name} + ": cannot open a rebuild (schema '" +
+                                           options.schema + "') beside read schema '" + options_.schema + "': " +
+                                           message_of(err));
+    };
+    if (auto err = begin()) return failed(err);
+    auto err = postgres::create_shadow_schema(db_, options_.schema, options.schema, name, options_.timeout);
+    if (!err) err = commit();
+    if (err) {
+      rollback();
+      return failed(err);
+    }
+    auto db = postgres::connection::open(options.url, options.timeout);
+    if (!db) return failed(db.error());  // the schema stays until the next rebuild or start drops it
+    auto shadow = std::make_unique<postgres_read_store>(options, lock_, std::move(*db), options_.schema);
+    if (auto err = shadow->open()) return failed(err);  // dropped with `shadow`
+    return std::unique_ptr<read_store>{std::move(shadow)};
+  }
+
+  caf::error swap_in(std::string_view name, read_store& shadow, std::uint64_t position) override {
+    auto* other = dynamic_cast<postgres_read_store*>(&shadow);
+    if (other == nullptr || !other->shadow_ || other->read_schema_ != options_.schema)
+      return make_error(errc::invalid_argument, "projection " + std::string{name} + ": swap_in() takes a store from "
+                                                "this store's open_shadow()");
+    bool committing = false;
+    if (auto err = swap_in_transaction(name, other->options_.schema, position, committing))
+      return make_error(errc::storage, "projection " + std::string{name} + ": cannot swap in its rebuilt tables (schema '" +
+                                           other->options_.schema + "') in read schema '" + options_.schema + "'" +
+                                           (committing ? " (its COMMIT failed): " : "; nothing changed: ") +
+                                           message_of(err));
+    forget_prepared_statements();
+    return {};
   }
 
  private:
+  // The shadow's objects in place of the ones in use, the checkpoint at
+  // `position`, the parked events the rebuild applied forgotten: one
+  // transaction (PostgreSQL's DDL is transactional).
+  // `committing`: the failure was the COMMIT's, whose outcome a broken
+  // connection leaves unknown.
+  caf::error swap_in_transaction(std::string_view name, const std::string& shadow, std::uint64_t position,
+                                 bool& committing) {
+    if (auto err = begin()) return err;
+    auto err = postgres::move_shadow_objects(db_, options_.schema, shadow, options_.timeout);
+    projection_checkpoint cp;
+    cp.position = position;
+    if (!err) err = save_checkpoint(name, cp);
+    if (!err)
+      err = exec("forget parked events in", "DELETE FROM " + table("parked_events") +
+                                                " WHERE projection = $1 AND position <= $2",
+                 params{}.text(name).int64(static_cast<std::int64_t>(position)));
+    if (err) {
+      rollback();
+      return err;
+    }
+    committing = !db_.transaction_failed();  // commit() refuses a failed one without sending COMMIT
+    return commit();
+  }
+
+  // read_db's statements were planned on the tables the swap dropped: a
+  // plan whose columns changed would fail ("cached plan must not change
+  // result type"), so they are prepared again.
+  void forget_prepared_statements() {
+    if (db_.run_one({"DEALLOCATE ALL"}, options_.timeout)) ++session_.generation;
+  }
+
+  // Its transaction checks the lock, as every one does: a schema of this
+  // name that another process (which took the lock since) made is its own.
+  void drop_shadow() {
+    auto err = begin();
+    if (!err) err = postgres::drop_shadow_schema(db_, read_schema_, options_.schema, options_.timeout);
+    if (!err) err = commit();
+    if (!err) return;
+    rollback();
+    log(log_level::warning, "read schema '" + read_schema_ + "': cannot drop the schema of a rebuild, '" +
+                                options_.schema + "' (the next start drops it): " + message_of(err));
+  }
+
+  void drop_leftover_shadows() {
+    auto left = postgres::shadow_schemas_of(db_, options_.schema, options_.timeout);
+    if (!left) return log(log_level::warning, "read schema '" + options_.schema + "': cannot look for schemas of "
+                                              "rebuilds that did not finish: " + message_of(left.error()));
+    for (auto& shadow : *left) {
+      auto err = begin();
+      if (!err) err = postgres::drop_shadow_schema(db_, options_.schema, shadow, options_.timeout);
+      if (!err) err = commit();
+      if (err) rollback();
+      log(log_level::warning, "read schema '" + options_.schema + "' on " + db_.server() +
+                                  (err ? ": cannot drop schema '" + shadow + "', left by a rebuild that did not "
+                                         "finish: " + message_of(err)
+                                       : ": dropped schema '" + shadow + "', left by a rebuild that did not finish"));
+    }
+  }
+
   caf::error set_search_path() {
     auto r = db_.run_one({"SET search_path TO \"" + options_.schema + "\""}, options_.timeout);
     return r ? caf::error{} : storage_error("set the search_path of", r.error());
@@ -233,6 +343,8 @@ class postgres_read_store final : public read_store {
   postgres_read_options options_;
   std::shared_ptr<postgres::read_schema_lock> lock_;
   postgres::connection db_;
+  std::string read_schema_;  // options_.schema, or for a shadow the read schema it is a rebuild of
+  bool shadow_ = false;
   postgres::read_db_session session_;
   bool in_transaction_ = false;  // between begin() and commit() or rollback()
   std::unique_ptr<read_db> sql_;
@@ -248,13 +360,16 @@ caf::error check_options(const postgres_read_options& o) {
   return {};
 }
 
-caf::expected<std::shared_ptr<postgres::read_schema_lock>> lock_for(shared_lock& shared,
-                                                                   const postgres_read_options& o) {
+// The factory's lock, and whether this call took it (no other store of the
+// factory is open).
+caf::expected<std::pair<std::shared_ptr<postgres::read_schema_lock>, bool>> lock_for(shared_lock& shared,
+                                                                                     const postgres_read_options& o) {
   std::lock_guard guard{shared.mutex};
-  if (auto held = shared.held.lock()) return held;
+  if (auto held = shared.held.lock()) return std::pair{held, false};
   auto taken = postgres::read_schema_lock::take(o.url, o.schema, o.timeout);
-  if (taken) shared.held = *taken;
-  return taken;
+  if (!taken) return std::move(taken.error());
+  shared.held = *taken;
+  return std::pair{std::move(*taken), true};
 }
 
 }  // namespace
@@ -269,8 +384,8 @@ read_store_factory postgres_read_store_factory(postgres_read_options options) {
     if (!lock) return std::move(lock.error());
     auto db = postgres::connection::open(options.url, options.timeout);
     if (!db) return std::move(db.error());
-    auto store = std::make_unique<postgres_read_store>(options, std::move(*lock), std::move(*db));
-    if (auto err = store->open()) return err;
+    auto store = std::make_unique<postgres_read_store>(options, std::move(lock->first), std::move(*db));
+    if (auto err = store->open(lock->second)) return err;
     return std::unique_ptr<read_store>{std::move(store)};
   };
 }

@@ -15,8 +15,19 @@
 //    refused (errc::invalid_argument naming the projection).
 //  - No call waits without a bound (`timeout` a round trip); a connection
 //    that broke is replaced at the next begin() (the lock taken again).
-//  - Durable read models' rebuilds beside their tables (open_shadow) are not
-//    supported yet: errc::invalid_argument saying so.
+//  - A durable read model's rebuild (open_shadow, swap_in) builds its new
+//    tables in a shadow schema of its own on the same server
+//    ("<read schema>_rebuild_<projection>_<hash>", marked as one by its
+//    COMMENT; postgres/read_swap.hpp), on a connection of its own whose
+//    search_path it is; its transactions check the read schema's lock as the
+//    store's do. swap_in moves the shadow's tables (with their rows, indexes,
+//    constraints, owned sequences and triggers), views, sequences, types and
+//    routines into the read schema with ALTER ... SET SCHEMA, in one
+//    transaction, after dropping the objects of the same names there without
+//    CASCADE: an object of the read schema that stays (a foreign key, a view,
+//    a default) and depends on one of them fails the swap, naming it, and
+//    nothing changes. Shadow schemas a crash left are dropped when a factory
+//    takes the read schema's lock.
 #pragma once
 
 #include <chrono>

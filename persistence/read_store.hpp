@@ -83,8 +83,9 @@ class read_store {
   /// Durable read models' rebuilds (docs/design.md): a new, empty store of
   /// the same kind beside this one, in which projection `name`'s tables are
   /// built again while this store's keep answering. Its own connection and
-  /// file; destroying it deletes it. A store left by a crash is deleted when
-  /// this one opens. The default: errc::invalid_argument (not supported).
+  /// file (PostgreSQL: schema); destroying it deletes it. A store left by a
+  /// crash is deleted when this one opens. The default:
+  /// errc::invalid_argument (not supported).
   virtual caf::expected<std::unique_ptr<read_store>> open_shadow(std::string_view name);
   /// In one transaction: every table `shadow` (from open_shadow()) holds,
   /// with its rows, indexes, views and triggers, replaces the object of the

@@ -1,7 +1,8 @@
 // rebuild() of a durable read model: new tables are built beside the old ones
 // (a shadow store of their own), which keep answering queries and applying
 // live events, and are swapped in, with the checkpoint, in one transaction of
-// the read store once caught up. Real files.
+// the read store once caught up. Real files; on PostgreSQL (the tests whose
+// names say so), the tests' server, the new tables in a shadow schema.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -12,10 +13,12 @@
 #include <mutex>
 #include <thread>
 
+#include <interlock/persistence/postgres/read_swap.hpp>
 #include <interlock/persistence/read_db.hpp>
 
 #include "bank_domain.hpp"
 #include "raw_db.hpp"
+#include "read_store_backends.hpp"
 #include "test_support.hpp"
 
 using namespace testbank;
@@ -94,6 +97,36 @@ caf::expected<interlock::application> start(caf::actor_system& sys, const std::s
   b.settings(s);
   if (db.empty()) b.in_memory();
   else b.sqlite(db);
+  b.aggregate<Account>().projection<Ledger>();
+  return b.build();
+}
+
+// A journal schema and its read schema on the tests' server, dropped at the end.
+struct postgres_schemas {
+  std::string url = journal_testing::postgres_test_url();
+  std::string schema = journal_testing::fresh_postgres_schema();
+  std::string read = schema + "_read";
+  ~postgres_schemas() {
+    journal_testing::postgres_exec(url, "DROP SCHEMA IF EXISTS \"" + schema + "\" CASCADE");
+    journal_testing::postgres_exec(url, "DROP SCHEMA IF EXISTS \"" + read + "\" CASCADE");
+  }
+  // `sql` on the server, its "@." naming the read schema's tables: its one cell.
+  std::string value(std::string sql) const {
+    for (auto at = sql.find("@."); at != std::string::npos; at = sql.find("@.", at))
+      sql.replace(at, 1, "\"" + read + "\"");
+    return read_store_testing::server_value(url, sql);
+  }
+  bool shadow_schemas() const {
+    return value("SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, '" + read + "_rebuild_')") != "0";
+  }
+};
+
+caf::expected<interlock::application> start(caf::actor_system& sys, const postgres_schemas& pg,
+                                            std::size_t read_batch = 4) {
+  interlock::runtime_settings s;
+  s.read_batch = read_batch;
+  interlock::application_builder b{sys};
+  b.settings(s).postgres(pg.url, pg.schema);
   b.aggregate<Account>().projection<Ledger>();
   return b.build();
 }
@@ -386,4 +419,144 @@ TEST_CASE("durable rebuild: with an in-memory journal the new tables are built i
   REQUIRE_FALSE(app->rebuild<Ledger>());
   CHECK(app->query(WhichModel{}).value() == 2);
   CHECK(totals(*app) == h.totals());
+}
+
+// -- on PostgreSQL: the new tables in a shadow schema beside the read schema --
+
+TEST_CASE("durable rebuild on postgres: the old tables answer and apply live events while new ones are built in a "
+          "shadow schema, then are replaced",
+          "[durable][rebuild]") {
+  reset_flags();
+  postgres_schemas pg;
+  actor_env env;
+  auto app = start(env.sys, pg);
+  REQUIRE(app);
+  auto h = deposit(*app, 60);
+  REQUIRE(totals(*app, h.last) == h.totals());
+
+  slow_shadow = 10;  // 63 events: over half a second, 4 a chunk
+  auto rebuilt = std::async(std::launch::async, [&] { return app->rebuild<Ledger>(); });
+  wait_for([] { return shadow_applied.load() > 0; });
+  CHECK(status_of(*app).state == phase::rebuilding);
+  CHECK(pg.shadow_schemas());
+  CHECK(app->query(WhichModel{}).value() == 1);
+  CHECK(totals(*app) == h.totals());
+  h = deposit(*app, 5, h);
+  CHECK(totals(*app, h.last) == h.totals());
+  CHECK(app->query(Balance{{}, "a"}, {.after = h.last}).value() > 0);
+  CHECK(rebuilt.wait_for(0ms) == std::future_status::timeout);
+  CHECK(shadow_applied.load() < 60);
+
+  slow_shadow = 0;
+  REQUIRE_FALSE(rebuilt.get());
+  CHECK(app->query(WhichModel{}).value() == 2);
+  CHECK(totals(*app) == h.totals());
+  CHECK(status_of(*app).state == phase::live);
+  CHECK(status_of(*app).position == h.last);
+  CHECK_FALSE(pg.shadow_schemas());
+  h = deposit(*app, 3, h);
+  CHECK(totals(*app, h.last) == h.totals());
+  CHECK(pg.value("SELECT position FROM @.projection_checkpoints WHERE projection = 'Ledger'") ==
+        std::to_string(h.last));
+  CHECK(pg.value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = '" +
+                 pg.read + "' AND tablename = 'ledger'") == "ledger_by_amount,ledger_pkey");
+}
+
+TEST_CASE("durable rebuild on postgres: deposits all through rebuilds land in the new tables exactly once, and a "
+          "reader sees the old tables or the new, each with its checkpoint",
+          "[durable][rebuild]") {
+  reset_flags();
+  postgres_schemas pg;
+  actor_env env;
+  auto app = start(env.sys, pg, 64);
+  REQUIRE(app);
+  auto h = deposit(*app, 400);
+  REQUIRE(totals(*app, h.last) == h.totals());
+  std::atomic<bool> reading{true};
+  std::atomic<int> reads{0};
+  std::vector<std::string> mixed;
+  std::thread reader{[&] {  // no Catch macro here
+    auto db = interlock::postgres::connection::open(pg.url, 10s);
+    if (!db) return mixed.push_back(interlock::describe(db.error()));
+    const std::string sql = "SELECT (SELECT position FROM \"" + pg.read + "\".projection_checkpoints WHERE projection "
+                            "= 'Ledger'), (SELECT sum(events) FROM \"" + pg.read + "\".ledger)";
+    while (reading) {
+      // One statement, one snapshot: every event the table holds is one position of the checkpoint read with it.
+      auto r = db->run_one({sql}, 10s);
+      if (!r) return mixed.push_back(interlock::describe(r.error()));
+      if (r->text(0, 0) != r->text(0, 1)) mixed.push_back(std::string{r->text(0, 0)} + "|" + std::string{r->text(0, 1)});
+      ++reads;
+    }
+  }};
+  background_deposits writer{*app, h};
+  for (int round = 0; round < 3; ++round) REQUIRE_FALSE(app->rebuild<Ledger>());
+  const auto during = writer.stop();
+  reading = false;
+  reader.join();
+  INFO(reads.load() << " reads; the first mixed one: " << (mixed.empty() ? "none" : mixed.front()));
+  CHECK(reads.load() > 10);
+  CHECK(mixed.empty());
+  CHECK(writer.failed.load() == 0);
+  CHECK(during.events > h.events);
+  CHECK(totals(*app, during.last) == during.totals());
+  CHECK(app->query(WhichModel{}).value() == 4);
+}
+
+TEST_CASE("durable rebuild on postgres: a handler that fails in the new tables abandons them, their schema is "
+          "dropped, and the old ones stay and answer",
+          "[durable][rebuild]") {
+  reset_flags();
+  postgres_schemas pg;
+  actor_env env;
+  auto app = start(env.sys, pg);
+  REQUIRE(app);
+  auto h = deposit(*app, 20);
+  REQUIRE(totals(*app, h.last) == h.totals());
+  fail_at = 1010;  // the eighth deposit
+  interlock::set_log_sink([](interlock::log_level, std::string_view) {});
+  auto err = app->rebuild<Ledger>();
+  interlock::set_log_sink(nullptr);
+  REQUIRE(err);
+  CHECK(interlock::is(err, errc::corrupt_event));
+  CHECK_THAT(interlock::message_of(err), Contains("projection Ledger: the rebuild did not finish") &&
+                                             Contains("the rebuilt ledger refuses it"));
+  CHECK(app->query(WhichModel{}).value() == 1);
+  CHECK(totals(*app) == h.totals());
+  CHECK(status_of(*app).state == phase::live);
+  CHECK_FALSE(pg.shadow_schemas());
+  h = deposit(*app, 2, h);
+  CHECK(totals(*app, h.last) == h.totals());
+
+  fail_at = 0;
+  REQUIRE_FALSE(app->rebuild<Ledger>());
+  CHECK(app->query(WhichModel{}).value() == 3);
+  CHECK(totals(*app, h.last) == h.totals());
+}
+
+TEST_CASE("durable rebuild on postgres: a shadow schema a crash left is dropped at start", "[durable][rebuild]") {
+  reset_flags();
+  postgres_schemas pg;
+  {
+    actor_env env;
+    auto app = start(env.sys, pg);
+    REQUIRE(app);
+    deposit(*app, 0);
+  }
+  const auto left = interlock::postgres::shadow_schema_for(pg.read, "Ledger");
+  using journal_testing::postgres_exec;
+  REQUIRE(postgres_exec(pg.url, "CREATE SCHEMA \"" + left + "\""));
+  REQUIRE(postgres_exec(pg.url, "COMMENT ON SCHEMA \"" + left + "\" IS '" +
+                                    interlock::postgres::shadow_comment_for(pg.read, "Ledger") + "'"));
+  REQUIRE(postgres_exec(pg.url, "CREATE TABLE \"" + left + "\".ledger (account TEXT)"));
+  REQUIRE(pg.shadow_schemas());
+  std::vector<std::string> logged;
+  interlock::set_log_sink([&](interlock::log_level, std::string_view line) { logged.emplace_back(line); });
+  actor_env env;
+  auto app = start(env.sys, pg);
+  interlock::set_log_sink(nullptr);
+  REQUIRE(app);
+  CHECK_FALSE(pg.shadow_schemas());
+  REQUIRE(logged.size() == 1);
+  CHECK_THAT(logged[0], Contains(left) && Contains("a rebuild that did not finish"));
+  CHECK(totals(*app) == "3|3|0");
 }

@@ -4,7 +4,10 @@
 // equals the read model computed from the journal, row for row (each row
 // counts the events applied to it). The restart also shows that a killed
 // process lets go of the read schema's lock. And a second process on a read
-// schema a running one holds is refused, saying why.
+// schema a running one holds is refused, saying why. And a rebuild of a
+// durable read model (its new tables in a shadow schema) killed at random
+// leaves the old tables or the new, each with its checkpoint; a restart
+// drops the shadow schema and goes on.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -56,6 +59,14 @@ struct crash_schemas {
             std::to_string(deposits),         "--read-batch", std::to_string(batch), "--open", std::to_string(open)};
   }
 };
+
+// tests/programs/durable_rebuilder.cpp on `pg`'s schemas (EventRows: a row per event).
+std::vector<std::string> rebuilder(const crash_schemas& pg, std::size_t batch, bool rebuild) {
+  std::vector<std::string> args{INTERLOCK_PROGRAM_durable_rebuilder, "--postgres", pg.url, "--schema", pg.schema,
+                                "--read-batch", std::to_string(batch)};
+  if (rebuild) args.push_back("--rebuild");
+  return args;
+}
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 
@@ -148,4 +159,62 @@ TEST_CASE("durable on postgres: a second process on a read schema another one ho
   auto [code, text] = run_reader();  // the holder stopped: its turn
   CHECK(code == 0);
   CHECK(text.empty());
+}
+
+TEST_CASE("durable rebuild crash on postgres: kill -9 mid-rebuild leaves tables and checkpoint together, and a "
+          "restart drops the shadow schema and goes on",
+          "[durable][rebuild][crash]") {
+  auto seed = std::random_device{}();
+  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);
+  INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
+  std::mt19937 rng{seed};
+  auto pick = [&](long lo, long hi) { return std::uniform_int_distribution<long>{lo, hi}(rng); };
+
+  crash_schemas pg;
+  const auto table_rows = [&] {
+    return pg.rows("SELECT position, account, amount FROM " + pg.r + ".event_rows ORDER BY position");
+  };
+  const auto journal_rows = [&](const std::string& position) {
+    return pg.rows("SELECT position, aggregate_id, coalesce((payload::json->>'amount')::bigint, 0) FROM " + pg.s +
+                   ".events WHERE aggregate_type = 'Account' AND position <= " + position + " ORDER BY position");
+  };
+  const auto checkpoint = [&] {
+    auto rows = pg.rows("SELECT position FROM " + pg.r + ".projection_checkpoints WHERE projection = 'EventRows'");
+    REQUIRE(rows.size() == 1);
+    return rows[0];
+  };
+  const auto shadow_schemas = [&] {
+    return pg.rows("SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, '" + pg.schema + "_read_rebuild_')")
+        .at(0);
+  };
+  REQUIRE(exit_code(child{pg.reader(10'000, 4096, 10)}.wait()) == 0);  // the journal: 10 accounts, 10,000 deposits
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(exit_code(child{rebuilder(pg, 4096, false)}.wait()) == 0);
+  const auto whole = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  REQUIRE(table_rows() == journal_rows(checkpoint()));
+  int mid_rebuild = 0;
+  constexpr int rounds = 8;
+  for (int round = 0; round < rounds; ++round) {
+    const std::size_t batches[] = {256, 1024, 4096};
+    const auto batch = batches[pick(0, 2)];
+    const auto delay = std::chrono::milliseconds{pick(whole.count() / 2, whole.count() * 3)};
+    INFO("round " << round << ": read_batch " << batch << ", killed after " << delay.count()
+                  << " ms (a start and catch-up: " << whole.count() << " ms)");
+    {
+      child running{rebuilder(pg, batch, true)};
+      std::this_thread::sleep_for(delay);
+      ::kill(running.pid, SIGKILL);
+      const int status = running.wait();
+      REQUIRE(WIFSIGNALED(status));  // not ended by a failed rebuild
+    }
+    if (shadow_schemas() != "0") ++mid_rebuild;
+    REQUIRE(table_rows() == journal_rows(checkpoint()));
+    REQUIRE(exit_code(child{rebuilder(pg, batch, false)}.wait()) == 0);  // takes the lock the killed one held
+    CHECK(shadow_schemas() == "0");
+    const auto end = pg.rows("SELECT max(position) FROM " + pg.s + ".events");
+    REQUIRE(checkpoint() == end.at(0));
+    REQUIRE(table_rows() == journal_rows(end.at(0)));
+  }
+  INFO(mid_rebuild << " of " << rounds << " rounds were killed with a rebuild under way");
+  CHECK(mid_rebuild >= rounds / 2);
 }

@@ -3,8 +3,11 @@
 // PostgreSQL schema of its own on the tests' server (dropped with the object).
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -39,6 +42,40 @@ inline std::unique_ptr<interlock::read_store> open_store(const interlock::read_s
   auto store = factory();
   REQUIRE(store);
   return std::move(*store);
+}
+
+// One cell of `sql` on the tests' server, as text ("" for none).
+inline std::string server_value(const std::string& url, const std::string& sql) {
+  auto r = journal_testing::postgres_exec(url, sql);
+  if (!r) FAIL(interlock::describe(r.error()));
+  return r->rows() == 0 ? std::string{} : std::string{r->text(0, 0)};
+}
+
+// Every row of `sql` on the tests' server, its cells joined by '|'.
+inline std::vector<std::string> server_rows(const std::string& url, const std::string& sql) {
+  auto r = journal_testing::postgres_exec(url, sql);
+  if (!r) FAIL(interlock::describe(r.error()));
+  std::vector<std::string> out;
+  for (int row = 0; row < r->rows(); ++row) {
+    std::string line;
+    for (int col = 0; col < r->columns(); ++col) line.append(col ? "|" : "").append(r->text(row, col));
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
+// The server process of the session holding `schema`'s lock ("" if none).
+inline std::string lock_session(const std::string& url, const std::string& schema) {
+  return server_value(url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND "
+                           "classid = hashtext('interlock read store')::oid AND objid = hashtext('" + schema + "')::oid");
+}
+
+// Ends session `pid` and waits until the server has let go of what it held.
+inline void end_session(const std::string& url, const std::string& pid, const std::string& schema) {
+  REQUIRE(server_value(url, "SELECT pg_terminate_backend(" + pid + ")") == "t");
+  for (int i = 0; i < 500 && !lock_session(url, schema).empty() && lock_session(url, schema) == pid; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(lock_session(url, schema) != pid);
 }
 
 }  // namespace read_store_testing

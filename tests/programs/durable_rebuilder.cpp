@@ -8,6 +8,8 @@
 //   durable_rebuilder --db PATH --read-batch N --rebuild
 //     catches up, then rebuilds EventRows again and again while a thread
 //     deposits, until killed; exits 1 if a rebuild fails
+// With --postgres URL --schema S instead of --db: the journal in schema S on
+// that server, the read store in S_read (tests/postgres_durable_crash_test.cpp).
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -51,20 +53,25 @@ int fail(const char* what, const caf::error& err) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string db;
+  std::string db, postgres, schema;
   std::size_t read_batch = 4096;
   bool rebuild = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--rebuild") rebuild = true;
     else if (arg == "--db" && i + 1 < argc) db = argv[++i];
+    else if (arg == "--postgres" && i + 1 < argc) postgres = argv[++i];
+    else if (arg == "--schema" && i + 1 < argc) schema = argv[++i];
     else if (arg == "--read-batch" && i + 1 < argc) read_batch = std::strtoul(argv[++i], nullptr, 10);
   }
   testing_support::actor_env env;
   interlock::runtime_settings settings;
   settings.read_batch = read_batch;
   interlock::application_builder b{env.sys};
-  b.settings(settings).sqlite(db).aggregate<testbank::Account>().projection<EventRows>();
+  b.settings(settings);
+  if (postgres.empty()) b.sqlite(db);
+  else b.postgres(postgres, schema);
+  b.aggregate<testbank::Account>().projection<EventRows>();
   auto app = b.build();
   if (!app) return fail("cannot start", app.error());
   testbank::Deposit d;
