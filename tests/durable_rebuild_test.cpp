@@ -219,14 +219,54 @@ void wait_for(const std::function<bool()>& done) {
   REQUIRE(done());
 }
 
+// The two stores the tests that hold on both run on: what each starts, where
+// its shadow goes, and how its read store looks from outside.
+struct on_sqlite {
+  temp_dir dir;
+  caf::expected<interlock::application> start(caf::actor_system& sys, std::size_t read_batch = 4) {
+    return ::start(sys, dir.file("bank.db"), read_batch);
+  }
+  bool shadow_left() const { return shadow_files_in(dir); }
+  std::string checkpoint() const {
+    auto rows = raw_db{dir.file("bank.read.db")}.rows("SELECT position FROM projection_checkpoints WHERE "
+                                                      "projection = 'Ledger'");
+    return rows.empty() ? std::string{} : rows.front();
+  }
+  std::string ledger_indexes() const {
+    auto rows = raw_db{dir.file("bank.read.db")}.rows("SELECT name FROM sqlite_schema WHERE tbl_name = 'ledger' "
+                                                      "AND type = 'index' ORDER BY name");
+    std::string out;
+    for (const auto& r : rows) out += (out.empty() ? "" : ",") + r;
+    return out;
+  }
+  static constexpr const char* own_indexes = "ledger_by_amount,sqlite_autoindex_ledger_1";
+};
+
+struct on_postgres {
+  postgres_schemas pg;
+  caf::expected<interlock::application> start(caf::actor_system& sys, std::size_t read_batch = 4) {
+    return ::start(sys, pg, read_batch);
+  }
+  bool shadow_left() const { return pg.shadow_schemas(); }
+  std::string checkpoint() const {
+    return pg.value("SELECT position FROM @.projection_checkpoints WHERE projection = 'Ledger'");
+  }
+  std::string ledger_indexes() const {
+    return pg.value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = '" +
+                    pg.read + "' AND tablename = 'ledger'");
+  }
+  static constexpr const char* own_indexes = "ledger_by_amount,ledger_pkey";
+};
+
 }  // namespace
 
-TEST_CASE("durable rebuild: the old tables answer and apply live events while new ones are built, then are replaced",
-          "[durable][rebuild]") {
+TEMPLATE_TEST_CASE("durable rebuild: the old tables answer and apply live events while new ones are built, then "
+                   "are replaced",
+                   "[durable][rebuild]", on_sqlite, on_postgres) {
   reset_flags();
-  temp_dir dir;
+  TestType store;
   actor_env env;
-  auto app = start(env.sys, dir.file("bank.db"));
+  caf::expected<interlock::application> app = store.start(env.sys);  // (not a dependent type)
   REQUIRE(app);
   auto h = deposit(*app, 60);
   REQUIRE(totals(*app, h.last) == h.totals());
@@ -235,7 +275,7 @@ TEST_CASE("durable rebuild: the old tables answer and apply live events while ne
   auto rebuilt = std::async(std::launch::async, [&] { return app->rebuild<Ledger>(); });
   wait_for([] { return shadow_applied.load() > 0; });
   CHECK(status_of(*app).state == phase::rebuilding);
-  CHECK(shadow_files_in(dir));
+  CHECK(store.shadow_left());
   // The old tables answer, whole, and take live events, while the new ones are half built.
   CHECK(app->query(WhichModel{}).value() == 1);
   CHECK(totals(*app) == h.totals());
@@ -251,14 +291,11 @@ TEST_CASE("durable rebuild: the old tables answer and apply live events while ne
   CHECK(totals(*app) == h.totals());
   CHECK(status_of(*app).state == phase::live);
   CHECK(status_of(*app).position == h.last);
-  CHECK_FALSE(shadow_files_in(dir));
+  CHECK_FALSE(store.shadow_left());
   h = deposit(*app, 3, h);  // and it goes on live, each event once
   CHECK(totals(*app, h.last) == h.totals());
-  const auto store = dir.file("bank.read.db");
-  CHECK(raw_db{store}.rows("SELECT position FROM projection_checkpoints WHERE projection = 'Ledger'") ==
-        std::vector<std::string>{std::to_string(h.last)});
-  CHECK(raw_db{store}.rows("SELECT name FROM sqlite_schema WHERE tbl_name = 'ledger' ORDER BY name") ==
-        std::vector<std::string>{"ledger", "ledger_by_amount", "sqlite_autoindex_ledger_1"});
+  CHECK(store.checkpoint() == std::to_string(h.last));
+  CHECK(store.ledger_indexes() == TestType::own_indexes);
 }
 
 TEST_CASE("durable rebuild: deposits all through it land in the new tables exactly once", "[durable][rebuild]") {
@@ -305,12 +342,13 @@ TEST_CASE("durable rebuild: two calls share one rebuild, reset() is refused mean
   CHECK(totals(*app, h.last) == h.totals());
 }
 
-TEST_CASE("durable rebuild: a handler that fails in the new tables abandons them, and the old ones stay and answer",
-          "[durable][rebuild]") {
+TEMPLATE_TEST_CASE("durable rebuild: a handler that fails in the new tables abandons them, and the old ones stay "
+                   "and answer",
+                   "[durable][rebuild]", on_sqlite, on_postgres) {
   reset_flags();
-  temp_dir dir;
+  TestType store;
   actor_env env;
-  auto app = start(env.sys, dir.file("bank.db"));
+  caf::expected<interlock::application> app = store.start(env.sys);  // (not a dependent type)
   REQUIRE(app);
   auto h = deposit(*app, 20);
   REQUIRE(totals(*app, h.last) == h.totals());
@@ -333,7 +371,7 @@ TEST_CASE("durable rebuild: a handler that fails in the new tables abandons them
   CHECK(totals(*app) == h.totals());
   CHECK(status_of(*app).state == phase::live);
   CHECK(status_of(*app).failure.empty());
-  CHECK_FALSE(shadow_files_in(dir));
+  CHECK_FALSE(store.shadow_left());  // the shadow's file or schema is gone
   h = deposit(*app, 2, h);
   CHECK(totals(*app, h.last) == h.totals());
 
@@ -423,45 +461,6 @@ TEST_CASE("durable rebuild: with an in-memory journal the new tables are built i
 
 // -- on PostgreSQL: the new tables in a shadow schema beside the read schema --
 
-TEST_CASE("durable rebuild on postgres: the old tables answer and apply live events while new ones are built in a "
-          "shadow schema, then are replaced",
-          "[durable][rebuild]") {
-  reset_flags();
-  postgres_schemas pg;
-  actor_env env;
-  auto app = start(env.sys, pg);
-  REQUIRE(app);
-  auto h = deposit(*app, 60);
-  REQUIRE(totals(*app, h.last) == h.totals());
-
-  slow_shadow = 10;  // 63 events: over half a second, 4 a chunk
-  auto rebuilt = std::async(std::launch::async, [&] { return app->rebuild<Ledger>(); });
-  wait_for([] { return shadow_applied.load() > 0; });
-  CHECK(status_of(*app).state == phase::rebuilding);
-  CHECK(pg.shadow_schemas());
-  CHECK(app->query(WhichModel{}).value() == 1);
-  CHECK(totals(*app) == h.totals());
-  h = deposit(*app, 5, h);
-  CHECK(totals(*app, h.last) == h.totals());
-  CHECK(app->query(Balance{{}, "a"}, {.after = h.last}).value() > 0);
-  CHECK(rebuilt.wait_for(0ms) == std::future_status::timeout);
-  CHECK(shadow_applied.load() < 60);
-
-  slow_shadow = 0;
-  REQUIRE_FALSE(rebuilt.get());
-  CHECK(app->query(WhichModel{}).value() == 2);
-  CHECK(totals(*app) == h.totals());
-  CHECK(status_of(*app).state == phase::live);
-  CHECK(status_of(*app).position == h.last);
-  CHECK_FALSE(pg.shadow_schemas());
-  h = deposit(*app, 3, h);
-  CHECK(totals(*app, h.last) == h.totals());
-  CHECK(pg.value("SELECT position FROM @.projection_checkpoints WHERE projection = 'Ledger'") ==
-        std::to_string(h.last));
-  CHECK(pg.value("SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = '" +
-                 pg.read + "' AND tablename = 'ledger'") == "ledger_by_amount,ledger_pkey");
-}
-
 TEST_CASE("durable rebuild on postgres: deposits all through rebuilds land in the new tables exactly once, and a "
           "reader sees the old tables or the new, each with its checkpoint",
           "[durable][rebuild]") {
@@ -500,37 +499,6 @@ TEST_CASE("durable rebuild on postgres: deposits all through rebuilds land in th
   CHECK(during.events > h.events);
   CHECK(totals(*app, during.last) == during.totals());
   CHECK(app->query(WhichModel{}).value() == 4);
-}
-
-TEST_CASE("durable rebuild on postgres: a handler that fails in the new tables abandons them, their schema is "
-          "dropped, and the old ones stay and answer",
-          "[durable][rebuild]") {
-  reset_flags();
-  postgres_schemas pg;
-  actor_env env;
-  auto app = start(env.sys, pg);
-  REQUIRE(app);
-  auto h = deposit(*app, 20);
-  REQUIRE(totals(*app, h.last) == h.totals());
-  fail_at = 1010;  // the eighth deposit
-  interlock::set_log_sink([](interlock::log_level, std::string_view) {});
-  auto err = app->rebuild<Ledger>();
-  interlock::set_log_sink(nullptr);
-  REQUIRE(err);
-  CHECK(interlock::is(err, errc::corrupt_event));
-  CHECK_THAT(interlock::message_of(err), Contains("projection Ledger: the rebuild did not finish") &&
-                                             Contains("the rebuilt ledger refuses it"));
-  CHECK(app->query(WhichModel{}).value() == 1);
-  CHECK(totals(*app) == h.totals());
-  CHECK(status_of(*app).state == phase::live);
-  CHECK_FALSE(pg.shadow_schemas());
-  h = deposit(*app, 2, h);
-  CHECK(totals(*app, h.last) == h.totals());
-
-  fail_at = 0;
-  REQUIRE_FALSE(app->rebuild<Ledger>());
-  CHECK(app->query(WhichModel{}).value() == 3);
-  CHECK(totals(*app, h.last) == h.totals());
 }
 
 TEST_CASE("durable rebuild on postgres: a shadow schema a crash left is dropped at start", "[durable][rebuild]") {
