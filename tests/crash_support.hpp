@@ -28,6 +28,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "child_process.hpp"
+
 #include <interlock/persistence/journal.hpp>
 
 #include "bank_domain.hpp"
@@ -365,9 +367,6 @@ inline bool same_event(const interlock::stored_event& a, const interlock::stored
          a.recorded_at_us == b.recorded_at_us && a.command_id == b.command_id;
 }
 
-inline std::uint64_t crash_seed() {
-  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) return std::strtoull(env, nullptr, 10);
-  return std::random_device{}();
-}
+using testing_support::crash_seed;
 
 }  // namespace crash_testing

@@ -42,8 +42,7 @@ std::vector<std::string> reader_args(const std::string& db, long deposits, std::
 
 TEST_CASE("durable crash: kill -9 while catching up and taking deposits, after a restart the rows are exact",
           "[durable][crash]") {
-  auto seed = std::random_device{}();
-  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);
+  const auto seed = static_cast<unsigned>(crash_seed());
   INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
   std::mt19937 rng{seed};
   auto pick = [&](long lo, long hi) { return std::uniform_int_distribution<long>{lo, hi}(rng); };

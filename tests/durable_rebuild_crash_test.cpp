@@ -49,8 +49,7 @@ std::vector<std::string> rebuilder_args(const std::string& db, std::size_t read_
 
 TEST_CASE("durable rebuild crash: kill -9 mid-rebuild leaves tables and checkpoint together, and a restart goes on",
           "[durable][rebuild][crash]") {
-  auto seed = std::random_device{}();
-  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);
+  const auto seed = static_cast<unsigned>(crash_seed());
   INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
   std::mt19937 rng{seed};
   auto pick = [&](long lo, long hi) { return std::uniform_int_distribution<long>{lo, hi}(rng); };

@@ -19,6 +19,7 @@
 #include "child_process.hpp"
 #include "durable_rows.hpp"
 #include "journal_test_support.hpp"
+#include "read_store_backends.hpp"
 #include "test_support.hpp"
 
 using namespace testing_support;
@@ -34,19 +35,7 @@ struct crash_schemas {
     postgres_exec(url, "DROP SCHEMA IF EXISTS " + s + " CASCADE");
     postgres_exec(url, "DROP SCHEMA IF EXISTS " + r + " CASCADE");
   }
-  // Every row of `sql`, its cells joined by '|'.
-  std::vector<std::string> rows(const std::string& sql) const {
-    auto result = postgres_exec(url, sql);
-    if (!result) FAIL(interlock::describe(result.error()));
-    std::vector<std::string> out;
-    for (int row = 0; row < result->rows(); ++row) {
-      std::string line;
-      for (int col = 0; col < result->columns(); ++col)
-        line.append(col ? "|" : "").append(result->text(row, col));
-      out.push_back(std::move(line));
-    }
-    return out;
-  }
+  std::vector<std::string> rows(const std::string& sql) const { return read_store_testing::server_rows(url, sql); }
   std::vector<std::string> expected() const {
     return rows("SELECT aggregate_id, sum(coalesce((payload::json->>'amount')::bigint, 0)), count(*) FROM " + s +
                 ".events WHERE aggregate_type = 'Account' GROUP BY aggregate_id ORDER BY aggregate_id");
@@ -75,8 +64,7 @@ int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 TEST_CASE("durable crash on postgres: kill -9 while catching up and taking deposits, after a restart the rows are "
           "exact",
           "[durable][crash]") {
-  auto seed = std::random_device{}();
-  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);
+  const auto seed = static_cast<unsigned>(crash_seed());
   INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
   std::mt19937 rng{seed};
   auto pick = [&](long lo, long hi) { return std::uniform_int_distribution<long>{lo, hi}(rng); };
@@ -127,19 +115,7 @@ TEST_CASE("durable on postgres: a second process on a read schema another one ho
   temp_dir dir;
   const auto errors = dir.file("stderr.txt");
   auto run_reader = [&] {
-    std::vector<std::string> args = pg.reader(0, 512);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errors.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    REQUIRE(::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    const int status = child{pg.reader(0, 512), errors}.wait();
     std::ifstream in{errors};
     std::stringstream text;
     text << in.rdbuf();
@@ -164,8 +140,7 @@ TEST_CASE("durable on postgres: a second process on a read schema another one ho
 TEST_CASE("durable rebuild crash on postgres: kill -9 mid-rebuild leaves tables and checkpoint together, and a "
           "restart drops the shadow schema and goes on",
           "[durable][rebuild][crash]") {
-  auto seed = std::random_device{}();
-  if (auto env = std::getenv("INTERLOCK_CRASH_SEED"); env && *env) seed = std::strtoul(env, nullptr, 10);
+  const auto seed = static_cast<unsigned>(crash_seed());
   INFO("seed " << seed << " (rerun with INTERLOCK_CRASH_SEED=" << seed << ")");
   std::mt19937 rng{seed};
   auto pick = [&](long lo, long hi) { return std::uniform_int_distribution<long>{lo, hi}(rng); };

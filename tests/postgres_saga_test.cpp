@@ -32,26 +32,7 @@ struct schemas {
   }
 };
 
-interlock::dispatch_options in_conversation(std::string id) {
-  interlock::dispatch_options o;
-  o.correlation_id = std::move(id);
-  return o;
-}
-
-template <class F>
-bool eventually(F done) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
-std::int64_t balance(interlock::application& app, const std::string& id) {
-  auto a = app.load_as_of<Account>(id);
-  return a ? a->state.balance : -1;
-}
+constexpr std::chrono::seconds server_wait{20};  // the tests' server is shared: more than eventually()'s default
 
 caf::expected<interlock::application> start(caf::actor_system& sys, const schemas& pg) {
   interlock::application_builder b{sys};
@@ -72,10 +53,12 @@ TEST_CASE("saga on postgres: a transfer completes, a refused credit is refunded,
   REQUIRE(app->dispatch("closed", Open{0, true}));
   REQUIRE(app->dispatch("t1", StartTransfer{"alice", "bob", 30}, in_conversation("transfer-1")));
   REQUIRE(app->dispatch("t2", StartTransfer{"alice", "closed", 40}, in_conversation("transfer-2")));
-  CHECK(eventually([&] { return balance(*app, "bob") == 30 && pg.count("#.events WHERE event_type = 'Refunded'") == 1; }));
-  CHECK(eventually([&] { return balance(*app, "alice") == 70; }));
+  CHECK(eventually([&] { return balance(*app, "bob") == 30 && pg.count("#.events WHERE event_type = 'Refunded'") == 1; },
+                   server_wait));
+  CHECK(eventually([&] { return balance(*app, "alice") == 70; }, server_wait));
   CHECK(balance(*app, "closed") == 0);
-  CHECK(eventually([&] { return pg.count("@.interlock_saga_state") == 0 && pg.count("@.interlock_outbox") == 0; }));
+  CHECK(eventually([&] { return pg.count("@.interlock_saga_state") == 0 && pg.count("@.interlock_outbox") == 0; },
+                   server_wait));
   CHECK(pg.count("@.projection_checkpoints WHERE projection = 'Transfer'") == 1);
 }
 
@@ -101,7 +84,7 @@ TEST_CASE("saga on postgres: a restart finishes every transfer, each command onc
     const auto requested = pg.count("#.events WHERE event_type = 'TransferRequested'");
     return balance(*app, "bob") == 10 * (requested - (requested + 3) / 4) &&
            balance(*app, "alice") == 1000 - balance(*app, "bob") && pg.count("@.interlock_saga_state") == 0;
-  });
+  }, server_wait);
   CHECK(finished);
   const auto requested = pg.count("#.events WHERE event_type = 'TransferRequested'");
   CHECK(requested > 0);

@@ -17,28 +17,6 @@ using namespace transfers;
 
 namespace {
 
-interlock::dispatch_options in_conversation(std::string id) {
-  interlock::dispatch_options o;
-  o.correlation_id = std::move(id);
-  return o;
-}
-
-// Waits (up to 10 s) until `done()` holds; whether it did.
-template <class F>
-bool eventually(F done) {
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
-std::int64_t balance(interlock::application& app, const std::string& id) {
-  auto a = app.load_as_of<Account>(id);
-  return a ? a->state.balance : -1;
-}
-
 caf::expected<interlock::application> start(caf::actor_system& sys, const std::string& db) {
   interlock::application_builder b{sys};
   register_all(b).sqlite(db, interlock::sync_mode::normal);

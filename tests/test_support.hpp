@@ -1,11 +1,13 @@
-// Shared by the runtime tests: a temp directory that removes itself, and an
-// actor system tuned like the samples.
+// Shared by the runtime tests: a temp directory that removes itself, an
+// actor system tuned like the samples, and waiting for a condition.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -44,5 +46,16 @@ struct actor_env {
   caf::actor_system_config cfg;
   caf::actor_system sys{tuned(cfg)};
 };
+
+/// Waits (up to `within`) until `done()` holds; whether it did.
+template <class F>
+bool eventually(F done, std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  const auto until = std::chrono::steady_clock::now() + within;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 }  // namespace testing_support

@@ -142,4 +142,17 @@ inline interlock::application_builder& register_all(interlock::application_build
   return b.aggregate<Account>().aggregate<TransferDesk>().saga<Transfer>();
 }
 
+/// Options that put a command in conversation `id` (its correlation id).
+inline interlock::dispatch_options in_conversation(std::string id) {
+  interlock::dispatch_options o;
+  o.correlation_id = std::move(id);
+  return o;
+}
+
+/// Account `id`'s balance as the journal has it now; -1 if it cannot be loaded.
+inline std::int64_t balance(interlock::application& app, const std::string& id) {
+  auto a = app.load_as_of<Account>(id);
+  return a ? a->state.balance : -1;
+}
+
 }  // namespace transfers
